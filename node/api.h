@@ -1,0 +1,39 @@
+/*
+ * api.h - the HTTP API's handlers and the JSON helpers they share.
+ *
+ * docs/api.md is the contract; every handler below answers one route of it.
+ * Handlers run on the loop thread with req->ctx = the struct node, so they
+ * read SWIM directly; a handler that changes SWIM re-arms the driver timer.
+ * JSON is snake_case, times RFC 3339 UTC with microseconds, labels an object.
+ */
+#ifndef SHOAL_NODE_API_H
+#define SHOAL_NODE_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "shoal/env.h"
+
+#include "http.h"
+
+void node_api_healthz(struct node_http_req *req);
+void node_api_self(struct node_http_req *req);
+void node_api_members(struct node_http_req *req);
+void node_api_keyring_list(struct node_http_req *req);
+void node_api_keyring_install(struct node_http_req *req);
+void node_api_keyring_use(struct node_http_req *req);
+void node_api_keyring_remove(struct node_http_req *req);
+void node_api_metrics(struct node_http_req *req);
+
+/* "1.2.3.4:7600", or null for an unset address. */
+json_t *node_api_addr(const struct shoal_addr *a);
+/* Standard base64 of `len` bytes. */
+json_t *node_api_base64(const uint8_t *bytes, size_t len);
+/* A msgpack map {str: str} as a JSON object; {} if it does not decode. */
+json_t *node_api_labels(const uint8_t *mp, size_t len);
+/* RFC 3339 text of monotonic instant `mono` (now_mono/now_wall read together). */
+json_t *node_api_time(uint64_t mono, uint64_t now_mono, uint64_t now_wall);
+
+#endif

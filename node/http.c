@@ -1,0 +1,345 @@
+/*
+ * http.c - libmicrohttpd driven by libuv, routing, body capping and JSON
+ * responses.
+ *
+ * MHD runs in "external select" mode with epoll: it keeps its own epoll set
+ * and exposes one descriptor that is readable whenever any of its sockets
+ * needs attention. libuv polls that descriptor; after every MHD_run the
+ * timer is re-armed from MHD_get_timeout (stopped when MHD needs none), so
+ * an idle server costs nothing. The server struct is freed only when both
+ * libuv handles have closed.
+ */
+#include "http.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <microhttpd.h>
+
+#include "shoal/mp.h"
+
+#include "transport.h"
+
+struct node_http {
+	struct MHD_Daemon *daemon;            /* the HTTP engine */
+	uv_poll_t poll;                       /* readiness of MHD's epoll fd */
+	uv_timer_t timer;                     /* MHD's own timeouts */
+	const struct node_http_route *routes; /* borrowed table */
+	size_t nroutes;                       /* entries in routes */
+	void *ctx;                            /* handed to handlers */
+	uint16_t port;                        /* bound port */
+	int open_handles;                     /* libuv handles not yet closed */
+	bool stopping;                        /* node_http_stop was called */
+};
+
+/* Per-request state kept by MHD between access-handler calls. */
+struct req_state {
+	struct shoal_buf body; /* the body so far, capped */
+};
+
+static void http_run(struct node_http *h);
+
+static void on_timer(uv_timer_t *t)
+{
+	http_run(t->data);
+}
+
+static void on_poll(uv_poll_t *p, int status, int events)
+{
+	(void)status;
+	(void)events;
+	http_run(p->data);
+}
+
+static void http_run(struct node_http *h)
+{
+	MHD_UNSIGNED_LONG_LONG ms = 0;
+	if (h->stopping)
+		return;
+	MHD_run(h->daemon);
+	if (MHD_get_timeout(h->daemon, &ms) == MHD_YES)
+		uv_timer_start(&h->timer, on_timer, (uint64_t)ms, 0);
+	else
+		uv_timer_stop(&h->timer);
+}
+
+static void on_handle_closed(uv_handle_t *handle)
+{
+	struct node_http *h = handle->data;
+	if (--h->open_handles == 0)
+		free(h);
+}
+
+void node_http_error(struct node_http_req *req, int status, const char *code, const char *reason)
+{
+	node_http_json(req, status, json_pack("{s:s,s:s}", "error", code, "reason", reason));
+}
+
+void node_http_json(struct node_http_req *req, int status, json_t *body)
+{
+	json_decref(req->json);
+	req->json = body;
+	req->status = status;
+}
+
+static bool is_loopback(const struct shoal_addr *a)
+{
+	static const uint8_t v6_loop[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+	if (a->family == 4)
+		return a->ip[0] == 127;
+	return a->family == 6 && memcmp(a->ip, v6_loop, 16) == 0;
+}
+
+static enum MHD_Result send_response(struct MHD_Connection *conn, struct node_http_req *req,
+                                     const char *allow)
+{
+	char *body = NULL;
+	size_t len = 0;
+	const char *type = "application/json";
+	if (req->text != NULL) {
+		body = req->text;
+		len = req->text_len;
+		req->text = NULL;
+		if (req->content_type != NULL)
+			type = req->content_type;
+	} else {
+		if (req->json == NULL)
+			req->json = json_object();
+		body = json_dumps(req->json, JSON_COMPACT | JSON_ENSURE_ASCII);
+		if (body == NULL) {
+			req->status = 500;
+			body = strdup("{\"error\":\"internal\",\"reason\":\"out of memory\"}");
+			if (body == NULL)
+				return MHD_NO;
+		}
+		len = strlen(body);
+		/* A trailing newline makes curl output readable. */
+		char *nl = realloc(body, len + 2);
+		if (nl != NULL) {
+			body = nl;
+			body[len++] = '\n';
+			body[len] = '\0';
+		}
+	}
+	struct MHD_Response *resp =
+	        MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "Content-Type", type);
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	if (allow != NULL)
+		MHD_add_response_header(resp, "Allow", allow);
+	enum MHD_Result r = MHD_queue_response(conn, (unsigned)req->status, resp);
+	MHD_destroy_response(resp);
+	return r;
+}
+
+static void req_release(struct node_http_req *req)
+{
+	json_decref(req->json);
+	free(req->text);
+	req->json = NULL;
+	req->text = NULL;
+}
+
+/* Route and answer one complete request. */
+static enum MHD_Result dispatch(struct node_http *h, struct MHD_Connection *conn, const char *url,
+                                const char *method, struct req_state *st)
+{
+	struct node_http_req req;
+	memset(&req, 0, sizeof(req));
+	req.method = method;
+	req.path = url;
+	req.body = st != NULL ? st->body.data : NULL;
+	req.body_len = st != NULL ? st->body.len : 0;
+	req.ctx = h->ctx;
+	req.status = 200;
+	const union MHD_ConnectionInfo *ci =
+	        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci != NULL && ci->client_addr != NULL &&
+	    node_addr_from_sockaddr(&req.peer, ci->client_addr) == 0)
+		req.peer_loopback = is_loopback(&req.peer);
+
+	const char *match_method = strcmp(method, "HEAD") == 0 ? "GET" : method;
+	char allow[64] = "";
+	bool path_known = false;
+	const struct node_http_route *route = NULL;
+	for (size_t i = 0; i < h->nroutes; i++) {
+		if (strcmp(h->routes[i].path, url) != 0)
+			continue;
+		path_known = true;
+		size_t used = strlen(allow);
+		snprintf(allow + used, sizeof(allow) - used, "%s%s", used > 0 ? ", " : "",
+		         h->routes[i].method);
+		if (strcmp(h->routes[i].method, match_method) == 0)
+			route = &h->routes[i];
+	}
+
+	char reason[160];
+	if (route != NULL) {
+		route->fn(&req);
+	} else if (path_known) {
+		snprintf(reason, sizeof(reason), "%s does not answer %s (allowed: %s)", url, method,
+		         allow);
+		node_http_error(&req, 405, "method_not_allowed", reason);
+	} else {
+		snprintf(reason, sizeof(reason), "no such endpoint: %.120s", url);
+		node_http_error(&req, 404, "not_found", reason);
+	}
+	enum MHD_Result r = send_response(conn, &req, path_known && route == NULL ? allow : NULL);
+	req_release(&req);
+	return r;
+}
+
+/* Content-Length as a number; false if absent or not a plain decimal. */
+static bool content_length(struct MHD_Connection *conn, uint64_t *out)
+{
+	const char *v =
+	        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (v == NULL || *v == '\0')
+		return false;
+	uint64_t n = 0;
+	for (; *v; v++) {
+		if (*v < '0' || *v > '9')
+			return false;
+		if (n > UINT64_MAX / 10)
+			return false;
+		n = n * 10 + (uint64_t)(*v - '0');
+	}
+	*out = n;
+	return true;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+	struct node_http *h = cls;
+	struct req_state *st = *con_cls;
+	(void)version;
+
+	if (st == NULL) {
+		st = calloc(1, sizeof(*st));
+		if (st == NULL)
+			return MHD_NO;
+		shoal_buf_create(&st->body, NODE_HTTP_BODY_MAX);
+		*con_cls = st;
+		uint64_t declared = 0;
+		if (content_length(conn, &declared) && declared > NODE_HTTP_BODY_MAX) {
+			/* Answer before the body is read; MHD then closes. */
+			struct node_http_req req;
+			memset(&req, 0, sizeof(req));
+			node_http_error(&req, 413, "too_big", "request body larger than 1 MiB");
+			enum MHD_Result r = send_response(conn, &req, NULL);
+			req_release(&req);
+			return r;
+		}
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0) {
+		if (shoal_buf_append(&st->body, upload_data, *upload_data_size) != 0)
+			return MHD_NO; /* chunked body past the cap: drop the connection */
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	return dispatch(h, conn, url, method, st);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+	struct req_state *st = *con_cls;
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	if (st == NULL)
+		return;
+	shoal_buf_destroy(&st->body);
+	free(st);
+	*con_cls = NULL;
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	/* MHD reports client misbehaviour (resets, timeouts) here; those are
+	 * the clients' business, not the node's log. */
+	(void)cls;
+	(void)fmt;
+	(void)ap;
+}
+
+int node_http_start(struct node_http **out, uv_loop_t *loop, const struct shoal_addr *addr,
+                    const struct node_http_route *routes, size_t nroutes, void *ctx, char *err,
+                    size_t errcap)
+{
+	struct sockaddr_storage ss;
+	char text[SHOAL_ADDR_STRLEN];
+	shoal_addr_format(addr, text, sizeof(text));
+	*out = NULL;
+	if (node_addr_to_sockaddr(addr, &ss) != 0) {
+		snprintf(err, errcap, "api address %s: unsupported family", text);
+		return -EINVAL;
+	}
+	struct node_http *h = calloc(1, sizeof(*h));
+	if (h == NULL)
+		return -ENOMEM;
+	h->routes = routes;
+	h->nroutes = nroutes;
+	h->ctx = ctx;
+
+	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	if (addr->family == 6)
+		flags |= MHD_USE_IPv6;
+	h->daemon = MHD_start_daemon(flags, addr->port, NULL, NULL, on_request, h,
+	                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	                             MHD_OPTION_CONNECTION_LIMIT, (unsigned)NODE_HTTP_CONN_MAX,
+	                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)NODE_HTTP_TIMEOUT_S,
+	                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+	                             MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h, MHD_OPTION_END);
+	if (h->daemon == NULL) {
+		snprintf(err, errcap, "api %s: cannot listen (address in use or not local?)", text);
+		free(h);
+		return -EADDRINUSE;
+	}
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_EPOLL_FD);
+	const union MHD_DaemonInfo *pinfo =
+	        MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	h->port = pinfo != NULL ? pinfo->port : addr->port;
+	int rc = info != NULL ? uv_poll_init(loop, &h->poll, info->epoll_fd) : UV_EINVAL;
+	if (rc != 0) {
+		snprintf(err, errcap, "api %s: cannot watch the server: %s", text, uv_strerror(rc));
+		MHD_stop_daemon(h->daemon);
+		free(h);
+		return rc;
+	}
+	h->poll.data = h;
+	uv_timer_init(loop, &h->timer);
+	h->timer.data = h;
+	h->open_handles = 2;
+	uv_poll_start(&h->poll, UV_READABLE, on_poll);
+	http_run(h);
+	*out = h;
+	return 0;
+}
+
+void node_http_stop(struct node_http *h)
+{
+	if (h == NULL || h->stopping)
+		return;
+	h->stopping = true;
+	/* Stop watching the descriptor before MHD closes it. */
+	uv_poll_stop(&h->poll);
+	uv_close((uv_handle_t *)&h->poll, on_handle_closed);
+	uv_close((uv_handle_t *)&h->timer, on_handle_closed);
+	MHD_stop_daemon(h->daemon);
+	h->daemon = NULL;
+}
+
+uint16_t node_http_port(const struct node_http *h)
+{
+	return h->port;
+}

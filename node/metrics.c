@@ -1,0 +1,114 @@
+/*
+ * metrics.c - GET /metrics in the Prometheus text exposition format.
+ *
+ * Counters come from SWIM's own stats (protocol events) and from the
+ * transport (what actually crossed the sockets, framing included), so a
+ * dashboard can tell "the protocol sent it" from "the kernel took it".
+ * Every family carries # HELP and # TYPE; counter names end in _total.
+ */
+#include "api.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "shoal/mp.h"
+
+#include "node.h"
+
+#define METRICS_MAX (64 * 1024)
+
+static void emit(struct shoal_buf *b, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		shoal_buf_append(b, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
+static void family(struct shoal_buf *b, const char *name, const char *type, const char *help)
+{
+	emit(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void counter(struct shoal_buf *b, const char *name, const char *help, uint64_t v)
+{
+	family(b, name, "counter", help);
+	emit(b, "%s %llu\n", name, (unsigned long long)v);
+}
+
+static void by_transport(struct shoal_buf *b, const char *name, const char *help, uint64_t udp,
+                         uint64_t tcp)
+{
+	family(b, name, "counter", help);
+	emit(b, "%s{transport=\"udp\"} %llu\n", name, (unsigned long long)udp);
+	emit(b, "%s{transport=\"tcp\"} %llu\n", name, (unsigned long long)tcp);
+}
+
+void node_api_metrics(struct node_http_req *req)
+{
+	struct node *n = req->ctx;
+	const struct swim_stats *st = swim_stats(n->swim);
+	const struct node_traffic *u = &n->transport.udp_traffic, *t = &n->transport.tcp_traffic;
+	uint32_t counts[4] = {0, 0, 0, 0};
+	struct shoal_buf b;
+
+	swim_member_counts(n->swim, counts);
+	shoal_buf_create(&b, METRICS_MAX);
+	counter(&b, "shoal_probes_total", "Direct probes (pings) sent.", st->probes);
+	counter(&b, "shoal_acks_total", "Acks received for our probes.", st->acks);
+	counter(&b, "shoal_nacks_total", "Nacks received from indirect-probe helpers.", st->nacks);
+	counter(&b, "shoal_indirect_probes_total", "Indirect probe rounds started.",
+	        st->indirect_probes);
+	counter(&b, "shoal_suspicions_total", "Members this node marked suspect.", st->suspicions);
+	counter(&b, "shoal_refutations_total", "Suspicions about this node it refuted.",
+	        st->refutations);
+	counter(&b, "shoal_deaths_total", "Members this node marked dead.", st->deaths);
+	counter(&b, "shoal_leaves_total", "Members this node saw leave.", st->leaves);
+	counter(&b, "shoal_pushpulls_total", "Push-pull exchanges this node completed.",
+	        st->pushpulls);
+	by_transport(&b, "shoal_packets_received_total",
+	             "Datagrams (udp) or stream frames (tcp) received.", u->packets_in,
+	             t->packets_in);
+	by_transport(&b, "shoal_packets_sent_total", "Datagrams (udp) or stream frames (tcp) sent.",
+	             u->packets_out, t->packets_out);
+	by_transport(&b, "shoal_bytes_received_total", "Bytes read from the gossip sockets.",
+	             u->bytes_in, t->bytes_in);
+	by_transport(&b, "shoal_bytes_sent_total", "Bytes written to the gossip sockets.",
+	             u->bytes_out, t->bytes_out);
+	counter(&b, "shoal_decode_failures_total", "Messages malformed after opening.",
+	        st->decode_failures);
+	counter(&b, "shoal_auth_failures_total",
+	        "Messages no installed key opened (or of an unknown version).", st->auth_failures);
+	counter(&b, "shoal_signature_failures_total", "Member records with a bad signature.",
+	        st->signature_failures);
+	counter(&b, "shoal_name_conflicts_total", "Records claiming a name bound to another key.",
+	        st->name_conflicts);
+	counter(&b, "shoal_stale_messages_total", "Well-formed messages older than what is held.",
+	        st->stale);
+
+	family(&b, "shoal_members", "gauge", "Members known, by state (self counted alive).");
+	for (int s = SWIM_ALIVE; s <= SWIM_LEFT; s++)
+		emit(&b, "shoal_members{state=\"%s\"} %u\n", swim_state_name((enum swim_state)s),
+		     counts[s]);
+	family(&b, "shoal_awareness", "gauge", "Lifeguard local health multiplier (0 = healthy).");
+	emit(&b, "shoal_awareness %u\n", swim_awareness(n->swim));
+	family(&b, "shoal_incarnation", "gauge", "This node's incarnation number.");
+	emit(&b, "shoal_incarnation %u\n", swim_incarnation(n->swim));
+	family(&b, "shoal_stream_connections", "gauge", "Open gossip stream connections.");
+	emit(&b, "shoal_stream_connections %zu\n", node_transport_conns(&n->transport));
+
+	if (b.err != 0 || b.data == NULL) {
+		shoal_buf_destroy(&b);
+		node_http_error(req, 500, "internal", "metrics text exceeded its buffer");
+		return;
+	}
+	/* Hand the buffer to the response as is (it is malloc'd). */
+	req->text = (char *)b.data;
+	req->text_len = b.len;
+	req->content_type = "text/plain; version=0.0.4; charset=utf-8";
+	req->status = 200;
+}

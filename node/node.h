@@ -1,0 +1,97 @@
+/*
+ * node.h - one running Shoal node: everything shoald holds, assembled on a
+ * libuv loop.
+ *
+ * shoald_main.c is only argv, signals and the loop; the node itself (store,
+ * keyring, sockets, SWIM, HTTP API) is built here so tests can run a whole
+ * node inside their own loop. The pieces:
+ *
+ *   node.c     start/stop and the leave sequence
+ *   driver.c   input from the transport into SWIM, the one deadline timer
+ *   events.c   SWIM events -> log lines, incarnation and keyring persistence
+ *   api_*.c    HTTP handlers, metrics.c the Prometheus text
+ *
+ * Thread-safety: a node belongs to its loop's thread.
+ */
+#ifndef SHOAL_NODE_NODE_H
+#define SHOAL_NODE_NODE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "shoal/seal.h"
+#include "shoal/swim.h"
+
+#include "config.h"
+#include "http.h"
+#include "log.h"
+#include "store.h"
+#include "transport.h"
+
+#define SHOAL_VERSION "0.1.0"
+
+struct node {
+	uv_loop_t *loop;                    /* borrowed; runs everything below */
+	const struct node_config *cfg;      /* borrowed; outlives the node */
+	struct node_log log;                /* structured log on stdout */
+	struct node_store store;            /* LMDB in the data dir */
+	bool store_open;                    /* store needs closing */
+	uint8_t pk[32];                     /* our Ed25519 public key */
+	struct shoal_keyring keyring;       /* cluster keys; empty = unencrypted */
+	bool encrypted;                     /* a keyring was configured */
+	char keyring_path[4096];            /* file rewritten on every change */
+	uint64_t keyring_saves;             /* successful saves, for the API's check */
+	int keyring_save_err;               /* result of the last save (0 = ok) */
+	struct node_transport transport;    /* UDP + TCP gossip sockets */
+	bool transport_open;                /* transport needs closing */
+	struct swim_pool *pool;             /* interned member records */
+	struct swim *swim;                  /* the membership state machine */
+	uv_timer_t timer;                   /* fires at swim_next_deadline */
+	bool timer_open;                    /* timer needs closing */
+	struct node_http *http;             /* the HTTP API; NULL if not started */
+	uv_timer_t linger;                  /* runs out the leave before stopping */
+	bool linger_open;                   /* linger needs closing */
+	bool leaving;                       /* swim_leave was called */
+	bool stopped;                       /* node_stop ran */
+	void (*on_stopped)(struct node *n); /* called once the node stopped (may be NULL) */
+};
+
+/* Build and start a node from `cfg`: open the store (refusing a data dir
+ * of another name), load the keyring, persist incarnation+1, bind sockets,
+ * create SWIM, join the seeds, start the API and log "ready". On error the
+ * node is torn down (run the loop to finish closing handles) and err
+ * names the problem; SHOAL_E_CONFIG and SHOAL_E_NAME_TAKEN mean the
+ * configuration is wrong (shoald exits 2), anything else is the world's
+ * fault (exit 1). */
+int node_start(struct node *n, uv_loop_t *loop, const struct node_config *cfg, char *err,
+               size_t errcap);
+
+/* Leave gracefully: broadcast the leave, keep gossiping for
+ * swim_leave_linger_us, then stop (and call on_stopped). A second call stops
+ * at once. */
+void node_leave(struct node *n);
+
+/* Stop now: log "shutdown", close every handle, free SWIM; the loop then
+ * runs out of handles and returns. Idempotent. */
+void node_stop(struct node *n);
+
+/* driver.c: the core's clock and the timer that keeps it running. */
+uint64_t node_now(void);
+/* Re-arm the deadline timer after any call into SWIM from outside it. */
+void node_driver_arm(struct node *n, uint64_t now);
+/* Transport callbacks that feed SWIM. */
+extern const struct node_transport_cbs node_driver_cbs_template;
+void node_driver_on_timer(uv_timer_t *timer);
+
+/* events.c: SWIM's event callback (event_ctx = the node). */
+void node_events_on_swim(void *ctx, const struct swim_event *ev);
+/* Rewrite the keyring file from n->keyring; 0 or a negative code. */
+int node_events_save_keyring(struct node *n);
+
+/* api.c: the route table served on --api. */
+extern const struct node_http_route node_api_routes[];
+extern const size_t node_api_nroutes;
+
+#endif

@@ -1,0 +1,182 @@
+#!/bin/sh
+# scripts/demo.sh - a five-node Shoal mesh on loopback, shown and cleaned up.
+#
+# Run by `make demo` (SHOAL_BIN=build/rel). It generates a cluster keyring,
+# starts DEMO_NODES (5) shoald on 127.0.0.1 with the fast test profile, waits
+# until every node sees every other alive, prints `shoalctl members`, shows
+# a crash being detected, and then stops everything. A trap kills every
+# process this script started and removes its temporary directory, however
+# the script ends (error, Ctrl-C, SIGTERM).
+#
+# POSIX sh: `make demo` runs it with `sh`, which is dash on Debian.
+set -eu
+
+N=${DEMO_NODES:-5}
+PROFILE=${DEMO_PROFILE:-fast}
+BIN=${SHOAL_BIN:-build/rel}
+case $BIN in /*) ;; *) BIN=$(pwd)/$BIN ;; esac
+SHOALD=$BIN/shoald
+SHOALCTL=$BIN/shoalctl
+
+for b in "$SHOALD" "$SHOALCTL"; do
+	if [ ! -x "$b" ]; then
+		echo "demo: $b is not built (run: make)" >&2
+		exit 1
+	fi
+done
+
+if [ -d /dev/shm ] && [ -w /dev/shm ]; then root=/dev/shm; else root=${TMPDIR:-/tmp}; fi
+TMP=$(mktemp -d "$root/shoal-demo.XXXXXX")
+PIDS=""
+
+cleanup() {
+	status=$?
+	trap - EXIT INT TERM
+	if [ -n "$PIDS" ]; then
+		# Graceful first (SIGTERM = leave the mesh), then no mercy.
+		for p in $PIDS; do kill -TERM "$p" 2>/dev/null || true; done
+		i=0
+		while [ $i -lt 50 ]; do
+			alive=""
+			for p in $PIDS; do kill -0 "$p" 2>/dev/null && alive="$alive $p"; done
+			[ -z "$alive" ] && break
+			sleep 0.1
+			i=$((i + 1))
+		done
+		for p in $PIDS; do kill -KILL "$p" 2>/dev/null || true; done
+		wait 2>/dev/null || true
+	fi
+	if [ $status -ne 0 ] && [ -d "$TMP" ]; then
+		for f in "$TMP"/*.err; do
+			[ -s "$f" ] && { echo "--- $f"; tail -n 20 "$f"; }
+		done >&2
+	fi
+	rm -rf "$TMP"
+	exit $status
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---- ports: gossip 7600+i, API 7680+i, moved up by 1000 while any is taken --
+port_taken() {
+	if command -v ss >/dev/null 2>&1; then
+		[ -n "$(ss -Htuln "sport = :$1" 2>/dev/null)" ]
+	else
+		return 1
+	fi
+}
+GOSSIP_BASE=7600
+API_BASE=7680
+tries=0
+while :; do
+	busy=""
+	i=1
+	while [ $i -le "$N" ]; do
+		port_taken $((GOSSIP_BASE + i)) && busy=y
+		port_taken $((API_BASE + i)) && busy=y
+		i=$((i + 1))
+	done
+	[ -z "$busy" ] && break
+	tries=$((tries + 1))
+	if [ $tries -ge 20 ]; then
+		echo "demo: no free ports found" >&2
+		exit 1
+	fi
+	GOSSIP_BASE=$((GOSSIP_BASE + 1000))
+	API_BASE=$((API_BASE + 1000))
+done
+api() { echo "127.0.0.1:$((API_BASE + $1))"; }
+# Milliseconds since the epoch (GNU date; whole seconds elsewhere).
+now_ms() {
+	t=$(date +%s%3N)
+	case $t in
+	*N*) echo $(($(date +%s) * 1000)) ;;
+	*) echo "$t" ;;
+	esac
+}
+elapsed() { echo "$(($(now_ms) - $1))" | awk '{ printf "%.1f", $1 / 1000 }'; }
+
+# ---- keyring and nodes ------------------------------------------------------
+echo "== generating a cluster key (shoalctl keyring generate)"
+"$SHOALCTL" keyring generate >"$TMP/keyring.master"
+chmod 600 "$TMP/keyring.master"
+
+regions="eu-west eu-west us-east us-east ap-south"
+echo "== starting $N shoald on 127.0.0.1 (profile $PROFILE), data under $TMP"
+i=1
+while [ $i -le "$N" ]; do
+	name=site-$i
+	region=$(echo "$regions" | cut -d' ' -f$(((i - 1) % 5 + 1)))
+	cp "$TMP/keyring.master" "$TMP/$name.keyring" # each node rewrites its own
+	set -- --name "$name" --bind "127.0.0.1:$((GOSSIP_BASE + i))" --api "$(api $i)" \
+		--data-dir "$TMP/$name" --keyring "$TMP/$name.keyring" --profile "$PROFILE" \
+		--label "region=$region" --label "tier=demo"
+	[ $i -gt 1 ] && set -- "$@" --join "127.0.0.1:$((GOSSIP_BASE + 1))"
+	mkdir -p "$TMP/$name"
+	"$SHOALD" "$@" >"$TMP/$name.log" 2>"$TMP/$name.err" &
+	PIDS="$PIDS $!"
+	last_pid=$!
+	echo "   $name  gossip 127.0.0.1:$((GOSSIP_BASE + i))  api $(api $i)  pid $!"
+	i=$((i + 1))
+done
+
+# ---- wait until every node sees all N alive (bounded) -----------------------
+alive_seen_by() {
+	"$SHOALCTL" members --node "$(api "$1")" --timeout 2000 2>/dev/null |
+		awk 'NR > 1 && $3 == "alive"' | wc -l
+}
+echo "== waiting for the mesh to converge"
+start=$(now_ms)
+while :; do
+	done_nodes=0
+	i=1
+	while [ $i -le "$N" ]; do
+		[ "$(alive_seen_by $i)" -eq "$N" ] && done_nodes=$((done_nodes + 1))
+		i=$((i + 1))
+	done
+	[ $done_nodes -eq "$N" ] && break
+	if [ $(($(now_ms) - start)) -ge 30000 ]; then
+		echo "demo: the mesh did not converge within 30 s" >&2
+		exit 1
+	fi
+	sleep 0.2
+done
+echo "   converged in $(elapsed "$start") s: every node sees $N alive"
+echo
+echo "\$ shoalctl members --node $(api 1)"
+"$SHOALCTL" members --node "$(api 1)"
+echo
+echo "\$ shoalctl keyring list --node $(api 3)"
+"$SHOALCTL" keyring list --node "$(api 3)"
+
+# ---- a crash, detected by the others ----------------------------------------
+victim=$N
+victim_pid=$last_pid
+echo
+echo "== kill -9 site-$victim (pid $victim_pid); the others detect it"
+kill -KILL "$victim_pid"
+start=$(now_ms)
+while :; do
+	state=$("$SHOALCTL" members --node "$(api 1)" --timeout 2000 2>/dev/null |
+		awk -v n="site-$victim" '$1 == n { print $3 }')
+	[ "$state" = dead ] && break
+	if [ $(($(now_ms) - start)) -ge 30000 ]; then
+		echo "demo: site-$victim not seen dead within 30 s (state: $state)" >&2
+		exit 1
+	fi
+	sleep 0.2
+done
+echo "   site-1 sees it dead after $(elapsed "$start") s"
+echo "\$ shoalctl members --node $(api 2)"
+"$SHOALCTL" members --node "$(api 2)"
+
+# ---- intents (next) ---------------------------------------------------------
+# Signing and submitting an intent goes here once shoalctl has the commands:
+#   shoalctl keygen > operator.key
+#   shoalctl sign --key operator.key intent.yaml > intent.signed
+#   shoalctl apply intent.signed --node "$(api 2)"
+#   shoalctl get intents --node "$(api 4)"    # replicated to every node
+
+echo
+echo "== done; stopping the mesh"

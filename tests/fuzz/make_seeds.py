@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""Write the seed inputs of the fuzz corpora (tests/fuzz/corpus/<target>/).
+
+Seeds are a handful of small valid and invalid inputs that give libFuzzer a
+start in the right shape; `make fuzz` adds what it finds beyond them. The
+msgpack bytes are spelled out by hand so malformed ones are exactly as meant.
+Sealed packets use libsodium through ctypes (no Python binding needed) and
+the fixed keys of fuzz_open.c: key i is bytes i*32 .. i*32+31.
+
+Run from anywhere: python3 tests/fuzz/make_seeds.py
+"""
+import ctypes
+import ctypes.util
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def fixstr(s):
+    b = s.encode()
+    assert len(b) < 32
+    return bytes([0xA0 | len(b)]) + b
+
+
+def mp_seeds():
+    swim_like = (bytes([0x84]) + fixstr("t") + b"\x01" + fixstr("inc") + b"\xce" +
+                 struct.pack(">I", 7) + fixstr("name") + fixstr("site-a") +
+                 fixstr("labels") + bytes([0x81]) + fixstr("region") + fixstr("eu-west"))
+    every_int = (bytes([0x9A, 0x00, 0x7F, 0xFF, 0xE0]) + b"\xcc\xff" + b"\xcd\x01\x00" +
+                 b"\xce\x00\x01\x00\x00" + b"\xcf" + b"\xff" * 8 + b"\xd0\x80" +
+                 b"\xd3\x80" + b"\x00" * 7)
+    raws = (bytes([0x94]) + b"\xd9\x03abc" + b"\xda\x00\x02hi" + b"\xc4\x02\x00\x01" +
+            b"\xc5\x00\x01\xff")
+    misc = (bytes([0x97, 0xC0, 0xC2, 0xC3]) + b"\xca\x3f\x80\x00\x00" + b"\xcb" + b"\x00" * 8 +
+            b"\xd4\x01\x02" + b"\xc7\x02\x05ab")
+    nested = bytes([0x91, 0x91, 0x81, 0xA1, 0x6B, 0x90])
+    return {
+        "valid-swim-like": swim_like,
+        "valid-every-int": every_int,
+        "valid-str-bin": raws,
+        "valid-misc": misc,
+        "valid-nested": nested,
+        "valid-map16": b"\xde\x00\x01\xa1k\xdc\x00\x02\x01\x02",
+        "bad-array32-huge": b"\xdd\xff\xff\xff\xff",
+        "bad-bin32-huge": b"\xc6\xff\xff\xff\xff\x01\x02\x03",
+        "bad-str-truncated": b"\xa5ab",
+        "bad-never-used": b"\x92\x01\xc1",
+        "bad-deep": b"\x91" * 20 + b"\x00",
+        "bad-map-odd": b"\x82\x01\x02\x03",
+    }
+
+
+class Sodium:
+    def __init__(self):
+        name = ctypes.util.find_library("sodium") or "libsodium.so.23"
+        self.lib = ctypes.CDLL(name)
+        if self.lib.sodium_init() < 0:
+            raise RuntimeError("sodium_init failed")
+
+    def seal(self, key, nonce, plain, version=1):
+        ad = bytes([version])
+        out = ctypes.create_string_buffer(len(plain) + 16)
+        outlen = ctypes.c_ulonglong(0)
+        rc = self.lib.crypto_aead_xchacha20poly1305_ietf_encrypt(
+            out, ctypes.byref(outlen), plain, ctypes.c_ulonglong(len(plain)), ad,
+            ctypes.c_ulonglong(1), None, nonce, key)
+        assert rc == 0
+        return ad + nonce + out.raw[:outlen.value]
+
+
+def key(i):
+    return bytes((i * 32 + j) & 0xFF for j in range(32))
+
+
+def open_seeds():
+    na = Sodium()
+    body = mp_seeds()["valid-swim-like"]
+    nonce = bytes(range(100, 124))
+    primary = na.seal(key(0), nonce, body)
+    tampered = bytearray(primary)
+    tampered[-1] ^= 1
+    return {
+        "valid-primary": primary,
+        "valid-secondary": na.seal(key(1), bytes(range(24)), b"\x93\x01\x02\x03"),
+        "valid-empty": na.seal(key(0), bytes(24), b""),
+        "plain-v0": b"\x00" + body,
+        "bad-unknown-key": na.seal(key(5), nonce, body),
+        "bad-tag": bytes(tampered),
+        "bad-version-2": b"\x02" + primary[1:],
+        "bad-truncated": primary[:40],
+        "bad-empty": b"",
+    }
+
+
+def write(target, seeds):
+    d = os.path.join(HERE, "corpus", target)
+    os.makedirs(d, exist_ok=True)
+    for name, data in seeds.items():
+        with open(os.path.join(d, name), "wb") as f:
+            f.write(data)
+    print(f"{d}: {len(seeds)} seeds")
+
+
+if __name__ == "__main__":
+    write("mp", mp_seeds())
+    write("open", open_seeds())

@@ -1,0 +1,638 @@
+/*
+ * test_swim_pair.c - two or three swims wired together by a tiny in-test
+ * loop: every datagram and stream message goes into one FIFO and is handed
+ * to its receiver at the current virtual time, and the clock jumps to the
+ * earliest swim_next_deadline when the FIFO is empty. No loss, no latency:
+ * this proves join, probe/ack, suspicion, refutation, leave, labels and key
+ * operations work end to end before any simulator is involved.
+ *
+ * Timers are the LAN profile divided by 10 (probe 100 ms, suspicion min
+ * 400 ms in a pair), so every bound below is a few virtual seconds.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "shoal/error.h"
+#include "shoal/swim.h"
+
+#include "../../gossip/swim_internal.h"
+
+#define NODES_MAX  3
+#define QUEUE_MAX  4096
+#define EVENTS_MAX 256
+
+struct node;
+
+/* One message in flight. */
+struct msg {
+	int to;        /* node index */
+	int from;      /* node index */
+	bool stream;   /* stream message, else datagram */
+	uint64_t conv; /* stream id as the receiver sees it */
+	size_t len;
+	uint8_t *buf;
+};
+
+struct event {
+	enum swim_event_type type;
+	char name[SWIM_NAME_MAX + 1];
+	uint32_t inc;
+	bool via_probe;
+	enum swim_key_op key_op;
+};
+
+struct node {
+	int idx;
+	bool up; /* false: drops everything, never ticks */
+	struct swim *swim;
+	struct shoal_env env;
+	struct shoal_keyring kr;
+	struct shoal_addr addr;
+	uint64_t rng;
+	uint8_t pk[32], sk[64];
+	struct event ev[EVENTS_MAX];
+	int nev;
+	int closes; /* stream_close calls */
+};
+
+static struct world {
+	struct node n[NODES_MAX];
+	int count;
+	struct swim_pool *pool;
+	struct msg q[QUEUE_MAX];
+	int qhead, qlen;
+	uint64_t now;
+} W;
+
+static uint64_t splitmix(uint64_t *x)
+{
+	uint64_t z = (*x += UINT64_C(0x9E3779B97F4A7C15));
+	z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+	return z ^ (z >> 31);
+}
+
+static int node_by_addr(const struct shoal_addr *a)
+{
+	for (int i = 0; i < W.count; i++)
+		if (shoal_addr_equal(&W.n[i].addr, a))
+			return i;
+	return -1;
+}
+
+static void enqueue(int from, int to, bool stream, uint64_t conv, const uint8_t *buf, size_t len)
+{
+	assert_true(W.qlen < QUEUE_MAX);
+	struct msg *m = &W.q[(W.qhead + W.qlen++) % QUEUE_MAX];
+	m->from = from;
+	m->to = to;
+	m->stream = stream;
+	m->conv = conv;
+	m->len = len;
+	m->buf = malloc(len);
+	assert_non_null(m->buf);
+	memcpy(m->buf, buf, len);
+}
+
+static void env_send(void *ctx, const struct shoal_addr *to, const uint8_t *buf, size_t len)
+{
+	struct node *n = ctx;
+	assert_true(len <= SWIM_UDP_MAX);
+	int t = node_by_addr(to);
+	if (t >= 0)
+		enqueue(n->idx, t, false, 0, buf, len);
+}
+
+/* Like a driver, give every accepted stream its own inbound id: the
+ * opener's index and its id, with the inbound bit. Answers on an inbound id
+ * go back to the opener under the id it chose. */
+static int env_stream_send(void *ctx, uint64_t conv, const struct shoal_addr *to,
+                           const uint8_t *buf, size_t len)
+{
+	struct node *n = ctx;
+	int t = node_by_addr(to);
+	if (t < 0)
+		return -ECONNREFUSED;
+	if (conv & SHOAL_CONV_INBOUND)
+		enqueue(n->idx, t, true, conv & UINT32_MAX, buf, len);
+	else
+		enqueue(n->idx, t, true, SHOAL_CONV_INBOUND | ((uint64_t)n->idx << 32) | conv, buf,
+		        len);
+	return 0;
+}
+
+static void env_stream_close(void *ctx, uint64_t conv)
+{
+	(void)conv;
+	((struct node *)ctx)->closes++;
+}
+
+static uint64_t env_prng(void *ctx)
+{
+	return splitmix(&((struct node *)ctx)->rng);
+}
+
+static void env_random(void *ctx, uint8_t *buf, size_t len)
+{
+	struct node *n = ctx;
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (uint8_t)splitmix(&n->rng);
+}
+
+static void on_event(void *ctx, const struct swim_event *ev)
+{
+	struct node *n = ctx;
+	assert_true(n->nev < EVENTS_MAX);
+	struct event *e = &n->ev[n->nev++];
+	e->type = ev->type;
+	snprintf(e->name, sizeof(e->name), "%s", ev->name);
+	e->inc = ev->incarnation;
+	e->via_probe = ev->via_probe;
+	e->key_op = ev->key_op;
+}
+
+static int count_ev(int node, enum swim_event_type type, const char *name)
+{
+	int c = 0;
+	for (int i = 0; i < W.n[node].nev; i++)
+		if (W.n[node].ev[i].type == type && strcmp(W.n[node].ev[i].name, name) == 0)
+			c++;
+	return c;
+}
+
+static const uint8_t key1[32] = {1, 2, 3, 4, 5, 6, 7, 8};
+static const uint8_t key2[32] = {9, 9, 9, 9, 9, 9, 9, 9};
+
+static void node_config(struct swim_config *cfg, int i, const char *name)
+{
+	swim_config_defaults(cfg);
+	swim_config_scale(cfg, 10);
+	cfg->name = name;
+	cfg->advertise = W.n[i].addr;
+	cfg->version = "1.0.0";
+	memcpy(cfg->site_pk, W.n[i].pk, 32);
+	memcpy(cfg->site_sk, W.n[i].sk, 64);
+	cfg->on_event = on_event;
+	cfg->event_ctx = &W.n[i];
+}
+
+/* Node i with its own key pair from `key_seed`. */
+static void node_start(int i, const char *name, uint8_t key_seed, const struct shoal_label *l,
+                       size_t nl)
+{
+	struct node *n = &W.n[i];
+	uint8_t seed[32] = {key_seed};
+	struct swim_config cfg;
+
+	memset(n, 0, sizeof(*n));
+	n->idx = i;
+	n->up = true;
+	n->rng = 1000 + (uint64_t)i;
+	n->addr.family = 4;
+	n->addr.ip[0] = 10;
+	n->addr.ip[3] = (uint8_t)(i + 1);
+	n->addr.port = 7946;
+	crypto_sign_seed_keypair(n->pk, n->sk, seed);
+	n->env.ctx = n;
+	n->env.send_datagram = env_send;
+	n->env.stream_send = env_stream_send;
+	n->env.stream_close = env_stream_close;
+	n->env.prng = env_prng;
+	n->env.random_bytes = env_random;
+	shoal_keyring_create(&n->kr);
+	assert_int_equal(shoal_keyring_install(&n->kr, key1), 0);
+	node_config(&cfg, i, name);
+	cfg.labels = l;
+	cfg.nlabels = nl;
+	assert_int_equal(swim_new(&n->swim, &cfg, &n->env, &n->kr, W.pool, W.now), 0);
+	sodium_memzero(cfg.site_sk, sizeof(cfg.site_sk));
+	if (i >= W.count)
+		W.count = i + 1;
+}
+
+static void deliver_all(void)
+{
+	while (W.qlen > 0) {
+		struct msg m = W.q[W.qhead];
+		W.qhead = (W.qhead + 1) % QUEUE_MAX;
+		W.qlen--;
+		struct node *to = &W.n[m.to];
+		if (to->up && W.n[m.from].up) {
+			if (m.stream)
+				swim_on_stream(to->swim, W.now, m.conv, &W.n[m.from].addr, m.buf,
+				               m.len);
+			else
+				swim_on_datagram(to->swim, W.now, &W.n[m.from].addr, m.buf, m.len);
+		}
+		free(m.buf);
+	}
+}
+
+/* Run until virtual time `until`. */
+static void run_until(uint64_t until)
+{
+	for (;;) {
+		deliver_all();
+		uint64_t next = UINT64_MAX;
+		for (int i = 0; i < W.count; i++) {
+			if (!W.n[i].up)
+				continue;
+			uint64_t d = swim_next_deadline(W.n[i].swim);
+			if (d < next)
+				next = d;
+		}
+		if (next > until) {
+			W.now = until;
+			return;
+		}
+		if (next > W.now)
+			W.now = next;
+		for (int i = 0; i < W.count; i++) {
+			if (!W.n[i].up || swim_next_deadline(W.n[i].swim) > W.now)
+				continue;
+			swim_tick(W.n[i].swim, W.now);
+			/* A tick must move every deadline it was due for. */
+			assert_true(swim_next_deadline(W.n[i].swim) > W.now);
+		}
+	}
+}
+
+static void run_for(uint64_t us)
+{
+	run_until(W.now + us);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	memset(&W, 0, sizeof(W));
+	W.now = 5000000; /* non-zero start catches "0 means unset" bugs */
+	assert_int_equal(swim_pool_new(&W.pool), 0);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	for (int i = 0; i < W.count; i++) {
+		swim_delete(W.n[i].swim);
+		shoal_keyring_destroy(&W.n[i].kr);
+	}
+	while (W.qlen > 0) {
+		free(W.q[W.qhead].buf);
+		W.qhead = (W.qhead + 1) % QUEUE_MAX;
+		W.qlen--;
+	}
+	swim_pool_delete(W.pool);
+	return 0;
+}
+
+static void state_of(int viewer, const char *name, enum swim_state want)
+{
+	struct swim_member_info mi;
+	assert_int_equal(swim_member_find(W.n[viewer].swim, name, &mi), 0);
+	if (mi.state != want)
+		fail_msg("node %d sees %s %s, want %s", viewer, name, swim_state_name(mi.state),
+		         swim_state_name(want));
+}
+
+static void join_pair(void)
+{
+	node_start(0, "alpha", 1, NULL, 0);
+	node_start(1, "beta", 2, NULL, 0);
+	assert_int_equal(swim_join(W.n[1].swim, W.now, &W.n[0].addr, 1), 0);
+	/* One push-pull round trip, delivered instantly. */
+	run_for(1000);
+	state_of(0, "beta", SWIM_ALIVE);
+	state_of(1, "alpha", SWIM_ALIVE);
+}
+
+static void test_join(void **state)
+{
+	(void)state;
+	join_pair();
+	assert_int_equal(count_ev(0, SWIM_EV_ALIVE, "beta"), 1);
+	assert_int_equal(count_ev(1, SWIM_EV_ALIVE, "alpha"), 1);
+	assert_int_equal(swim_stats(W.n[1].swim)->pushpulls, 1);
+	uint32_t c[4];
+	swim_member_counts(W.n[0].swim, c);
+	assert_int_equal(c[SWIM_ALIVE], 2);
+	/* The joiner's digest asked for everything; the answer was one member
+	 * record each way, well under a kilobyte. */
+	assert_true(swim_stats(W.n[1].swim)->stream_bytes_in < 1024);
+}
+
+static void test_probe_ack(void **state)
+{
+	(void)state;
+	join_pair();
+	run_for(3000000); /* 30 probe periods */
+	for (int i = 0; i < 2; i++) {
+		const struct swim_stats *st = swim_stats(W.n[i].swim);
+		/* One probe per 100 ms period, each acked at once. */
+		assert_true(st->probes >= 25 && st->probes <= 31);
+		assert_true(st->acks == st->probes || st->acks + 1 == st->probes);
+		assert_int_equal(st->suspicions, 0);
+		assert_int_equal(st->decode_failures, 0);
+		assert_int_equal(st->auth_failures, 0);
+		assert_int_equal(swim_awareness(W.n[i].swim), 0);
+	}
+	state_of(0, "beta", SWIM_ALIVE);
+}
+
+static void test_periodic_pushpull_converged(void **state)
+{
+	(void)state;
+	join_pair();
+	uint64_t before = swim_stats(W.n[0].swim)->pushpulls + swim_stats(W.n[1].swim)->pushpulls;
+	uint64_t bytes0 = swim_stats(W.n[0].swim)->stream_bytes_in;
+	run_for(10000000); /* 3 s push-pull interval: several exchanges */
+	uint64_t after = swim_stats(W.n[0].swim)->pushpulls + swim_stats(W.n[1].swim)->pushpulls;
+	assert_true(after - before >= 3);
+	/* Converged digests: each exchange is a hello with one bucket and two
+	 * empty state lists, about 60 bytes sealed per message. */
+	uint64_t per = (swim_stats(W.n[0].swim)->stream_bytes_in - bytes0) / (after - before);
+	assert_true(per < 200);
+	assert_int_equal(swim_stats(W.n[0].swim)->pushpull_failures, 0);
+}
+
+static void test_crash_suspect_dead(void **state)
+{
+	(void)state;
+	join_pair();
+	uint64_t crash = W.now;
+	W.n[1].up = false;
+	run_for(400000);
+	state_of(0, "beta", SWIM_SUSPECT);
+	assert_int_equal(count_ev(0, SWIM_EV_SUSPECT, "beta"), 1);
+	/* Alone with the suspect, no confirmation can come (k = 0): the timer
+	 * is min = 4 * 100 ms; plus up to two probe periods to notice. */
+	run_until(crash + 200000 + 400000 + 100000);
+	state_of(0, "beta", SWIM_DEAD);
+	assert_int_equal(count_ev(0, SWIM_EV_DEAD, "beta"), 1);
+	assert_int_equal(swim_stats(W.n[0].swim)->deaths, 1);
+	assert_int_equal(swim_stats(W.n[0].swim)->suspicions, 1);
+	bool via = false;
+	for (int i = 0; i < W.n[0].nev; i++)
+		if (W.n[0].ev[i].type == SWIM_EV_SUSPECT)
+			via = W.n[0].ev[i].via_probe;
+	assert_true(via);
+	/* A missed ack with no helpers to nack raises the multiplier. */
+	assert_true(swim_awareness(W.n[0].swim) > 0);
+	/* Dead members are kept 6 s, then reaped. */
+	run_for(6000000 + 2000000);
+	assert_int_equal(count_ev(0, SWIM_EV_REAPED, "beta"), 1);
+	struct swim_member_info mi;
+	assert_int_equal(swim_member_find(W.n[0].swim, "beta", &mi), SHOAL_E_NOT_FOUND);
+}
+
+static void test_refute_after_partition(void **state)
+{
+	(void)state;
+	join_pair();
+	uint32_t inc0 = swim_incarnation(W.n[1].swim);
+	W.n[1].up = false;
+	run_for(300000);
+	state_of(0, "beta", SWIM_SUSPECT);
+	/* beta comes back before the timer: alpha's next ping carries the
+	 * suspicion (buddy system), beta refutes in its ack. */
+	W.n[1].up = true;
+	run_for(300000);
+	state_of(0, "beta", SWIM_ALIVE);
+	assert_true(swim_incarnation(W.n[1].swim) > inc0);
+	assert_int_equal(count_ev(1, SWIM_EV_REFUTED, "beta"), 1);
+	assert_int_equal(count_ev(1, SWIM_EV_INCARNATION, "beta"), 1);
+	assert_int_equal(swim_stats(W.n[1].swim)->refutations, 1);
+	assert_int_equal(count_ev(0, SWIM_EV_ALIVE, "beta"), 2);
+}
+
+static void test_leave(void **state)
+{
+	(void)state;
+	join_pair();
+	assert_int_equal(swim_leave(W.n[1].swim, W.now), 0);
+	uint64_t linger = swim_leave_linger_us(W.n[1].swim);
+	assert_true(linger >= 200000);
+	run_for(linger);
+	state_of(0, "beta", SWIM_LEFT);
+	assert_int_equal(count_ev(0, SWIM_EV_LEFT, "beta"), 1);
+	assert_int_equal(swim_stats(W.n[0].swim)->leaves, 1);
+	/* Nobody was suspected while beta lingered (it still acks). */
+	assert_int_equal(count_ev(0, SWIM_EV_SUSPECT, "beta"), 0);
+	W.n[1].up = false;
+	run_for(9000000);
+	assert_int_equal(count_ev(0, SWIM_EV_SUSPECT, "beta"), 0);
+	assert_int_equal(count_ev(0, SWIM_EV_REAPED, "beta"), 1);
+}
+
+static void test_labels_update(void **state)
+{
+	(void)state;
+	join_pair();
+	struct shoal_label l[] = {{"zone", "eu-1"}, {"env", "prod"}};
+	assert_int_equal(swim_set_labels(W.n[1].swim, W.now, l, 2), 0);
+	run_for(300000);
+	assert_int_equal(count_ev(0, SWIM_EV_UPDATE, "beta"), 1);
+	struct swim_member_info mi;
+	assert_int_equal(swim_member_find(W.n[0].swim, "beta", &mi), 0);
+	assert_int_equal(mi.incarnation, 1);
+	/* Canonical map, keys sorted: {"env": "prod", "zone": "eu-1"}. */
+	static const uint8_t want[] = {0x82, 0xa3, 'e', 'n', 'v', 0xa4, 'p', 'r', 'o', 'd',
+	                               0xa4, 'z',  'o', 'n', 'e', 0xa4, 'e', 'u', '-', '1'};
+	assert_int_equal(mi.labels_len, sizeof(want));
+	assert_memory_equal(mi.labels, want, sizeof(want));
+	assert_string_equal(mi.version, "1.0.0");
+	/* Duplicate keys are refused. */
+	struct shoal_label dup[] = {{"a", "1"}, {"a", "2"}};
+	assert_int_equal(swim_set_labels(W.n[1].swim, W.now, dup, 2), -EINVAL);
+}
+
+static void test_keyring_op(void **state)
+{
+	(void)state;
+	join_pair();
+	assert_int_equal(swim_keyring_op(W.n[0].swim, W.now, SWIM_KEY_INSTALL, key2), 0);
+	run_for(300000);
+	assert_int_equal(shoal_keyring_find(&W.n[1].kr, key2), 1);
+	assert_int_equal(count_ev(1, SWIM_EV_KEYRING, "beta"), 1);
+	assert_int_equal(swim_keyring_op(W.n[0].swim, W.now, SWIM_KEY_USE, key2), 0);
+	run_for(300000);
+	assert_int_equal(shoal_keyring_find(&W.n[1].kr, key2), 0);
+	assert_int_equal(swim_keyring_op(W.n[0].swim, W.now, SWIM_KEY_REMOVE, key1), 0);
+	run_for(300000);
+	assert_int_equal(shoal_keyring_find(&W.n[1].kr, key1), -1);
+	assert_int_equal(W.n[1].kr.count, 1);
+	/* Validation: the primary cannot go, an unknown key cannot be used. */
+	assert_int_equal(swim_keyring_op(W.n[0].swim, W.now, SWIM_KEY_REMOVE, key2),
+	                 SHOAL_E_LAST_KEY);
+	assert_int_equal(swim_keyring_op(W.n[0].swim, W.now, SWIM_KEY_USE, key1),
+	                 SHOAL_E_NOT_FOUND);
+	/* Still talking under the new key. */
+	run_for(1000000);
+	state_of(0, "beta", SWIM_ALIVE);
+	assert_int_equal(swim_stats(W.n[0].swim)->auth_failures, 0);
+	assert_int_equal(count_ev(1, SWIM_EV_KEYRING, "beta"), 3);
+}
+
+static void test_name_conflict(void **state)
+{
+	(void)state;
+	join_pair();
+	/* A third node claims "beta" with another key. */
+	node_start(2, "beta", 3, NULL, 0);
+	assert_int_equal(swim_join(W.n[2].swim, W.now, &W.n[0].addr, 1), 0);
+	run_for(2000000);
+	assert_true(count_ev(0, SWIM_EV_NAME_CONFLICT, "beta") >= 1);
+	assert_true(swim_stats(W.n[0].swim)->name_conflicts >= 1);
+	/* alpha still holds the original key for beta. */
+	struct swim_member_info mi;
+	assert_int_equal(swim_member_find(W.n[0].swim, "beta", &mi), 0);
+	assert_memory_equal(mi.pubkey, W.n[1].pk, 32);
+}
+
+static void test_wrong_key_dropped(void **state)
+{
+	(void)state;
+	join_pair();
+	/* A node outside the keyring is heard as noise. */
+	node_start(2, "gamma", 3, NULL, 0);
+	shoal_keyring_destroy(&W.n[2].kr);
+	shoal_keyring_create(&W.n[2].kr);
+	assert_int_equal(shoal_keyring_install(&W.n[2].kr, key2), 0);
+	assert_int_equal(swim_join(W.n[2].swim, W.now, &W.n[0].addr, 1), 0);
+	run_for(1000000);
+	struct swim_member_info mi;
+	assert_int_equal(swim_member_find(W.n[0].swim, "gamma", &mi), SHOAL_E_NOT_FOUND);
+	assert_true(swim_stats(W.n[0].swim)->auth_failures >= 1);
+}
+
+static void test_three_ping_req(void **state)
+{
+	(void)state;
+	join_pair();
+	node_start(2, "gamma", 3, NULL, 0);
+	assert_int_equal(swim_join(W.n[2].swim, W.now, &W.n[0].addr, 1), 0);
+	run_for(2000000);
+	for (int i = 0; i < 3; i++) {
+		uint32_t c[4];
+		swim_member_counts(W.n[i].swim, c);
+		assert_int_equal(c[SWIM_ALIVE], 3);
+	}
+	/* gamma goes away; alpha and beta ask each other to ping it and the
+	 * helpers nack (they cannot reach it either), so nobody's local
+	 * health multiplier moves for it. */
+	W.n[2].up = false;
+	run_for(3000000);
+	state_of(0, "gamma", SWIM_DEAD);
+	state_of(1, "gamma", SWIM_DEAD);
+	const struct swim_stats *a = swim_stats(W.n[0].swim), *b = swim_stats(W.n[1].swim);
+	assert_true(a->indirect_probes + b->indirect_probes >= 1);
+	assert_true(a->nacks + b->nacks >= 1);
+}
+
+/* Hand node `to` one SUSPECT or DEAD, sealed under the cluster key, as if
+ * node `from` sent it. */
+static void inject_accuse(int from, int to, uint8_t type, const char *name, uint32_t inc,
+                          const char *accuser)
+{
+	struct shoal_buf b;
+	uint8_t plain[512], sealed[600];
+	size_t slen;
+	shoal_buf_create(&b, 512);
+	assert_int_equal(
+	        swim_proto_encode_accuse(&b, type, (const uint8_t *)name, (uint32_t)strlen(name),
+	                                 inc, (const uint8_t *)accuser, (uint32_t)strlen(accuser)),
+	        0);
+	size_t h = swim_proto_datagram_header(plain, 1);
+	memcpy(plain + h, b.data, b.len);
+	assert_int_equal(shoal_seal(&W.n[to].kr, &W.n[to].env, plain, h + b.len, sealed,
+	                            sizeof(sealed), &slen),
+	                 0);
+	shoal_buf_destroy(&b);
+	swim_on_datagram(W.n[to].swim, W.now, &W.n[from].addr, sealed, slen);
+}
+
+static void test_stale_accusation_resends_alive(void **state)
+{
+	(void)state;
+	join_pair();
+	/* beta refutes once: incarnation 1. */
+	inject_accuse(0, 1, SWIM_MSG_SUSPECT, "beta", 0, "alpha");
+	assert_int_equal(swim_incarnation(W.n[1].swim), 1);
+	run_for(2000000); /* its ALIVE is sent out and dropped */
+	struct swim *b = W.n[1].swim;
+	assert_int_equal(b->bcast.len, 0);
+	/* Someone still accuses the old incarnation: beta does not bump again,
+	 * but puts its current ALIVE back in circulation. */
+	inject_accuse(0, 1, SWIM_MSG_DEAD, "beta", 0, "alpha");
+	assert_int_equal(swim_incarnation(b), 1);
+	assert_int_equal(b->bcast.len, 1);
+	const struct swim_bcast_item *it = &b->bcast.items[b->bcast.heap[0]];
+	assert_int_equal(it->kind, SWIM_MSG_ALIVE);
+	assert_int_equal(it->rec, b->self_rec);
+	assert_int_equal(it->transmits, 0);
+	assert_true(swim_stats(b)->stale >= 1);
+	assert_int_equal(swim_stats(b)->refutations, 1);
+}
+
+static void test_newer_suspicion_restarts_timer(void **state)
+{
+	(void)state;
+	struct swim_member_info mi;
+	join_pair();
+	node_start(2, "gamma", 3, NULL, 0);
+	assert_int_equal(swim_join(W.n[2].swim, W.now, &W.n[0].addr, 1), 0);
+	run_for(2000000);
+	W.n[1].up = false;
+	/* alpha suspects beta at incarnation 0. */
+	inject_accuse(2, 0, SWIM_MSG_SUSPECT, "beta", 0, "gamma");
+	assert_int_equal(swim_member_find(W.n[0].swim, "beta", &mi), 0);
+	assert_int_equal(mi.state, SWIM_SUSPECT);
+	uint64_t first = mi.suspect_deadline;
+	run_for(300000);
+	/* Suspected at incarnation 1: beta refuted round 0 (alpha missed the
+	 * ALIVE) and this is a new round, so alpha's timer starts over rather
+	 * than firing on the refuted one. */
+	inject_accuse(2, 0, SWIM_MSG_SUSPECT, "beta", 1, "gamma");
+	assert_int_equal(swim_member_find(W.n[0].swim, "beta", &mi), 0);
+	assert_int_equal(mi.state, SWIM_SUSPECT);
+	assert_int_equal(mi.incarnation, 1);
+	assert_int_equal(mi.confirmations, 0);
+	assert_true(mi.suspect_deadline == first + 300000);
+	/* The same round again from the same accuser changes nothing. */
+	inject_accuse(2, 0, SWIM_MSG_SUSPECT, "beta", 1, "gamma");
+	assert_int_equal(swim_member_find(W.n[0].swim, "beta", &mi), 0);
+	assert_true(mi.suspect_deadline == first + 300000);
+	assert_int_equal(count_ev(0, SWIM_EV_SUSPECT, "beta"), 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test_setup_teardown(test_join, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_probe_ack, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_periodic_pushpull_converged, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_crash_suspect_dead, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_refute_after_partition, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_leave, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_labels_update, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_keyring_op, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_name_conflict, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_wrong_key_dropped, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_three_ping_req, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_stale_accusation_resends_alive, setup,
+	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_newer_suspicion_restarts_timer, setup,
+	                                        teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
