@@ -124,7 +124,7 @@ demo: deps
 
 bench-membership: deps
 	@$(MAKE) --no-print-directory build
-	@SHOAL_BIN=build/rel $(PYTHON) scripts/bench_membership.py --nodes $(or $(N),50)
+	@SHOAL_BIN=build/rel $(PYTHON) scripts/bench_membership.py --nodes $(or $(N),50) --idle $(or $(IDLE),30) --trials $(or $(TRIALS),3)
 
 check-style:
 	@sh scripts/check-style.sh

@@ -23,7 +23,7 @@ uint32_t shoal_env_uniform(const struct shoal_env *env, uint32_t n)
 }
 
 int shoal_env_verify(const struct shoal_env *env, const uint8_t sig[64], const uint8_t *msg,
-		     size_t len, const uint8_t pk[32])
+                     size_t len, const uint8_t pk[32])
 {
 	if (env->verify != NULL)
 		return env->verify(env->ctx, sig, msg, len, pk);

@@ -14,22 +14,22 @@ struct error_entry {
 };
 
 static const struct error_entry shoal_errors[] = {
-	{SHOAL_E_TRUNCATED, "truncated", "input ended before a value it declared"},
-	{SHOAL_E_TYPE, "type", "value of the wrong type"},
-	{SHOAL_E_RANGE, "range", "value out of range"},
-	{SHOAL_E_VERSION, "version", "unknown format version"},
-	{SHOAL_E_AUTH, "auth", "no installed key opens the message"},
-	{SHOAL_E_SIGNATURE, "signature", "signature does not verify"},
-	{SHOAL_E_TOO_BIG, "too_big", "exceeds its size limit"},
-	{SHOAL_E_NOT_FOUND, "not_found", "not found"},
-	{SHOAL_E_EXISTS, "exists", "already exists"},
-	{SHOAL_E_NAME_TAKEN, "name_taken", "name is bound to another site key"},
-	{SHOAL_E_STALE, "stale", "older than the version held"},
-	{SHOAL_E_MALFORMED, "malformed", "malformed input"},
-	{SHOAL_E_LAST_KEY, "primary_key", "the primary key cannot be removed"},
-	{SHOAL_E_CONFIG, "config", "invalid configuration"},
-	{SHOAL_E_STATE, "state", "not valid in the current state"},
-	{SHOAL_E_STORE, "store", "storage failure"},
+        {SHOAL_E_TRUNCATED, "truncated", "input ended before a value it declared"},
+        {SHOAL_E_TYPE, "type", "value of the wrong type"},
+        {SHOAL_E_RANGE, "range", "value out of range"},
+        {SHOAL_E_VERSION, "version", "unknown format version"},
+        {SHOAL_E_AUTH, "auth", "no installed key opens the message"},
+        {SHOAL_E_SIGNATURE, "signature", "signature does not verify"},
+        {SHOAL_E_TOO_BIG, "too_big", "exceeds its size limit"},
+        {SHOAL_E_NOT_FOUND, "not_found", "not found"},
+        {SHOAL_E_EXISTS, "exists", "already exists"},
+        {SHOAL_E_NAME_TAKEN, "name_taken", "name is bound to another site key"},
+        {SHOAL_E_STALE, "stale", "older than the version held"},
+        {SHOAL_E_MALFORMED, "malformed", "malformed input"},
+        {SHOAL_E_LAST_KEY, "primary_key", "the primary key cannot be removed"},
+        {SHOAL_E_CONFIG, "config", "invalid configuration"},
+        {SHOAL_E_STATE, "state", "not valid in the current state"},
+        {SHOAL_E_STORE, "store", "storage failure"},
 };
 
 static const struct error_entry *find_error(int code)

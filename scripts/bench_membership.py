@@ -419,6 +419,10 @@ def trial(system, n, idle_s, capture):
         w0 = time.monotonic()
         time.sleep(idle_s)
         w = time.monotonic() - w0
+        # False positives: every node is healthy through the idle window, so
+        # any suspicion or death raised in it is a false one.
+        res["fp_suspect"] = sum(1 for p in procs for t, _ in p.find("suspect") if t >= w0)
+        res["fp_dead"] = sum(1 for p in procs for t, _ in p.find("dead") if t >= w0)
         cpu1 = [p.cpu_seconds() for p in procs]
         self_b1 = [system.self_bytes(p) for p in procs]
         if meter:
@@ -464,6 +468,8 @@ ROWS = [
     ("wire_Bps", "bytes per node per second (UDP+TCP payload on lo)", "{:.0f}"),
     ("pps", "packets per node per second (on lo)", "{:.1f}"),
     ("self_Bps", "bytes per node per second (shoald /metrics, cross-check)", "{:.0f}"),
+    ("fp_suspect", "healthy nodes suspected during the idle window (events)", "{:.0f}"),
+    ("fp_dead", "healthy nodes declared dead during the idle window (events)", "{:.0f}"),
 ]
 
 
@@ -513,7 +519,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--nodes", type=int, default=50)
     ap.add_argument("--trials", type=int, default=3)
-    ap.add_argument("--idle", type=int, default=30, help="idle window in seconds")
+    ap.add_argument("--idle", type=int, default=30,
+                    help="idle window in seconds (600 for the 10-minute false-positive soak)")
     ap.add_argument("--bin", default=os.environ.get("SHOAL_BIN", "build/rel"))
     args = ap.parse_args()
     if args.nodes < 3 or args.nodes > 500:

@@ -20,10 +20,10 @@
 
 /* A transport address: IPv4 or IPv6 plus port, in network-neutral form. */
 struct shoal_addr {
-	uint8_t family;  /* 4 or 6; 0 means unset */
+	uint8_t family; /* 4 or 6; 0 means unset */
 	uint8_t pad;
-	uint16_t port;   /* host byte order */
-	uint8_t ip[16];  /* IPv4 uses the first 4 bytes */
+	uint16_t port;  /* host byte order */
+	uint8_t ip[16]; /* IPv4 uses the first 4 bytes */
 };
 
 /* Conversation ids for streams: the core picks ids below this bit for the
@@ -35,8 +35,8 @@ struct shoal_env {
 
 	/* Send one datagram (already sealed by the core) to `to`. Best effort:
 	 * the core never learns whether it left, exactly like UDP. */
-	void (*send_datagram)(void *ctx, const struct shoal_addr *to,
-			      const uint8_t *buf, size_t len);
+	void (*send_datagram)(void *ctx, const struct shoal_addr *to, const uint8_t *buf,
+	                      size_t len);
 
 	/* Send one message on conversation `conv` to `to`. For an id the core
 	 * chose (no SHOAL_CONV_INBOUND bit) the driver opens a reliable stream
@@ -44,7 +44,7 @@ struct shoal_env {
 	 * The message is already sealed; the driver frames it. Returns 0 or a
 	 * negative code; on error the core treats the conversation as failed. */
 	int (*stream_send)(void *ctx, uint64_t conv, const struct shoal_addr *to,
-			   const uint8_t *buf, size_t len);
+	                   const uint8_t *buf, size_t len);
 
 	/* The core is finished with `conv`; the driver closes the stream. */
 	void (*stream_close)(void *ctx, uint64_t conv);
@@ -60,16 +60,16 @@ struct shoal_env {
 	/* Verify an Ed25519 signature: 0 if valid, SHOAL_E_SIGNATURE if not.
 	 * A hook so the simulator can memoize by content hash. NULL means the
 	 * core calls libsodium directly. */
-	int (*verify)(void *ctx, const uint8_t sig[64], const uint8_t *msg,
-		      size_t len, const uint8_t pk[32]);
+	int (*verify)(void *ctx, const uint8_t sig[64], const uint8_t *msg, size_t len,
+	              const uint8_t pk[32]);
 };
 
 /* Uniform integer in [0, n) from env->prng; n > 0. */
 uint32_t shoal_env_uniform(const struct shoal_env *env, uint32_t n);
 
 /* Verify through the hook if set, else libsodium. */
-int shoal_env_verify(const struct shoal_env *env, const uint8_t sig[64],
-		     const uint8_t *msg, size_t len, const uint8_t pk[32]);
+int shoal_env_verify(const struct shoal_env *env, const uint8_t sig[64], const uint8_t *msg,
+                     size_t len, const uint8_t pk[32]);
 
 /* Address helpers. Text form: "1.2.3.4:7000" or "[::1]:7000". */
 int shoal_addr_parse(struct shoal_addr *out, const char *text);

@@ -39,7 +39,8 @@ int shoal_mp_read_str(const uint8_t **pos, const uint8_t *end, const uint8_t **s
 int shoal_mp_read_bin(const uint8_t **pos, const uint8_t *end, const uint8_t **s, uint32_t *len);
 int shoal_mp_read_raw(const uint8_t **pos, const uint8_t *end, const uint8_t **s, uint32_t *len);
 /* A uint that must lie in [lo, hi]. */
-int shoal_mp_read_uint_range(const uint8_t **pos, const uint8_t *end, uint64_t lo, uint64_t hi, uint64_t *v);
+int shoal_mp_read_uint_range(const uint8_t **pos, const uint8_t *end, uint64_t lo, uint64_t hi,
+                             uint64_t *v);
 /* Skip one whole value of any type; nesting deeper than max_depth is
  * SHOAL_E_RANGE (bounds recursion on hostile input). */
 int shoal_mp_skip(const uint8_t **pos, const uint8_t *end, int max_depth);

@@ -27,9 +27,9 @@
 
 #include "shoal/env.h"
 
-#define SHOAL_KEY_LEN 32
-#define SHOAL_KEYRING_MAX 8
-#define SHOAL_SEAL_VERSION 1
+#define SHOAL_KEY_LEN       32
+#define SHOAL_KEYRING_MAX   8
+#define SHOAL_SEAL_VERSION  1
 #define SHOAL_SEAL_OVERHEAD (1 + 24 + 16)
 
 struct shoal_keyring {
@@ -66,13 +66,13 @@ int shoal_keyring_save(const struct shoal_keyring *kr, const char *path);
 /* Seal `len` bytes into out (cap >= len + SHOAL_SEAL_OVERHEAD). With an
  * empty keyring, sealing is off: out = version 0 byte + plaintext (for
  * clusters configured without encryption). */
-int shoal_seal(const struct shoal_keyring *kr, const struct shoal_env *env,
-	       const uint8_t *plain, size_t len, uint8_t *out, size_t cap, size_t *outlen);
+int shoal_seal(const struct shoal_keyring *kr, const struct shoal_env *env, const uint8_t *plain,
+               size_t len, uint8_t *out, size_t cap, size_t *outlen);
 /* Open a sealed message. SHOAL_E_AUTH if no installed key opens it,
  * SHOAL_E_VERSION for an unknown version byte (or a plain message while a
  * keyring is installed), SHOAL_E_TRUNCATED if shorter than the overhead.
  * `out` needs cap >= len. */
-int shoal_open(const struct shoal_keyring *kr, const uint8_t *in, size_t len,
-	       uint8_t *out, size_t cap, size_t *outlen);
+int shoal_open(const struct shoal_keyring *kr, const uint8_t *in, size_t len, uint8_t *out,
+               size_t cap, size_t *outlen);
 
 #endif

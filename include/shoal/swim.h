@@ -47,10 +47,10 @@
 #include "shoal/env.h"
 #include "shoal/seal.h"
 
-#define SWIM_NAME_MAX 64       /* bytes; [A-Za-z0-9._-], starting alnum */
-#define SWIM_LABELS_MAX 512    /* encoded labels of one member, in bytes */
-#define SWIM_VERSION_MAX 32    /* node software version string */
-#define SWIM_UDP_MAX 1400      /* sealed datagram, bytes */
+#define SWIM_NAME_MAX    64   /* bytes; [A-Za-z0-9._-], starting alnum */
+#define SWIM_LABELS_MAX  512  /* encoded labels of one member, in bytes */
+#define SWIM_VERSION_MAX 32   /* node software version string */
+#define SWIM_UDP_MAX     1400 /* sealed datagram, bytes */
 
 enum swim_state {
 	SWIM_ALIVE = 0,
@@ -76,16 +76,16 @@ void swim_pool_delete(struct swim_pool *pool);
 size_t swim_pool_bytes(const struct swim_pool *pool);
 
 enum swim_event_type {
-	SWIM_EV_ALIVE,       /* a member joined, or came back from suspect/dead */
-	SWIM_EV_UPDATE,      /* an alive member's address or labels changed */
-	SWIM_EV_SUSPECT,     /* a member became suspect */
-	SWIM_EV_DEAD,        /* a member was declared dead */
-	SWIM_EV_LEFT,        /* a member left gracefully */
-	SWIM_EV_REAPED,      /* a dead/left member was forgotten */
-	SWIM_EV_REFUTED,     /* we refuted a suspicion about ourselves */
-	SWIM_EV_INCARNATION, /* our own incarnation changed: persist it */
+	SWIM_EV_ALIVE,         /* a member joined, or came back from suspect/dead */
+	SWIM_EV_UPDATE,        /* an alive member's address or labels changed */
+	SWIM_EV_SUSPECT,       /* a member became suspect */
+	SWIM_EV_DEAD,          /* a member was declared dead */
+	SWIM_EV_LEFT,          /* a member left gracefully */
+	SWIM_EV_REAPED,        /* a dead/left member was forgotten */
+	SWIM_EV_REFUTED,       /* we refuted a suspicion about ourselves */
+	SWIM_EV_INCARNATION,   /* our own incarnation changed: persist it */
 	SWIM_EV_NAME_CONFLICT, /* a record claimed a name bound to another key */
-	SWIM_EV_KEYRING,     /* the keyring changed (by us or by a peer's op) */
+	SWIM_EV_KEYRING,       /* the keyring changed (by us or by a peer's op) */
 };
 
 enum swim_key_op {
@@ -96,44 +96,44 @@ enum swim_key_op {
 
 struct swim_event {
 	enum swim_event_type type;
-	const char *name;         /* member concerned (NUL-terminated) */
+	const char *name; /* member concerned (NUL-terminated) */
 	uint32_t incarnation;
-	const char *from;         /* SUSPECT/DEAD: who accused, may be NULL */
-	bool via_probe;           /* SUSPECT/DEAD: from our own probe, not gossip */
+	const char *from;              /* SUSPECT/DEAD: who accused, may be NULL */
+	bool via_probe;                /* SUSPECT/DEAD: from our own probe, not gossip */
 	const struct shoal_addr *addr; /* ALIVE/UPDATE/NAME_CONFLICT */
-	enum swim_key_op key_op;  /* KEYRING */
-	const uint8_t *key;       /* KEYRING: the 32-byte key concerned */
+	enum swim_key_op key_op;       /* KEYRING */
+	const uint8_t *key;            /* KEYRING: the 32-byte key concerned */
 };
 /* Pointers in an event are valid only during the callback. */
 typedef void (*swim_event_cb)(void *ctx, const struct swim_event *ev);
 
 struct swim_config {
-	const char *name;               /* this site's name */
-	struct shoal_addr advertise;    /* where peers reach us */
+	const char *name;            /* this site's name */
+	struct shoal_addr advertise; /* where peers reach us */
 	const struct shoal_label *labels;
 	size_t nlabels;
-	const char *version;            /* software version, <= SWIM_VERSION_MAX */
-	uint8_t site_pk[32];            /* Ed25519 public key */
-	uint8_t site_sk[64];            /* Ed25519 secret key; copied, wiped on delete */
-	uint32_t incarnation;           /* start at this (persisted + 1 on restart) */
+	const char *version;  /* software version, <= SWIM_VERSION_MAX */
+	uint8_t site_pk[32];  /* Ed25519 public key */
+	uint8_t site_sk[64];  /* Ed25519 secret key; copied, wiped on delete */
+	uint32_t incarnation; /* start at this (persisted + 1 on restart) */
 
-	uint64_t probe_interval_us;     /* base protocol period */
-	uint64_t probe_timeout_us;      /* direct ack wait before ping-req */
-	uint32_t indirect_checks;       /* k members asked to ping-req */
-	uint64_t gossip_interval_us;    /* piggyback-only gossip period; 0 = off */
-	uint32_t gossip_nodes;          /* members per gossip round */
-	uint32_t suspicion_mult;        /* min = mult*max(1,log10 N)*probe_interval */
-	uint32_t suspicion_max_mult;    /* max = max_mult*min */
-	uint32_t retransmit_mult;       /* limit = mult*ceil(log10(N+1)) */
-	uint64_t pushpull_interval_us;  /* anti-entropy; scaled up past 32 members; 0 = off */
-	uint64_t dead_keep_us;          /* dead/left members kept (and gossiped) this long */
-	uint32_t awareness_max;         /* Lifeguard local health multiplier cap */
-	bool lifeguard_lhm;             /* local health multiplier + nacks */
-	bool lifeguard_suspicion;       /* dynamic suspicion timeout; off = fixed min */
-	bool lifeguard_buddy;           /* tell a suspect directly in our ping */
-	size_t udp_max;                 /* sealed datagram cap, <= SWIM_UDP_MAX */
+	uint64_t probe_interval_us;    /* base protocol period */
+	uint64_t probe_timeout_us;     /* direct ack wait before ping-req */
+	uint32_t indirect_checks;      /* k members asked to ping-req */
+	uint64_t gossip_interval_us;   /* piggyback-only gossip period; 0 = off */
+	uint32_t gossip_nodes;         /* members per gossip round */
+	uint32_t suspicion_mult;       /* min = mult*max(1,log10 N)*probe_interval */
+	uint32_t suspicion_max_mult;   /* max = max_mult*min */
+	uint32_t retransmit_mult;      /* limit = mult*ceil(log10(N+1)) */
+	uint64_t pushpull_interval_us; /* anti-entropy; scaled up past 32 members; 0 = off */
+	uint64_t dead_keep_us;         /* dead/left members kept (and gossiped) this long */
+	uint32_t awareness_max;        /* Lifeguard local health multiplier cap */
+	bool lifeguard_lhm;            /* local health multiplier + nacks */
+	bool lifeguard_suspicion;      /* dynamic suspicion timeout; off = fixed min */
+	bool lifeguard_buddy;          /* tell a suspect directly in our ping */
+	size_t udp_max;                /* sealed datagram cap, <= SWIM_UDP_MAX */
 
-	swim_event_cb on_event;         /* may be NULL */
+	swim_event_cb on_event; /* may be NULL */
 	void *event_ctx;
 };
 
@@ -149,7 +149,7 @@ struct swim;
  * the keyring may be changed by swim_keyring_op and by peers' key ops.
  * Errors: -EINVAL for a bad config (bad name, labels too big), -ENOMEM. */
 int swim_new(struct swim **out, const struct swim_config *cfg, const struct shoal_env *env,
-	     struct shoal_keyring *kr, struct swim_pool *pool, uint64_t now);
+             struct shoal_keyring *kr, struct swim_pool *pool, uint64_t now);
 void swim_delete(struct swim *s);
 
 /* Start push-pull with each seed address (over streams). While no other live
@@ -166,9 +166,9 @@ int swim_set_labels(struct swim *s, uint64_t now, const struct shoal_label *labe
 
 /* Input. Bad input is dropped and counted in stats, never fatal. */
 void swim_on_datagram(struct swim *s, uint64_t now, const struct shoal_addr *from,
-		      const uint8_t *buf, size_t len);
+                      const uint8_t *buf, size_t len);
 void swim_on_stream(struct swim *s, uint64_t now, uint64_t conv, const struct shoal_addr *from,
-		    const uint8_t *buf, size_t len);
+                    const uint8_t *buf, size_t len);
 /* The driver lost or could not open `conv`. */
 void swim_on_stream_error(struct swim *s, uint64_t now, uint64_t conv);
 
@@ -188,14 +188,14 @@ struct swim_member_info {
 	struct shoal_addr addr;
 	enum swim_state state;
 	uint32_t incarnation;
-	uint64_t since;              /* `now` when it entered this state */
-	const uint8_t *labels;       /* msgpack map {str: str}, labels_len bytes */
+	uint64_t since;        /* `now` when it entered this state */
+	const uint8_t *labels; /* msgpack map {str: str}, labels_len bytes */
 	size_t labels_len;
 	const char *version;
-	const uint8_t *pubkey;       /* 32 bytes */
+	const uint8_t *pubkey; /* 32 bytes */
 	bool is_self;
-	uint32_t confirmations;      /* SUSPECT: independent confirmations */
-	uint64_t suspect_deadline;   /* SUSPECT: when it becomes dead */
+	uint32_t confirmations;    /* SUSPECT: independent confirmations */
+	uint64_t suspect_deadline; /* SUSPECT: when it becomes dead */
 };
 
 /* Members this node knows (any state), self included. Iterate with an opaque
@@ -210,27 +210,27 @@ uint32_t swim_incarnation(const struct swim *s);
 uint32_t swim_awareness(const struct swim *s);
 
 struct swim_stats {
-	uint64_t probes;          /* direct pings sent by our prober */
-	uint64_t acks;            /* acks received for our probes */
-	uint64_t nacks;           /* nacks received */
-	uint64_t indirect_probes; /* ping-req rounds started */
-	uint64_t suspicions;      /* members we marked suspect */
-	uint64_t refutations;     /* suspicions about us we refuted */
-	uint64_t deaths;          /* members we marked dead */
-	uint64_t leaves;          /* members we marked left */
-	uint64_t msgs_in, msgs_out;       /* protocol messages (compound counted each) */
+	uint64_t probes;            /* direct pings sent by our prober */
+	uint64_t acks;              /* acks received for our probes */
+	uint64_t nacks;             /* nacks received */
+	uint64_t indirect_probes;   /* ping-req rounds started */
+	uint64_t suspicions;        /* members we marked suspect */
+	uint64_t refutations;       /* suspicions about us we refuted */
+	uint64_t deaths;            /* members we marked dead */
+	uint64_t leaves;            /* members we marked left */
+	uint64_t msgs_in, msgs_out; /* protocol messages (compound counted each) */
 	uint64_t datagrams_in, datagrams_out;
 	uint64_t dgram_bytes_in, dgram_bytes_out; /* sealed bytes */
 	uint64_t stream_msgs_in, stream_msgs_out;
 	uint64_t stream_bytes_in, stream_bytes_out;
-	uint64_t pushpulls;       /* completed push-pull exchanges we started */
-	uint64_t decode_failures; /* malformed after opening */
-	uint64_t auth_failures;   /* no key opened it / bad version */
+	uint64_t pushpulls;          /* completed push-pull exchanges we started */
+	uint64_t decode_failures;    /* malformed after opening */
+	uint64_t auth_failures;      /* no key opened it / bad version */
 	uint64_t signature_failures; /* alive/leave with a bad signature */
 	uint64_t name_conflicts;
-	uint64_t stale;           /* well-formed but older than what we hold */
+	uint64_t stale;             /* well-formed but older than what we hold */
 	uint64_t pushpull_failures; /* exchanges we started that failed or stalled */
-	uint64_t keyops_ignored;  /* peer key ops we could not apply (unknown key, primary) */
+	uint64_t keyops_ignored;    /* peer key ops we could not apply (unknown key, primary) */
 };
 const struct swim_stats *swim_stats(const struct swim *s);
 

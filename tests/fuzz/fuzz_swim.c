@@ -24,13 +24,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static uint64_t fuzz_state = 0x5eed;
 
 static void fuzz_send_datagram(void *ctx, const struct shoal_addr *to, const uint8_t *buf,
-			       size_t len)
+                               size_t len)
 {
 	(void)ctx, (void)to, (void)buf, (void)len;
 }
 
 static int fuzz_stream_send(void *ctx, uint64_t conv, const struct shoal_addr *to,
-			    const uint8_t *buf, size_t len)
+                            const uint8_t *buf, size_t len)
 {
 	(void)ctx, (void)conv, (void)to, (void)buf, (void)len;
 	return 0;
@@ -62,11 +62,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static uint8_t pk[32], sk[64];
 	static int ready;
 	struct shoal_env env = {
-		.send_datagram = fuzz_send_datagram,
-		.stream_send = fuzz_stream_send,
-		.stream_close = fuzz_stream_close,
-		.prng = fuzz_prng,
-		.random_bytes = fuzz_random_bytes,
+	        .send_datagram = fuzz_send_datagram,
+	        .stream_send = fuzz_stream_send,
+	        .stream_close = fuzz_stream_close,
+	        .prng = fuzz_prng,
+	        .random_bytes = fuzz_random_bytes,
 	};
 	struct swim_config cfg;
 	struct shoal_keyring kr;
