@@ -41,8 +41,8 @@
 
 static const uint8_t zero_key[crypto_shorthash_KEYBYTES];
 
-/* Members a joiner re-gossips at most (see client_on_states). */
-#define SWIM_JOIN_REGOSSIP_MAX 256
+/* Entries a push-pull merge re-gossips at most (see merge_states). */
+#define SWIM_PP_REGOSSIP_MAX 256
 
 /* Fixed bytes a PP_STATES head may take before the index list. */
 #define STATES_HEAD_BYTES 16
@@ -241,11 +241,21 @@ done:
 	swim_pool_record_unref(s->pool, rid);
 }
 
-static void merge_states(struct swim *s, uint64_t now, const struct swim_pp_states *st,
-                         bool rebroadcast)
+/* Merge a peer's entries. What they change is queued for gossip, as
+ * memberlist does: members that joined moments ago are news to the nodes
+ * that joined before them, and every node that learns of a member must
+ * spread it, or some node misses it until the next push-pull (in a 100-node
+ * cold start over 5 s, two runs in three left a node missing a member for
+ * 10 s without this). A message of more than SWIM_PP_REGOSSIP_MAX entries
+ * is a bulk transfer (a join into a large mesh, or either side of an
+ * exchange between tables that differ widely) and stays quiet: re-sending
+ * thousands of records seven to ten to a datagram would fill every gossip round
+ * for minutes with records that push-pull carries far more cheaply. */
+static void merge_states(struct swim *s, uint64_t now, const struct swim_pp_states *st)
 {
 	const uint8_t *pos = st->ent_pos;
 	struct swim_pp_entry e;
+	bool rebroadcast = st->nentries <= SWIM_PP_REGOSSIP_MAX;
 	for (uint32_t i = 0; i < st->nentries; i++) {
 		if (swim_proto_pp_next_entry(&pos, st->end, &e) < 0)
 			return;
@@ -255,12 +265,29 @@ static void merge_states(struct swim *s, uint64_t now, const struct swim_pp_stat
 
 /* ---- client ------------------------------------------------------------ */
 
-int swim_pp_start(struct swim *s, uint64_t now, const struct shoal_addr *peer, bool join, int seed)
+/* Buckets of the digest an exchange opens with. A join asks for everything
+ * (the server picks B). A catch-up expects a few scattered differences, so
+ * it uses four times the periodic count: a difference then ships a bucket of
+ * two to four members instead of eight to sixteen, for 8 more bytes of
+ * digest per 2-4 members. */
+static uint32_t hello_buckets(const struct swim *s, enum swim_pp_kind kind)
+{
+	uint32_t b = swim_pp_bucket_count(swim_known_count(s));
+	if (kind == SWIM_PP_JOIN)
+		return 1;
+	if (kind == SWIM_PP_CATCHUP)
+		b = b * 4 < SWIM_PP_BUCKETS_MAX ? b * 4 : SWIM_PP_BUCKETS_MAX;
+	return b;
+}
+
+int swim_pp_start(struct swim *s, uint64_t now, const struct shoal_addr *peer,
+                  enum swim_pp_kind kind, int seed)
 {
 	struct swim_conv *c = conv_alloc(s);
 	struct shoal_buf b;
 	uint64_t *hashes = NULL;
-	uint32_t buckets = join ? 1 : swim_pp_bucket_count(swim_known_count(s));
+	bool join = kind == SWIM_PP_JOIN;
+	uint32_t buckets = hello_buckets(s, kind);
 	int rc;
 
 	if (c == NULL)
@@ -303,16 +330,7 @@ static void client_on_states(struct swim *s, uint64_t now, struct swim_conv *c,
 		conv_end(s, c, true, true);
 		return;
 	}
-	/* A joiner re-gossips what it learned, as memberlist does: members
-	 * that joined moments ago are news to the nodes that joined before
-	 * them, and every node that learns of a member must spread it, or
-	 * some node misses it until the next push-pull (in a 100-node cold
-	 * start over 5 s, two runs in three left a node missing a member for
-	 * 10 s without this). Past SWIM_JOIN_REGOSSIP_MAX members the joiner
-	 * stays quiet: a single join into a large stable mesh would otherwise
-	 * re-send thousands of records nobody needs, and push-pull covers the
-	 * rest. */
-	merge_states(s, now, &st, !c->join || st.nentries <= SWIM_JOIN_REGOSSIP_MAX);
+	merge_states(s, now, &st);
 
 	pos = st.idx_pos;
 	for (uint32_t i = 0; i < st.nidx; i++)
@@ -324,6 +342,8 @@ static void client_on_states(struct swim *s, uint64_t now, struct swim_conv *c,
 	shoal_buf_destroy(&b);
 	if (rc == 0)
 		s->stats.pushpulls++;
+	if (rc == 0 && c->join)
+		swim_catchup_start(s, now);
 	conv_end(s, c, rc < 0, true);
 }
 
@@ -402,7 +422,7 @@ void swim_pp_on_stream(struct swim *s, uint64_t now, uint64_t conv, const struct
 		if (swim_proto_decode_states(plain, len, &st) < 0)
 			s->stats.decode_failures++;
 		else
-			merge_states(s, now, &st, true);
+			merge_states(s, now, &st);
 		if (c != NULL)
 			conv_end(s, c, false, true);
 		else
@@ -447,7 +467,7 @@ static void join_seeds(struct swim *s, uint64_t now)
 {
 	for (uint32_t i = 0; i < s->nseeds; i++)
 		if (!join_pending(s, (int)i))
-			swim_pp_start(s, now, &s->seeds[i], true, (int)i);
+			swim_pp_start(s, now, &s->seeds[i], SWIM_PP_JOIN, (int)i);
 }
 
 int swim_join(struct swim *s, uint64_t now, const struct shoal_addr *seeds, size_t n)
@@ -469,7 +489,7 @@ int swim_join(struct swim *s, uint64_t now, const struct shoal_addr *seeds, size
 	return 0;
 }
 
-static uint64_t jittered(struct swim *s, uint64_t interval)
+uint64_t swim_pp_jittered(struct swim *s, uint64_t interval)
 {
 	/* Uniform in [interval/2, 3*interval/2): nodes drift apart instead of
 	 * exchanging in lockstep. */
@@ -482,6 +502,7 @@ void swim_pp_tick(struct swim *s, uint64_t now)
 	for (uint32_t i = 0; i < SWIM_CONVS_MAX && s->nconvs > 0; i++)
 		if (s->convs[i].role != CONV_FREE && now >= s->convs[i].deadline)
 			conv_end(s, &s->convs[i], true, true);
+	swim_catchup_tick(s, now);
 
 	if (s->nseeds > 0 && others_live(s) == 0 && !s->left && now >= s->next_join) {
 		join_seeds(s, now);
@@ -490,13 +511,13 @@ void swim_pp_tick(struct swim *s, uint64_t now)
 
 	if (s->cfg.pushpull_interval_us == 0 || now < s->next_pushpull)
 		return;
-	s->next_pushpull = now + jittered(s, swim_pp_interval(s));
+	s->next_pushpull = now + swim_pp_jittered(s, swim_pp_interval(s));
 	if (s->left)
 		return;
 	uint32_t peer;
 	if (swim_sample(s, 1, 1u << SWIM_ALIVE, SWIM_NONE, &peer) == 1)
-		swim_pp_start(s, now, &swim_member_record(s, swim_member_at(s, peer))->addr, false,
-		              -1);
+		swim_pp_start(s, now, &swim_member_record(s, swim_member_at(s, peer))->addr,
+		              SWIM_PP_PERIODIC, -1);
 }
 
 uint64_t swim_pp_next_deadline(const struct swim *s)
@@ -509,5 +530,7 @@ uint64_t swim_pp_next_deadline(const struct swim *s)
 		d = s->next_pushpull;
 	if (s->nseeds > 0 && others_live(s) == 0 && !s->left && s->next_join < d)
 		d = s->next_join;
+	if (swim_catchup_deadline(s) < d)
+		d = swim_catchup_deadline(s);
 	return d;
 }

@@ -235,6 +235,7 @@ struct swim_probe {
 	bool acked;              /* an ack (direct or relayed) came back */
 	bool indirect;           /* ping-reqs were sent */
 	uint32_t target;         /* name id */
+	uint32_t incarnation;    /* the target's incarnation when the probe began */
 	uint32_t seq;            /* the ping's sequence number */
 	uint64_t start;          /* ping sent */
 	uint64_t ping_req_at;    /* ping-req if no ack by then */
@@ -269,6 +270,15 @@ struct swim_conv {
 	bool join;    /* a join exchange */
 	int16_t seed; /* seed index for a join, or -1 */
 };
+/* Catch-up push-pulls after a join (catchup.c). */
+struct swim_catchup {
+	bool active;    /* more catch-up exchanges are due */
+	uint16_t done;  /* exchanges started since the join */
+	uint16_t quiet; /* consecutive intervals that brought no new member */
+	uint64_t seen;  /* s->members_added when the last interval began */
+	uint64_t next;  /* the next exchange (absolute us), while active */
+};
+
 #define SWIM_CONVS_MAX   16
 #define SWIM_SEEDS_MAX   16
 #define SWIM_KEYOPS_SEEN 64
@@ -289,7 +299,8 @@ struct swim {
 
 	struct swim_member *members; /* indexed by name id */
 	uint32_t members_alloc;
-	uint32_t counts[4]; /* members by state, self included */
+	uint32_t counts[4];     /* members by state, self included */
+	uint64_t members_added; /* members ever added to the table (never decreases) */
 
 	uint32_t *order; /* probe order (name ids) */
 	uint32_t order_len, order_alloc, order_pos;
@@ -303,7 +314,8 @@ struct swim {
 	uint64_t next_gossip;
 	uint64_t next_pushpull;
 	uint64_t next_reap;
-	uint64_t next_join; /* 0 = no join retry pending */
+	uint64_t next_join;          /* 0 = no join retry pending */
+	struct swim_catchup catchup; /* push-pulls soon after a join */
 
 	struct shoal_addr seeds[SWIM_SEEDS_MAX];
 	uint32_t nseeds;
@@ -393,14 +405,30 @@ void swim_gossip_tick(struct swim *s, uint64_t now);
 
 /* pushpull.c */
 void swim_pp_tick(struct swim *s, uint64_t now);
-int swim_pp_start(struct swim *s, uint64_t now, const struct shoal_addr *peer, bool join, int seed);
+/* Why an exchange is started; sets the digest it opens with. */
+enum swim_pp_kind {
+	SWIM_PP_PERIODIC = 0, /* anti-entropy: B for our size */
+	SWIM_PP_JOIN = 1,     /* join: ask for everything */
+	SWIM_PP_CATCHUP = 2,  /* after a join: a finer digest (catchup.c) */
+};
+/* Open an exchange with peer; `seed` is the seed index of a join, else -1. */
+int swim_pp_start(struct swim *s, uint64_t now, const struct shoal_addr *peer,
+                  enum swim_pp_kind kind, int seed);
 void swim_pp_on_stream(struct swim *s, uint64_t now, uint64_t conv, const struct shoal_addr *from,
                        const uint8_t *plain, size_t len);
 void swim_pp_on_error(struct swim *s, uint64_t now, uint64_t conv, bool close);
 uint64_t swim_pp_next_deadline(const struct swim *s);
 uint64_t swim_pp_interval(const struct swim *s);
+/* Uniform in [interval/2, 3*interval/2). */
+uint64_t swim_pp_jittered(struct swim *s, uint64_t interval);
 /* Hash of one member for the digest: shorthash(name || be32 inc || state). */
 uint64_t swim_pp_member_hash(const struct swim_pool_name *n, uint32_t inc, uint8_t state);
 uint32_t swim_pp_bucket_count(uint32_t n);
+
+/* catchup.c: after a join exchange succeeds, start the catch-up series;
+ * tick runs the exchange due; deadline is UINT64_MAX when none is. */
+void swim_catchup_start(struct swim *s, uint64_t now);
+void swim_catchup_tick(struct swim *s, uint64_t now);
+uint64_t swim_catchup_deadline(const struct swim *s);
 
 #endif

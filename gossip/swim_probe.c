@@ -220,6 +220,13 @@ static void finish_probe(struct swim *s, uint64_t now)
 	struct swim_member *m = swim_member_at(s, p->target);
 	if (s->left || m == NULL || (m->state != SWIM_ALIVE && m->state != SWIM_SUSPECT))
 		return;
+	/* It refuted while we waited (its newer ALIVE reached us by gossip or
+	 * push-pull after our ping went out): it has just spoken for itself,
+	 * and our failed round is about the incarnation it left behind.
+	 * memberlist likewise accuses at the incarnation the probe began
+	 * with, which its rules then drop as stale. */
+	if (m->incarnation != p->incarnation)
+		return;
 	swim_apply_suspect(s, now, p->target, m->incarnation, s->self_id, true);
 }
 
@@ -244,6 +251,7 @@ void swim_probe_tick(struct swim *s, uint64_t now)
 	memset(p, 0, sizeof(*p));
 	p->active = true;
 	p->target = target;
+	p->incarnation = m->incarnation;
 	p->seq = ++s->seq;
 	p->start = now;
 	p->ping_req_at = now + swim_scaled(s, s->cfg.probe_timeout_us);

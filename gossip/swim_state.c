@@ -228,6 +228,7 @@ void swim_apply_alive(struct swim *s, uint64_t now, uint32_t rid, bool rebroadca
 		m->incarnation = r->incarnation;
 		m->since = now;
 		s->counts[SWIM_ALIVE]++;
+		s->members_added++;
 		swim_order_add(s, id);
 		swim_emit(s, SWIM_EV_ALIVE, id, r->incarnation, SWIM_NONE, false, &r->addr);
 		if (rebroadcast)

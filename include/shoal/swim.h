@@ -30,10 +30,12 @@
  * signed by it; a name already bound to another key is refused and reported.
  *
  * Memory: members are identified by a dense name id from the pool; a node's
- * table is an array indexed by that id (16-24 bytes per member). The signed
- * alive records themselves are immutable, refcounted and interned in the
- * pool, so the simulator can share one pool across thousands of nodes and
- * every identical record is stored (and verified) once per process.
+ * table is an array indexed by that id (24 bytes per member, 28 with the
+ * probe order; with broadcast queues and growth slack a settled node at 10k
+ * members measures ~47 bytes per member). The signed alive records
+ * themselves are immutable, refcounted and interned in the pool, so the
+ * simulator can share one pool across thousands of nodes and every
+ * identical record is stored (and verified) once per process.
  *
  * Thread-safety: none. One swim and its pool belong to one thread.
  */
