@@ -46,7 +46,7 @@ UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(O)/tests/%)
 
 PROGRAMS = $(O)/shoald $(O)/shoalctl $(if $(wildcard sim/main.c),$(O)/shoalsim)
 
-.PHONY: all build deps test unit integration demo clean core-check check-style fuzz bench-membership
+.PHONY: all build deps test unit integration demo clean core-check check-style fuzz bench-membership bench-sim
 .DEFAULT_GOAL := all
 
 all: deps
@@ -125,6 +125,12 @@ demo: deps
 bench-membership: deps
 	@$(MAKE) --no-print-directory build
 	@SHOAL_BIN=build/rel $(PYTHON) scripts/bench_membership.py --nodes $(or $(N),50) --idle $(or $(IDLE),30) --trials $(or $(TRIALS),3)
+
+# shoalsim at 1k and 10k nodes (N=1000,10000 DURATION=300s): real-time factor,
+# events/s, peak RSS, bytes per member entry.
+bench-sim: deps
+	@$(MAKE) --no-print-directory build
+	@$(PYTHON) scripts/bench_sim.py --bin $(O) --out $(O)/bench-sim $(if $(N),--nodes $(N)) $(if $(DURATION),--duration $(DURATION))
 
 check-style:
 	@sh scripts/check-style.sh

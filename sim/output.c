@@ -1,0 +1,407 @@
+/*
+ * output.c - shoalsim's files: report.json, perf.json, CSV series and
+ * gnuplot plots.
+ *
+ * JSON goes through jansson with insertion order kept and a fixed real
+ * precision, so the same numbers always print the same bytes. Plots are
+ * drawn by piping a script into gnuplot (Debian's gnuplot-nox has the
+ * pngcairo terminal); a missing gnuplot costs the PNGs, never the data.
+ */
+#include "output.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include <jansson.h>
+
+#include "shoal/error.h"
+
+#define FAULT_LIST_MAX 256 /* faults listed one by one in report.json */
+
+static double secs(uint64_t us)
+{
+	return (double)us / 1e6;
+}
+
+static json_t *time_or_null(uint64_t t, uint64_t at)
+{
+	return t == UINT64_MAX ? json_null() : json_real(secs(t - at));
+}
+
+static json_t *dist_json(const struct sim_dist *d, uint32_t n)
+{
+	json_t *o = json_object();
+	if (n > 0)
+		json_object_set_new(o, "n", json_integer(n));
+	json_object_set_new(o, "mean", json_real(d->mean));
+	json_object_set_new(o, "p50", json_real(d->p50));
+	json_object_set_new(o, "p99", json_real(d->p99));
+	json_object_set_new(o, "max", json_real(d->max));
+	return o;
+}
+
+static json_t *protocol_json(const struct swim_config *c)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "probe_interval_s", json_real(secs(c->probe_interval_us)));
+	json_object_set_new(o, "probe_timeout_s", json_real(secs(c->probe_timeout_us)));
+	json_object_set_new(o, "indirect_checks", json_integer(c->indirect_checks));
+	json_object_set_new(o, "gossip_interval_s", json_real(secs(c->gossip_interval_us)));
+	json_object_set_new(o, "gossip_nodes", json_integer(c->gossip_nodes));
+	json_object_set_new(o, "suspicion_mult", json_integer(c->suspicion_mult));
+	json_object_set_new(o, "suspicion_max_mult", json_integer(c->suspicion_max_mult));
+	json_object_set_new(o, "retransmit_mult", json_integer(c->retransmit_mult));
+	json_object_set_new(o, "pushpull_interval_s", json_real(secs(c->pushpull_interval_us)));
+	json_object_set_new(o, "dead_keep_s", json_real(secs(c->dead_keep_us)));
+	json_object_set_new(o, "awareness_max", json_integer(c->awareness_max));
+	json_object_set_new(o, "lifeguard_lhm", json_boolean(c->lifeguard_lhm));
+	json_object_set_new(o, "lifeguard_suspicion", json_boolean(c->lifeguard_suspicion));
+	json_object_set_new(o, "lifeguard_buddy", json_boolean(c->lifeguard_buddy));
+	json_object_set_new(o, "udp_max", json_integer((json_int_t)c->udp_max));
+	return o;
+}
+
+static json_t *faults_json(const struct sim_run_result *r)
+{
+	json_t *o = json_object();
+	struct sim_dist d;
+	uint32_t n, unresolved = 0, restarted = 0, crashes = 0, leaves = 0;
+	for (uint32_t i = 0; i < r->nfaults; i++) {
+		const struct sim_fault *f = &r->fault[i];
+		unresolved += f->agree == UINT64_MAX && !f->restarted;
+		restarted += f->restarted && f->agree == UINT64_MAX;
+		crashes += !f->leave;
+		leaves += f->leave;
+	}
+	json_object_set_new(o, "count", json_integer(r->nfaults));
+	json_object_set_new(o, "crashes", json_integer(crashes));
+	json_object_set_new(o, "leaves", json_integer(leaves));
+	json_object_set_new(o, "not_tracked", json_integer((json_int_t)r->faults_dropped));
+	n = sim_run_fault_stats(r, SIM_FAULT_SUSPECT, &d);
+	json_object_set_new(o, "first_suspicion_s", dist_json(&d, n));
+	if (r->swim.probe_interval_us > 0)
+		json_object_set_new(o, "first_suspicion_mean_probe_periods",
+		                    json_real(d.mean / secs(r->swim.probe_interval_us)));
+	n = sim_run_fault_stats(r, SIM_FAULT_GONE, &d);
+	json_object_set_new(o, "first_dead_s", dist_json(&d, n));
+	n = sim_run_fault_stats(r, SIM_FAULT_AGREE, &d);
+	json_object_set_new(o, "all_live_agree_s", dist_json(&d, n));
+	json_object_set_new(o, "never_agreed", json_integer(unresolved));
+	json_object_set_new(o, "restarted_before_agreement", json_integer(restarted));
+	json_t *list = json_array();
+	for (uint32_t i = 0; i < r->nfaults && i < FAULT_LIST_MAX; i++) {
+		const struct sim_fault *f = &r->fault[i];
+		json_t *e = json_object();
+		json_object_set_new(e, "victim", json_integer(f->victim));
+		json_object_set_new(e, "kind", json_string(f->leave ? "leave" : "crash"));
+		json_object_set_new(e, "at_s", json_real(secs(f->at)));
+		json_object_set_new(e, "first_suspicion_s", time_or_null(f->first_suspect, f->at));
+		json_object_set_new(e, "first_dead_s", time_or_null(f->first_gone, f->at));
+		json_object_set_new(e, "all_live_agree_s", time_or_null(f->agree, f->at));
+		json_object_set_new(e, "restarted_before_agreement", json_boolean(f->restarted));
+		json_array_append_new(list, e);
+	}
+	json_object_set_new(o, "list", list);
+	return o;
+}
+
+static json_t *fp_json(const struct sim_run_result *r)
+{
+	json_t *o = json_object();
+	double h = r->node_hours > 0 ? r->node_hours : 1;
+	json_object_set_new(o, "definition",
+	                    json_string("SUSPECT/DEAD events about a member that was up, in the "
+	                                "incarnation accused (events: one per observing node; "
+	                                "suspicions / death_declarations: one per member and "
+	                                "incarnation); healthy = not in a slow window, no "
+	                                "partition in force, not within one probe (x "
+	                                "awareness_max) of its restart"));
+	json_object_set_new(o, "healthy_nodes_ever_suspected", json_integer(r->fp_suspected_nodes));
+	json_object_set_new(o, "healthy_nodes_ever_declared_dead", json_integer(r->fp_dead_nodes));
+	json_object_set_new(o, "suspicions", json_integer((json_int_t)r->fp_accusations));
+	json_object_set_new(o, "death_declarations",
+	                    json_integer((json_int_t)r->fp_dead_accusations));
+	json_object_set_new(o, "suspicions_per_node_hour",
+	                    json_real((double)r->fp_accusations / h));
+	json_object_set_new(o, "death_declarations_per_node_hour",
+	                    json_real((double)r->fp_dead_accusations / h));
+	json_object_set_new(o, "suspect_events", json_integer((json_int_t)r->fp_suspect_events));
+	json_object_set_new(o, "dead_events", json_integer((json_int_t)r->fp_dead_events));
+	json_object_set_new(o, "node_hours", json_real(r->node_hours));
+	json_object_set_new(o, "suspect_events_per_node_hour",
+	                    json_real((double)r->fp_suspect_events / h));
+	json_object_set_new(o, "dead_events_per_node_hour",
+	                    json_real((double)r->fp_dead_events / h));
+	json_object_set_new(o, "about_slowed_members_suspect",
+	                    json_integer((json_int_t)r->slowed_suspect_events));
+	json_object_set_new(o, "about_slowed_members_dead",
+	                    json_integer((json_int_t)r->slowed_dead_events));
+	json_object_set_new(o, "during_partition_suspect",
+	                    json_integer((json_int_t)r->partition_suspect_events));
+	json_object_set_new(o, "during_partition_dead",
+	                    json_integer((json_int_t)r->partition_dead_events));
+	json_object_set_new(o, "about_just_restarted_members_suspect",
+	                    json_integer((json_int_t)r->restarting_suspect_events));
+	json_object_set_new(o, "about_just_restarted_members_dead",
+	                    json_integer((json_int_t)r->restarting_dead_events));
+	json_object_set_new(o, "refutations", json_integer((json_int_t)r->refutations));
+	return o;
+}
+
+static json_t *traffic_json(const struct sim_run_result *r)
+{
+	json_t *o = json_object(), *pn = json_object();
+	json_object_set_new(pn, "packets_sent", dist_json(&r->pkts_sent, 0));
+	json_object_set_new(pn, "bytes_sent", dist_json(&r->bytes_sent, 0));
+	json_object_set_new(pn, "packets_received", dist_json(&r->pkts_recv, 0));
+	json_object_set_new(pn, "bytes_received", dist_json(&r->bytes_recv, 0));
+	json_object_set_new(o, "per_node_per_second", pn);
+	json_object_set_new(o, "counted_by", json_string("simulated network, over the timeline"));
+	json_object_set_new(o, "datagrams", json_integer((json_int_t)r->total_dgrams));
+	json_object_set_new(o, "datagram_bytes", json_integer((json_int_t)r->total_dgram_bytes));
+	json_object_set_new(o, "stream_bytes", json_integer((json_int_t)r->total_stream_bytes));
+	json_object_set_new(o, "dropped_loss", json_integer((json_int_t)r->dropped_loss));
+	json_object_set_new(o, "dropped_blocked", json_integer((json_int_t)r->dropped_blocked));
+	json_object_set_new(o, "dropped_down", json_integer((json_int_t)r->dropped_down));
+	return o;
+}
+
+static json_t *run_json(const struct sim_scenario *sc, const struct sim_run_result *r)
+{
+	json_t *o = json_object(), *st = json_object(), *mem = json_object(), *h = json_object();
+	char hex[32];
+	json_object_set_new(o, "variant", json_string(r->variant));
+	json_object_set_new(o, "protocol", protocol_json(&r->swim));
+	json_object_set_new(st, "mode", json_string(sc->cold ? "cold" : "converged"));
+	json_object_set_new(st, "converged", json_boolean(r->start_ok));
+	json_object_set_new(st, "join_convergence_s", json_real(secs(r->start_us)));
+	json_object_set_new(st, "settle_s", json_real(secs(sc->settle_us)));
+	json_object_set_new(o, "start", st);
+	json_object_set_new(o, "faults", faults_json(r));
+	json_object_set_new(o, "false_positives", fp_json(r));
+	json_object_set_new(o, "traffic", traffic_json(r));
+	double nn = (double)r->nodes * (double)r->nodes;
+	json_object_set_new(mem, "pool_bytes", json_integer((json_int_t)r->pool_bytes));
+	json_object_set_new(mem, "pool_bytes_per_member_entry",
+	                    json_real((double)r->pool_bytes / nn));
+	json_object_set_new(mem, "note",
+	                    json_string("total bytes per member entry (pool + swim "
+	                                "tables, from the heap) is in perf.json"));
+	json_object_set_new(o, "memory", mem);
+	json_object_set_new(o, "converged_at_end", json_boolean(r->end_converged));
+	json_object_set_new(h, "events", json_integer((json_int_t)r->events));
+	json_object_set_new(h, "signature_checks", json_integer((json_int_t)r->verify_misses));
+	json_object_set_new(h, "signature_memo_hits", json_integer((json_int_t)r->verify_hits));
+	json_object_set_new(h, "stuck_deadlines", json_integer((json_int_t)r->stuck_deadlines));
+	json_object_set_new(h, "swim_errors", json_integer((json_int_t)r->swim_errors));
+	json_object_set_new(h, "actions_skipped", json_integer((json_int_t)r->actions_skipped));
+	json_object_set_new(o, "harness", h);
+	snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)r->trace);
+	json_object_set_new(o, "trace_hash", json_string(hex));
+	return o;
+}
+
+static int dump(const char *dir, const char *file, json_t *root)
+{
+	char path[4096];
+	if (snprintf(path, sizeof(path), "%s/%s", dir, file) >= (int)sizeof(path)) {
+		json_decref(root);
+		return -ENAMETOOLONG;
+	}
+	int rc = json_dump_file(root, path,
+	                        JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9));
+	json_decref(root);
+	return rc == 0 ? 0 : -EIO;
+}
+
+int sim_output_report(const char *dir, const struct sim_scenario *sc, uint64_t seed,
+                      struct sim_run_result *const *runs, size_t nruns)
+{
+	json_t *root = json_object(), *vars = json_array();
+	json_object_set_new(root, "format", json_string("shoalsim-report/1"));
+	json_object_set_new(root, "scenario", json_string(sc->name));
+	json_object_set_new(root, "seed", json_integer((json_int_t)seed));
+	json_object_set_new(root, "nodes", json_integer(nruns > 0 ? runs[0]->nodes : sc->nodes));
+	json_object_set_new(root, "duration_s", json_real(secs(sc->duration_us)));
+	json_t *echo = sc->echo_json != NULL ? json_loads(sc->echo_json, 0, NULL) : NULL;
+	json_object_set_new(root, "scenario_echo", echo != NULL ? echo : json_null());
+	for (size_t i = 0; i < nruns; i++)
+		json_array_append_new(vars, run_json(sc, runs[i]));
+	json_object_set_new(root, "variants", vars);
+	return dump(dir, "report.json", root);
+}
+
+int sim_output_perf(const char *dir, const struct sim_scenario *sc, uint64_t seed,
+                    struct sim_run_result *const *runs, size_t nruns)
+{
+	json_t *root = json_object(), *vars = json_array();
+	size_t rss = 0;
+	json_object_set_new(root, "scenario", json_string(sc->name));
+	json_object_set_new(root, "seed", json_integer((json_int_t)seed));
+	json_object_set_new(root, "nodes", json_integer(nruns > 0 ? runs[0]->nodes : sc->nodes));
+	json_object_set_new(root, "virtual_s", json_real(secs(sc->duration_us)));
+	for (size_t i = 0; i < nruns; i++) {
+		const struct sim_run_result *r = runs[i];
+		json_t *o = json_object();
+		json_object_set_new(o, "variant", json_string(r->variant));
+		json_object_set_new(o, "wall_start_s", json_real(r->perf.wall_start_s));
+		json_object_set_new(o, "wall_run_s", json_real(r->perf.wall_run_s));
+		json_object_set_new(o, "run_events", json_integer((json_int_t)r->perf.run_events));
+		json_object_set_new(o, "events_per_s", json_real(r->perf.events_per_s));
+		json_object_set_new(o, "realtime_factor", json_real(r->perf.realtime_factor));
+		json_object_set_new(o, "heap_after_start_bytes",
+		                    json_integer((json_int_t)r->perf.heap_after_start));
+		json_object_set_new(o, "bytes_per_member_entry",
+		                    json_real(r->perf.bytes_per_member));
+		json_object_set_new(o, "peak_rss_bytes",
+		                    json_integer((json_int_t)r->perf.peak_rss));
+		json_array_append_new(vars, o);
+		if (r->perf.peak_rss > rss)
+			rss = r->perf.peak_rss;
+	}
+	json_object_set_new(root, "variants", vars);
+	json_object_set_new(root, "peak_rss_bytes", json_integer((json_int_t)rss));
+	return dump(dir, "perf.json", root);
+}
+
+static FILE *open_out(const char *dir, const char *stem, const struct sim_run_result *r,
+                      bool suffix, const char *ext)
+{
+	char path[4096];
+	int len = snprintf(path, sizeof(path), "%s/%s%s%s.%s", dir, stem, suffix ? "-" : "",
+	                   suffix ? r->variant : "", ext);
+	if (len < 0 || (size_t)len >= sizeof(path))
+		return NULL;
+	return fopen(path, "w");
+}
+
+int sim_output_csv(const char *dir, const struct sim_run_result *r, bool suffix)
+{
+	FILE *f = open_out(dir, "timeseries", r, suffix, "csv");
+	if (f == NULL)
+		return -errno;
+	fprintf(f, "t_s,up,alive_seen,suspect_seen,dead_seen,left_seen,datagrams,datagram_bytes,"
+	           "stream_bytes,faults_open\n");
+	for (uint32_t i = 0; i < r->nsamples; i++) {
+		const struct sim_sample *s = &r->sample[i];
+		fprintf(f, "%.3f,%u,%.3f,%.4f,%.4f,%.4f,%llu,%llu,%llu,%u\n", secs(s->t_us), s->up,
+		        s->alive, s->suspect, s->dead, s->left, (unsigned long long)s->dgrams,
+		        (unsigned long long)s->dgram_bytes, (unsigned long long)s->stream_bytes,
+		        s->faults_open);
+	}
+	if (fclose(f) != 0)
+		return -EIO;
+
+	/* Detection curves: one column per kept fault, seconds since it. */
+	f = open_out(dir, "detection", r, suffix, "csv");
+	if (f == NULL)
+		return -errno;
+	uint32_t cols = 0, rows = 0;
+	fprintf(f, "t_s");
+	for (uint32_t i = 0; i < r->nfaults && i < SIM_RUN_CURVES; i++) {
+		if (r->fault[i].curve == NULL)
+			continue;
+		fprintf(f, ",%s_%u_at_%.0fs", r->fault[i].leave ? "leave" : "crash",
+		        r->fault[i].victim, secs(r->fault[i].at));
+		cols++;
+		if (r->fault[i].ncurve > rows)
+			rows = r->fault[i].ncurve;
+	}
+	fprintf(f, "\n");
+	for (uint32_t t = 0; t < rows; t++) {
+		fprintf(f, "%u", t + 1);
+		for (uint32_t i = 0; i < r->nfaults && i < SIM_RUN_CURVES; i++) {
+			const struct sim_fault *fl = &r->fault[i];
+			if (fl->curve == NULL)
+				continue;
+			/* After agreement the curve stays at 1 (until a restart). */
+			if (t < fl->ncurve)
+				fprintf(f, ",%.4f", fl->curve[t]);
+			else if (fl->agree != UINT64_MAX)
+				fprintf(f, ",1");
+			else
+				fprintf(f, ",");
+		}
+		fprintf(f, "\n");
+	}
+	(void)cols;
+	return fclose(f) == 0 ? 0 : -EIO;
+}
+
+int sim_output_plots(const char *dir, const struct sim_run_result *r, bool suffix)
+{
+	const char *sfx = suffix ? r->variant : "";
+	const char *dash = suffix ? "-" : "";
+	FILE *g = popen("gnuplot 2>/dev/null", "w");
+	if (g == NULL)
+		return SHOAL_E_NOT_FOUND;
+	fprintf(g, "set terminal pngcairo size 1000,600 noenhanced\n");
+	fprintf(g, "set datafile separator ','\nset key outside right\nset grid\n");
+	fprintf(g, "set output '%s/membership%s%s.png'\n", dir, dash, sfx);
+	fprintf(g, "set title 'membership as the average live node sees it (%u nodes, %s)'\n",
+	        r->nodes, r->variant);
+	fprintf(g, "set xlabel 'virtual seconds'\nset ylabel 'members'\nset y2label 'suspect / "
+	           "dead'\n");
+	fprintf(g, "set y2tics\nset ytics nomirror\n");
+	fprintf(g,
+	        "plot '%s/timeseries%s%s.csv' using 1:3 skip 1 with lines lw 2 title 'alive', "
+	        "'' using 1:2 skip 1 with lines dt 2 title 'up (truth)', "
+	        "'' using 1:4 skip 1 axes x1y2 with lines title 'suspect', "
+	        "'' using 1:5 skip 1 axes x1y2 with lines title 'dead'\n",
+	        dir, dash, sfx);
+	fprintf(g, "unset y2tics\nunset y2label\nset ytics mirror\n");
+	uint32_t curves = 0;
+	for (uint32_t i = 0; i < r->nfaults && i < SIM_RUN_CURVES; i++)
+		curves += r->fault[i].curve != NULL;
+	if (curves > 0) {
+		fprintf(g, "set output '%s/detection%s%s.png'\n", dir, dash, sfx);
+		fprintf(g,
+		        "set title 'detection: fraction of live nodes holding the victim dead "
+		        "(%s)'\n",
+		        r->variant);
+		fprintf(g, "set xlabel 'virtual seconds after the fault'\nset ylabel 'fraction'\n");
+		fprintf(g, "set yrange [0:1.05]\n");
+		fprintf(g,
+		        "plot for [i=2:%u] '%s/detection%s%s.csv' using 1:i with lines "
+		        "title columnhead(i)\n",
+		        curves + 1, dir, dash, sfx);
+	}
+	int st = pclose(g);
+	if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		return SHOAL_E_NOT_FOUND;
+	return 0;
+}
+
+void sim_output_summary(FILE *f, const struct sim_run_result *r)
+{
+	struct sim_dist d;
+	uint32_t n;
+	fprintf(f, "[%s] start: %s in %.2f virtual s\n", r->variant,
+	        r->start_ok ? "converged" : "NOT converged", secs(r->start_us));
+	n = sim_run_fault_stats(r, SIM_FAULT_SUSPECT, &d);
+	fprintf(f, "[%s] faults %u: first suspicion p50 %.2f s p99 %.2f s max %.2f s (n=%u)\n",
+	        r->variant, r->nfaults, d.p50, d.p99, d.max, n);
+	n = sim_run_fault_stats(r, SIM_FAULT_AGREE, &d);
+	fprintf(f, "[%s] all live agree: p50 %.2f s p99 %.2f s max %.2f s (n=%u)\n", r->variant,
+	        d.p50, d.p99, d.max, n);
+	fprintf(f,
+	        "[%s] false positives: %u healthy nodes suspected, %u declared dead; %llu "
+	        "suspicions, %llu death declarations (%llu / %llu events) in %.2f node-hours; "
+	        "events about slowed members %llu / %llu\n",
+	        r->variant, r->fp_suspected_nodes, r->fp_dead_nodes,
+	        (unsigned long long)r->fp_accusations, (unsigned long long)r->fp_dead_accusations,
+	        (unsigned long long)r->fp_suspect_events, (unsigned long long)r->fp_dead_events,
+	        r->node_hours, (unsigned long long)r->slowed_suspect_events,
+	        (unsigned long long)r->slowed_dead_events);
+	fprintf(f, "[%s] per node: %.2f pkt/s sent (p99 %.2f), %.0f B/s sent (p99 %.0f)\n",
+	        r->variant, r->pkts_sent.mean, r->pkts_sent.p99, r->bytes_sent.mean,
+	        r->bytes_sent.p99);
+	fprintf(f,
+	        "[%s] perf: %.1f wall s, %.0f events/s, real-time factor %.2f, %.1f bytes per "
+	        "member entry, peak RSS %.1f MB, trace %016llx\n",
+	        r->variant, r->perf.wall_run_s, r->perf.events_per_s, r->perf.realtime_factor,
+	        r->perf.bytes_per_member, (double)r->perf.peak_rss / 1e6,
+	        (unsigned long long)r->trace);
+}

@@ -1,0 +1,147 @@
+/*
+ * run.h - one shoalsim run: build the cluster a scenario describes, play
+ * its timeline on the virtual clock, and measure what the protocol did.
+ *
+ * Everything in struct sim_run_result except the `perf` part is a function
+ * of (scenario, variant, seed): it goes into report.json, which must be
+ * byte-identical between two runs. Wall time, heap and RSS figures live in
+ * `perf` only (perf.json).
+ *
+ * Metrics are taken through the cluster's observer hook (every swim event
+ * of every node, O(1) work each) and one sample per virtual second (O(up
+ * nodes), plus an O(up nodes) view scan per fault still being detected),
+ * so a 10k-node run spends its time in the protocol, not in measuring it.
+ *
+ * Ownership: sim_run allocates the result; sim_run_result_delete frees it.
+ */
+#ifndef SHOAL_SIM_RUN_H
+#define SHOAL_SIM_RUN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "scenario.h"
+
+#define SIM_RUN_FAULTS_MAX  4096 /* faults tracked; later ones only counted */
+#define SIM_RUN_CURVES      32   /* faults whose detection curve is kept */
+#define SIM_RUN_CURVE_SECS  240  /* seconds of each detection curve */
+#define SIM_RUN_SAMPLES_MAX (1u << 22)
+
+/* One crash or leave and how the cluster noticed it. Times are virtual
+ * microseconds since the start of the measured run; UINT64_MAX = never. */
+struct sim_fault {
+	uint32_t victim;        /* node index */
+	bool leave;             /* graceful leave rather than a crash */
+	bool open;              /* still waiting for agreement */
+	bool restarted;         /* the victim came back before everyone agreed */
+	uint64_t at;            /* when it happened */
+	uint64_t first_suspect; /* first SUSPECT event about it anywhere */
+	uint64_t first_gone;    /* first DEAD (crash) or LEFT (leave) event */
+	uint64_t last_gone;     /* latest such event so far */
+	uint64_t agree;         /* when every live node held it gone */
+	uint32_t ncurve;        /* samples in curve */
+	float *curve;           /* fraction of live nodes holding it gone, one
+				 * per virtual second after `at` (kept for the
+				 * first SIM_RUN_CURVES faults) */
+};
+
+/* One virtual second, as the average live node saw it. */
+struct sim_sample {
+	uint64_t t_us;               /* since run start */
+	uint32_t up;                 /* nodes up (incl. leaving) */
+	double alive, suspect, dead; /* mean member counts per live node */
+	double left;                 /* mean left members per live node */
+	uint64_t dgrams;             /* datagrams sent this second, all nodes */
+	uint64_t dgram_bytes;        /* their bytes */
+	uint64_t stream_bytes;       /* stream bytes sent this second */
+	uint32_t faults_open;        /* faults not yet agreed on */
+};
+
+/* mean and p99 over nodes of a per-node rate. */
+struct sim_dist {
+	double mean, p50, p99, max;
+};
+
+struct sim_run_result {
+	char variant[SIM_SC_NAME_MAX]; /* variant name */
+	struct swim_config swim;       /* the config it ran (pointers cleared) */
+	uint64_t seed;                 /* run seed */
+	uint32_t nodes;                /* cluster size */
+	uint64_t duration_us;          /* measured run length */
+
+	bool start_ok;      /* reached convergence before the timeout */
+	uint64_t start_us;  /* virtual time to converge (cold: from first boot) */
+	uint64_t trace;     /* engine trace hash at the end */
+	uint64_t events;    /* engine events fired over the whole run */
+	bool end_converged; /* every up node knows exactly the up nodes at the end */
+
+	uint32_t nfaults;        /* entries in fault */
+	uint64_t faults_dropped; /* faults past SIM_RUN_FAULTS_MAX */
+	struct sim_fault *fault; /* [nfaults] */
+
+	/* False positives: SUSPECT/DEAD events about a member that was up,
+	 * running the incarnation accused. Split by what else was going on. */
+	uint64_t fp_suspect_events;     /* about healthy members */
+	uint64_t fp_accusations;        /* distinct (member, incarnation) falsely suspected */
+	uint64_t fp_dead_accusations;   /* distinct (member, incarnation) falsely declared dead */
+	uint64_t fp_dead_events;        /* about healthy members */
+	uint32_t fp_suspected_nodes;    /* healthy members ever suspected */
+	uint32_t fp_dead_nodes;         /* healthy members ever declared dead */
+	uint64_t slowed_suspect_events; /* about members inside a slow window */
+	uint64_t slowed_dead_events;
+	uint64_t partition_suspect_events; /* while a partition was in force */
+	uint64_t partition_dead_events;
+	uint64_t restarting_suspect_events; /* about a member within one (stretched)
+					     * probe of its restart */
+	uint64_t restarting_dead_events;
+	uint64_t refutations; /* REFUTED events */
+	double node_hours;    /* up time summed over nodes */
+
+	struct sim_dist pkts_sent, bytes_sent, pkts_recv, bytes_recv; /* per node per s */
+	uint64_t total_dgrams, total_dgram_bytes, total_stream_bytes; /* run window */
+	uint64_t dropped_loss, dropped_blocked, dropped_down;
+
+	size_t pool_bytes;        /* shared record pool after start */
+	uint64_t verify_misses;   /* real signature checks */
+	uint64_t verify_hits;     /* memoized ones */
+	uint64_t stuck_deadlines; /* harness saw a core timer bug */
+	uint64_t swim_errors;     /* harness calls that failed */
+	uint64_t actions_skipped; /* timeline picks that found no eligible node */
+
+	uint32_t nsamples;         /* entries in sample */
+	struct sim_sample *sample; /* one per virtual second */
+
+	/* Not deterministic: perf.json only. */
+	struct {
+		double wall_start_s;     /* building + converging */
+		double wall_run_s;       /* the timeline */
+		double events_per_s;     /* run events / wall_run_s */
+		double realtime_factor;  /* virtual s / wall s of the timeline */
+		size_t heap_after_start; /* heap growth once started */
+		double bytes_per_member; /* (pool + swim tables) / N^2 after start */
+		size_t peak_rss;         /* VmHWM at the end */
+		uint64_t run_events;     /* events fired during the timeline */
+	} perf;
+};
+
+struct sim_run_options {
+	uint64_t seed;  /* run seed */
+	uint32_t nodes; /* 0 = the scenario's */
+	FILE *progress; /* one line per phase / 10 % of the run; NULL = quiet */
+};
+
+/* Run one variant. Errors: -ENOMEM, SHOAL_E_CONFIG (with a message in err)
+ * for a scenario the net cannot express, cluster errors. */
+int sim_run(const struct sim_scenario *sc, const struct sim_sc_variant *v,
+            const struct sim_run_options *o, struct sim_run_result **out, char *err, size_t errlen);
+void sim_run_result_delete(struct sim_run_result *r);
+
+/* Percentiles over fault times: p50/p99/max of (t - at) for faults where t
+ * was reached; returns how many had it. */
+uint32_t sim_run_fault_stats(const struct sim_run_result *r, int which, struct sim_dist *out);
+#define SIM_FAULT_SUSPECT 0 /* first_suspect */
+#define SIM_FAULT_GONE    1 /* first_gone */
+#define SIM_FAULT_AGREE   2 /* agree */
+
+#endif

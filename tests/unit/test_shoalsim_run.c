@@ -1,0 +1,329 @@
+/*
+ * test_shoalsim_run.c - shoalsim's scenario runner: replay, the SWIM
+ * paper's detection figure, dissemination in O(log N) rounds, and no false
+ * positives on a clean network.
+ *
+ * Seeds are fixed, so each test is an exact replay; each bound says where
+ * it comes from. Sizes are kept small enough for `make test` under ASan.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <math.h>
+
+#include "../../sim/output.h"
+#include "../../sim/run.h"
+#include "../../sim/scenario.h"
+#include "shoal/error.h"
+#include "shoal/sim.h"
+
+static struct sim_scenario *parse(const char *text)
+{
+	struct sim_scenario *sc = NULL;
+	char err[256] = "";
+	int rc = sim_scenario_parse(&sc, text, strlen(text), "test", err, sizeof(err));
+	if (rc != 0)
+		fail_msg("scenario did not parse: %s", err);
+	return sc;
+}
+
+static struct sim_run_result *run(const struct sim_scenario *sc, uint64_t seed)
+{
+	struct sim_run_result *r = NULL;
+	struct sim_run_options o = {.seed = seed};
+	char err[256] = "";
+	int rc = sim_run(sc, &sc->variants[0], &o, &r, err, sizeof(err));
+	if (rc != 0)
+		fail_msg("run failed (%d): %s", rc, err);
+	return r;
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	assert_non_null(f);
+	char *buf = malloc(1 << 22);
+	assert_non_null(buf);
+	*len = fread(buf, 1, 1 << 22, f);
+	fclose(f);
+	return buf;
+}
+
+/* ---- replay ------------------------------------------------------------ */
+
+/* Every kind of timeline action, so replay covers the harness's own draws
+ * (label assignment, random picks, random groups) as well as the net's. */
+static const char *replay_yaml =
+        "name: replay\n"
+        "duration: 40s\n"
+        "nodes: {count: 40, labels: {region: {jp: 0.5, us: 0.5}}}\n"
+        "network:\n"
+        "  latency: {dist: lognormal, median: 1ms, sigma: 0.4, cap: 10ms}\n"
+        "  classes: {label: region, other: {dist: uniform, min: 20ms, max: 40ms}}\n"
+        "  loss: 0.01\n"
+        "timeline:\n"
+        "  - {at: 2s, kill: 1}\n"
+        "  - {at: 3s, leave: {count: 1, label: {region: jp}}}\n"
+        "  - {at: 4s, slow: {fraction: 0.1, extra: 300ms, for: 5s}}\n"
+        "  - {at: 6s, partition: {groups: 2}}\n"
+        "  - {at: 9s, heal: true}\n"
+        "  - {at: 10s, loss: 0.05}\n"
+        "  - {at: 12s, churn: {interval: 3s, for: 12s, down: 5s}}\n"
+        "  - {at: 30s, restart: all}\n";
+
+static void write_report(const struct sim_scenario *sc, struct sim_run_result *r, char *dir)
+{
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(sim_output_report(dir, sc, r->seed, &r, 1), 0);
+}
+
+static void test_same_seed_same_report(void **state)
+{
+	(void)state;
+	struct sim_scenario *sc = parse(replay_yaml);
+	char d1[] = "/tmp/shoalsim-test-XXXXXX", d2[] = "/tmp/shoalsim-test-XXXXXX";
+	char p1[64], p2[64];
+
+	struct sim_run_result *a = run(sc, 11);
+	write_report(sc, a, d1);
+	struct sim_run_result *b = run(sc, 11);
+	write_report(sc, b, d2);
+	struct sim_run_result *c = run(sc, 12);
+
+	snprintf(p1, sizeof(p1), "%s/report.json", d1);
+	snprintf(p2, sizeof(p2), "%s/report.json", d2);
+	size_t l1, l2;
+	char *t1 = slurp(p1, &l1), *t2 = slurp(p2, &l2);
+	assert_true(l1 > 1000);
+	assert_int_equal(l1, l2);
+	assert_memory_equal(t1, t2, l1);
+	assert_true(a->trace == b->trace);
+	/* A different seed is a different run. */
+	assert_true(a->trace != c->trace);
+	/* The timeline did something: a crash, a leave and churn crashes. */
+	assert_true(a->nfaults >= 4);
+
+	unlink(p1);
+	unlink(p2);
+	rmdir(d1);
+	rmdir(d2);
+	free(t1);
+	free(t2);
+	sim_run_result_delete(a);
+	sim_run_result_delete(b);
+	sim_run_result_delete(c);
+	sim_scenario_delete(sc);
+}
+
+/* ---- detection --------------------------------------------------------- */
+
+/*
+ * SWIM (Das, Gupta, Motivala 2002, section 3.1): with every member probing
+ * one random member per protocol period, a crashed member is first probed
+ * in period K where P(K = k) = q^(k-1) (1 - q), q = (1 - 1/(N-1))^(N-1)
+ * ~ 1/e, so E[K] = 1/(1 - 1/e) = e/(e-1) ~ 1.582 periods.
+ *
+ * Shoal's nodes run their periods unsynchronised, so K is read from the
+ * first suspicion: a probe that gets no ack (direct or through ping-req)
+ * suspects exactly one probe interval T after it began (Lifeguard off, so
+ * no health multiplier stretches it). The first probe began at s - T after
+ * the crash, in period K = floor((s - T) / T) + 1 = floor(s / T).
+ *
+ * 100 crashes (200 nodes, 4 every 15 s; each is suspected within ~6 s, far
+ * inside the 15 s gap). K is geometric with sd ~0.96, so the mean of 100
+ * has sd ~0.1; the tolerance, +-15 % (1.34 .. 1.82), is ~2.5 sd.
+ */
+static void test_first_detection_swim_periods(void **state)
+{
+	(void)state;
+	char text[4096];
+	int off = snprintf(text, sizeof(text),
+	                   "duration: 400s\nnodes: 200\nprotocol: {lifeguard: false}\ntimeline:\n");
+	for (int k = 0; k < 25; k++)
+		off += snprintf(text + off, sizeof(text) - (size_t)off, "  - {at: %ds, kill: 4}\n",
+		                10 + 15 * k);
+	struct sim_scenario *sc = parse(text);
+	struct sim_run_result *r = run(sc, 5);
+	const double T = (double)r->swim.probe_interval_us / 1e6;
+	const double expect = M_E / (M_E - 1.0);
+	double sum_k = 0, sum_s = 0;
+	uint32_t n = 0;
+
+	assert_int_equal(r->nfaults, 100);
+	for (uint32_t i = 0; i < r->nfaults; i++) {
+		const struct sim_fault *f = &r->fault[i];
+		assert_true(f->first_suspect != UINT64_MAX); /* every crash is noticed */
+		double s = (double)(f->first_suspect - f->at) / 1e6;
+		assert_true(s >= T); /* a probe cannot fail sooner than one period */
+		sum_k += floor(s / T);
+		sum_s += s;
+		n++;
+	}
+	double mean_k = sum_k / n;
+	printf("# %u crashes: mean first-probe period %.3f (SWIM: e/(e-1) = %.3f); mean time to "
+	       "first suspicion %.3f s\n",
+	       n, mean_k, expect, sum_s / n);
+	assert_true(mean_k > expect * 0.85 && mean_k < expect * 1.15);
+	sim_run_result_delete(r);
+	sim_scenario_delete(sc);
+}
+
+/* ---- dissemination ----------------------------------------------------- */
+
+struct spread {
+	struct sim_cluster *c;
+	uint32_t member;  /* whose update is watched */
+	uint32_t min_inc; /* the incarnation that carries it */
+	uint8_t *got;     /* [n] node has seen it */
+	uint32_t have;    /* nodes that have */
+	uint64_t last_at; /* when the last one got it */
+};
+
+static void spread_observer(void *ctx, uint32_t node, uint64_t now, const struct swim_event *ev)
+{
+	struct spread *s = ctx;
+	if ((ev->type != SWIM_EV_UPDATE && ev->type != SWIM_EV_ALIVE) || ev->name == NULL ||
+	    ev->incarnation < s->min_inc || sim_cluster_find(s->c, ev->name) != s->member ||
+	    s->got[node])
+		return;
+	s->got[node] = 1;
+	s->have++;
+	s->last_at = now;
+}
+
+static bool spread_done(struct sim_cluster *c, void *ctx)
+{
+	struct spread *s = ctx;
+	return s->have + 1 == sim_cluster_size(c);
+}
+
+/*
+ * An update piggybacked from one node reaches all N in O(log N) gossip
+ * rounds (Demers et al. 1987; Pittel 1987: a push epidemic with fanout f
+ * needs log_(f+1) N + ln N / f rounds). Each informed node pushes it to
+ * gossip_nodes (f = 3) random peers per gossip round, besides its pings.
+ * The bound asserted is looser than Pittel's (5.9 rounds at N = 256): the
+ * informed set at least doubles per round until it saturates (log2 N
+ * rounds), then the last few are found at rate f per informed node (ln N /
+ * f rounds): log2 N + ln N / f = 9.8 rounds of 200 ms, rounded up to 10.
+ * Nodes gossip on their own unsynchronised timers, so a node informed
+ * mid-round passes it on before the round ends: it is usually faster.
+ */
+static void test_update_spreads_in_log_rounds(void **state)
+{
+	(void)state;
+	const uint32_t n = 256;
+	struct sim_cluster_config cfg;
+	struct sim_cluster *c;
+	uint64_t took;
+
+	sim_cluster_config_defaults(&cfg, n, 77);
+	cfg.log_mask = 0;
+	cfg.poll_us = SIM_MS(10);
+	assert_int_equal(sim_cluster_new(&c, &cfg), 0);
+	assert_int_equal(sim_cluster_converge(c, SIM_SEC(120), &took), 0);
+	sim_cluster_run_for(c, SIM_SEC(20)); /* let the join gossip drain */
+
+	struct spread s = {.c = c, .member = 3};
+	s.got = calloc(n, 1);
+	assert_non_null(s.got);
+	s.min_inc = swim_incarnation(sim_cluster_swim(c, 3)) + 1;
+	sim_cluster_set_observer(c, spread_observer, &s);
+	const struct shoal_label lab = {.key = "role", .value = "edge"};
+	uint64_t t0 = sim_cluster_now(c);
+	assert_int_equal(sim_cluster_set_labels(c, 3, &lab, 1), 0);
+	int rc = sim_cluster_run_until(c, spread_done, &s, SIM_SEC(30), &took);
+	double rounds = (double)(s.last_at - t0) / (double)cfg.swim.gossip_interval_us;
+	double bound = ceil(log2(n) + log((double)n) / cfg.swim.gossip_nodes);
+	printf("# update reached %u of %u nodes; the last after %.2f s = %.1f gossip rounds "
+	       "(bound %.0f)\n",
+	       s.have, n - 1, (double)(s.last_at - t0) / 1e6, rounds, bound);
+	assert_int_equal(rc, 0);
+	assert_true(rounds <= bound);
+	sim_cluster_set_observer(c, NULL, NULL);
+	free(s.got);
+	sim_cluster_delete(c);
+}
+
+/* ---- false positives ---------------------------------------------------- */
+
+/*
+ * With no loss, no slow nodes and LAN latency (<= 2 ms against a 500 ms
+ * probe timeout) every ack arrives in time, so no live node may ever be
+ * suspected, while the crashes in the same run are all detected and agreed
+ * on (so the metric is not trivially zero), including after a restart.
+ */
+static void test_no_false_positives_without_loss(void **state)
+{
+	(void)state;
+	struct sim_scenario *sc = parse("duration: 240s\n"
+	                                "nodes: 120\n"
+	                                "network: {loss: 0}\n"
+	                                "timeline:\n"
+	                                "  - {at: 10s, kill: 2}\n"
+	                                "  - {at: 60s, restart: all}\n"
+	                                "  - {at: 90s, leave: 1}\n"
+	                                "  - {at: 120s, kill: 1}\n");
+	struct sim_run_result *r = run(sc, 9);
+	assert_int_equal(r->fp_suspect_events, 0);
+	assert_int_equal(r->fp_dead_events, 0);
+	assert_int_equal(r->fp_suspected_nodes, 0);
+	assert_int_equal(r->nfaults, 4);
+	for (uint32_t i = 0; i < r->nfaults; i++)
+		assert_true(r->fault[i].agree != UINT64_MAX);
+	assert_true(r->node_hours > 7.0); /* ~120 nodes x 240 s */
+	sim_run_result_delete(r);
+	sim_scenario_delete(sc);
+}
+
+/* ---- scenario errors ---------------------------------------------------- */
+
+static void expect_error(const char *text, const char *needle)
+{
+	struct sim_scenario *sc = NULL;
+	char err[256] = "";
+	int rc = sim_scenario_parse(&sc, text, strlen(text), "bad", err, sizeof(err));
+	assert_int_equal(rc, SHOAL_E_CONFIG);
+	assert_null(sc);
+	if (strstr(err, needle) == NULL)
+		fail_msg("error '%s' does not contain '%s'", err, needle);
+}
+
+static void test_bad_scenarios_name_the_line(void **state)
+{
+	(void)state;
+	expect_error("duration: 10s\nnodes: 10\nbogus: 1\n", "line 3: unknown key 'bogus'");
+	expect_error("duration: 10s\nnodes: 10\ntimeline:\n  - {at: 1s, explode: 1}\n",
+	             "line 4: unknown action 'explode'");
+	expect_error("duration: 10s\nnodes: 1\n", "line 2:");
+	expect_error("duration: ten\nnodes: 10\n", "line 1: duration");
+	expect_error("duration: 10s\nnodes: 10\nnetwork:\n  latency: {dist: pareto}\n", "line 4:");
+	expect_error("duration: 10s\nnodes: {count: 10, labels: {r: {a: 0.5, b: 0.4}}}\n",
+	             "add up to 1");
+	expect_error("duration: 10s\nnodes: 10\ntimeline:\n  - {at: 20s, kill: 1}\n",
+	             "line 4: action at 20.000 s is after the end");
+	expect_error("duration: 10s\nnodes: [1, 2\n", "line 3:"); /* YAML syntax: at EOF */
+	expect_error("nodes: 10\n", "missing duration");
+	expect_error("duration: 10s\nnodes: 10\nprotocol: {probe_intervall: 1s}\n",
+	             "line 3: protocol: unknown setting 'probe_intervall'");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_bad_scenarios_name_the_line),
+	        cmocka_unit_test(test_same_seed_same_report),
+	        cmocka_unit_test(test_no_false_positives_without_loss),
+	        cmocka_unit_test(test_first_detection_swim_periods),
+	        cmocka_unit_test(test_update_spreads_in_log_rounds),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
