@@ -47,6 +47,7 @@
 #include <stdint.h>
 
 #include "shoal/env.h"
+#include "shoal/labels.h"
 #include "shoal/seal.h"
 
 #define SWIM_NAME_MAX    64   /* bytes; [A-Za-z0-9._-], starting alnum */
@@ -62,11 +63,6 @@ enum swim_state {
 };
 
 const char *swim_state_name(enum swim_state s); /* "alive", ... */
-
-struct shoal_label {
-	const char *key;
-	const char *value;
-};
 
 /* Interned signed member records, shareable between swim instances on one
  * thread (the simulator shares one across all its nodes). */

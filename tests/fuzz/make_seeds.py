@@ -93,6 +93,30 @@ def open_seeds():
     }
 
 
+def selector_seeds():
+    texts = {
+        "valid-equals": "env=prod",
+        "valid-double-equals": "env==prod",
+        "valid-not-equals": "env!=prod",
+        "valid-in": "tier in (web, db,cache)",
+        "valid-notin": "tier notin (a,b)",
+        "valid-exists": "gpu",
+        "valid-not-exists": "!gpu",
+        "valid-mixed": "shoal.io/region in (eu,us), env != dev, !legacy, gpu, a==",
+        "valid-empty-values": "a=,b in (,x),c notin ( , )",
+        "valid-keywords": "in=notin,notin in (in)",
+        "valid-whitespace": " \t a \r\n = \n b ",
+        "valid-empty": "",
+        "bad-empty-set": "a in ()",
+        "bad-unclosed": "a in (x,y",
+        "bad-trailing-comma": "a=b,",
+        "bad-gt": "a>1",
+        "bad-key": "Bad_Prefix.io/x=y",
+        "bad-long-value": "k=" + "v" * 64,
+    }
+    return {k: v.encode() for k, v in texts.items()}
+
+
 def write(target, seeds):
     d = os.path.join(HERE, "corpus", target)
     os.makedirs(d, exist_ok=True)
@@ -105,3 +129,4 @@ def write(target, seeds):
 if __name__ == "__main__":
     write("mp", mp_seeds())
     write("open", open_seeds())
+    write("selector", selector_seeds())
