@@ -125,19 +125,26 @@ def _others_own(entries, mine, path):
     return False
 
 
-def _conflicts(entries, mine, live, applied, applied_set):
+def _conflicts(entries, mine, base, merged, applied_set):
+    """(entry, path) for each field another manager owns that this apply would
+    change: the applier's configuration covers it and its value differs."""
     found = []
     for e in entries:
         if e is mine or e.get("subresource"):
             continue
-        for p in applied_set:
-            if p[-1] == ".":
+        for q in sorted(e["set"]):
+            if q[-1] == ".":
                 continue
-            if not any(q == p or q[:len(p)] == p for q in e["set"]):
-                continue
-            if fs.get(live, p) != fs.get(applied, p):
-                found.append((e, p))
+            covered = any(q[:n] in applied_set for n in range(1, len(q) + 1))
+            if covered and fs.get(base, q) != fs.get(merged, q):
+                found.append((e, q))
     return found
+
+
+def _is_key_field(path):
+    """Is this the merge key of its keyed list item (kept while the item exists)?"""
+    return len(path) >= 2 and path[-2].startswith("k:") and \
+        path[-1].startswith("f:") and path[-1][2:] in json.loads(path[-2][2:])
 
 
 def conflict_error(conflicts):
@@ -165,18 +172,21 @@ def server_side_apply(live, applied, manager, api_version, force, now):
     mine = next((e for e in entries if e["manager"] == manager and e["operation"] == APPLY
                  and not e.get("subresource")), None)
     applied_set = fs.field_set(applied)
-    conflicts = _conflicts(entries, mine, base, applied, applied_set)
+    result = merge_content(base, applied)
+    conflicts = _conflicts(entries, mine, base, result, applied_set)
     if conflicts and not force:
         raise conflict_error(conflicts)
     for e, p in conflicts:
-        e["set"] = {q for q in e["set"] if not (q == p or q[:len(p)] == p)}
+        e["set"].discard(p)
 
-    result = merge_content(base, applied)
     previous = mine["set"] if mine else set()
-    # Longest paths first, so fields go before the keyed items holding them.
-    for p in sorted(previous - applied_set, key=len, reverse=True):
-        if not _others_own(entries, mine, p):
-            fs.remove(result, p)
+    # Whole keyed items first (their fields go with them), then single fields;
+    # an item's key fields stay as long as the item does.
+    dropped = previous - applied_set
+    for p in sorted(dropped, key=lambda p: (p[-1] != ".", -len(p))):
+        if _is_key_field(p) or _others_own(entries, mine, p):
+            continue
+        fs.remove(result, p)
     mine = _entry(entries, manager, APPLY, api_version, now)
     mine["set"] = applied_set
     write_managers(result, entries)

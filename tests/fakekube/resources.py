@@ -280,6 +280,17 @@ class ResourceApi:
             raise not_found(self.registry.by_kind("", "Namespace"), ns)
 
     @staticmethod
+    def _same(old, new):
+        def strip(o):
+            o = copy.deepcopy(o)
+            meta = o.get("metadata", {})
+            meta.pop("resourceVersion", None)
+            for e in meta.get("managedFields") or []:
+                e.pop("time", None)
+            return o
+        return strip(old) == strip(new)
+
+    @staticmethod
     def _content(obj):
         return {k: v for k, v in obj.items() if k not in ("metadata", "status")}
 
@@ -354,6 +365,10 @@ class ResourceApi:
                 meta["generation"] += 1
         if causes:
             raise invalid(k, name, causes)
+        if old is not None and self._same(old, new):
+            # A write that changes nothing is not a write: no new resourceVersion,
+            # no watch event, as on the real server (periodic re-apply stays quiet).
+            return 200, self.out(k, old, False)
         if dry_run:
             if old is not None:
                 meta["resourceVersion"] = old["metadata"]["resourceVersion"]
