@@ -52,7 +52,10 @@ def write_managers(obj, entries):
         out["fieldsType"] = "FieldsV1"
         out["fieldsV1"] = fs.to_fields_v1(s)
         mf.append(out)
-    obj.setdefault("metadata", {})["managedFields"] = mf
+    if mf:
+        obj.setdefault("metadata", {})["managedFields"] = mf
+    else:
+        obj.setdefault("metadata", {}).pop("managedFields", None)
 
 
 def _entry(entries, manager, operation, api_version, now):

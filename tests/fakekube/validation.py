@@ -5,6 +5,7 @@ the real API reports them (field path, reason, message): names, labels, the
 workload selector/template contract, containers, Service ports, CRD names,
 and immutable fields. Schema validation of every field is out of scope.
 """
+import json
 import re
 
 from labelsel import label_key_error, label_value_error, selector_object_is_empty, \
@@ -202,8 +203,8 @@ def immutable_causes(kind_info, old, new):
     if kind_info.kind in WORKLOADS or kind_info.kind == "Job":
         if (old.get("spec") or {}).get("selector") != (new.get("spec") or {}).get("selector"):
             out.append((INVALID, "spec.selector",
-                        f"Invalid value: {new.get('spec', {}).get('selector')}: field is "
-                        f"immutable"))
+                        f"Invalid value: {json.dumps((new.get('spec') or {}).get('selector'))}: "
+                        f"field is immutable"))
     if kind_info.kind == "CustomResourceDefinition":
         for f in ("group", "scope"):
             if (old.get("spec") or {}).get(f) != (new.get("spec") or {}).get(f):

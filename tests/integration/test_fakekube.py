@@ -398,6 +398,47 @@ class ApplyTest(unittest.TestCase):
         self.assertEqual(FAKE.request("DELETE", cm_path("crud")).status, 404)
 
 
+class PatchTest(unittest.TestCase):
+    def test_strategic_merge_patch_merges_keyed_lists(self):
+        path = dep_path("smp")
+        FAKE.apply(path, deployment("smp", extra_env=[{"name": "A", "value": "1"}]))
+        r = FAKE.request("PATCH", path, {"spec": {"template": {"spec": {"containers": [
+            {"name": "web", "env": [{"name": "B", "value": "2"}]}]}}}},
+            ctype="application/strategic-merge-patch+json", query={"fieldManager": "kubectl"})
+        self.assertEqual(r.status, 200, r)
+        c = r.json["spec"]["template"]["spec"]["containers"]
+        self.assertEqual(len(c), 1)
+        self.assertEqual(c[0]["image"], "nginx:1.25")
+        self.assertEqual(c[0]["env"], [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}])
+        self.assertEqual(r.json["metadata"]["generation"], 2)
+        fields = managers(r.json)[("kubectl", "Update")]["fieldsV1"]
+        env = fields["f:spec"]["f:template"]["f:spec"]["f:containers"]['k:{"name":"web"}']
+        self.assertEqual(set(env["f:env"]), {'k:{"name":"B"}'})
+
+    def test_status_subresource_changes_only_status(self):
+        path = dep_path("sub")
+        FAKE.apply(path, deployment("sub"))
+        r = FAKE.request("PATCH", path + "/status", {"status": {"readyReplicas": 1},
+                                                     "spec": {"replicas": 9}},
+                         ctype="application/merge-patch+json")
+        self.assertEqual(r.status, 200, r)
+        obj = FAKE.get(path + "/status").json
+        self.assertEqual(obj["status"], {"readyReplicas": 1})
+        self.assertEqual(obj["spec"]["replicas"], 2)
+        self.assertEqual(obj["metadata"]["generation"], 1)
+
+    def test_unsupported_patch_type_is_415(self):
+        r = FAKE.request("PATCH", dep_path("sub"), [], ctype="application/json-patch+json")
+        self.assertEqual((r.status, r.json["reason"]), (415, "UnsupportedMediaType"))
+
+    def test_immutable_selector_is_422(self):
+        path = dep_path("immut")
+        FAKE.apply(path, deployment("immut"))
+        r = FAKE.apply(path, deployment("immut", labels={"app": "immut", "v": "2"}))
+        self.assertEqual(r.status, 422, r)
+        self.assertIn("field is immutable", r.json["message"])
+
+
 class SelectorTest(unittest.TestCase):
     NSX = "selectors"
 
