@@ -82,12 +82,14 @@ def unauthorized():
 
 
 def method_not_allowed():
-    return ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+    return ApiError(405, "MethodNotAllowed",
+                    "the server does not allow this method on the requested resource")
 
 
 def unsupported_media_type(ctype):
     return ApiError(415, "UnsupportedMediaType",
-                    f'the body of the request was in an unknown format - accepted media types include: '
+                    f'the body of the request was in an unknown format - accepted media types '
+                    f'include: '
                     f'application/json, application/merge-patch+json, '
                     f'application/strategic-merge-patch+json, application/apply-patch+yaml '
                     f'(got "{ctype}")')

@@ -26,7 +26,8 @@ from resources import now_rfc3339
 
 WAITING = {
     "ContainerCreating": ("", "Pending"),
-    "ErrImagePull": ("rpc error: code = NotFound desc = failed to pull and unpack image", "Pending"),
+    "ErrImagePull": ("rpc error: code = NotFound desc = failed to pull and unpack image",
+                     "Pending"),
     "ImagePullBackOff": ('Back-off pulling image', "Pending"),
     "CreateContainerConfigError": ('configmap "missing" not found', "Pending"),
     "InvalidImageName": ('Failed to apply default image tag: couldn\'t parse image reference',

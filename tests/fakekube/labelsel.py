@@ -87,7 +87,7 @@ _SET_RE = re.compile(r"\s*(\S+?)\s+(in|notin)\s*\((.*)\)\s*\Z")
 _CMP_RE = re.compile(r"\s*([^\s=!<>]+)\s*(==|=|!=|>|<)\s*(\S*)\s*\Z")
 
 
-def _check_key(key, text):
+def _check_key(key):
     why = label_key_error(key)
     if why:
         raise bad_request(f"unable to parse requirement: invalid label key \"{key}\": {why}")
@@ -112,7 +112,7 @@ def parse_label_selector(text):
         if m:
             key, op = m.group(1), m.group(2)
             values = [v.strip() for v in m.group(3).split(",")]
-            _check_key(key, text)
+            _check_key(key)
             if values == [""]:
                 raise bad_request(f"for '{op}' operator, values set can't be empty")
             for v in values:
@@ -122,10 +122,10 @@ def parse_label_selector(text):
         m = _CMP_RE.match(part)
         if m:
             key, op, value = m.groups()
-            _check_key(key, text)
+            _check_key(key)
             if op in (">", "<"):
                 if not re.fullmatch(r"-?\d+", value):
-                    raise bad_request(f"for 'Gt', 'Lt' operators, the value must be an integer")
+                    raise bad_request("for 'Gt', 'Lt' operators, the value must be an integer")
             else:
                 _check_value(value)
             reqs.append(Requirement(key, op, {value} if op not in (">", "<") else [value]))
@@ -136,7 +136,7 @@ def parse_label_selector(text):
             key, op = key[1:].strip(), "!exists"
         if not key or re.search(r"[\s()=<>!]", key):
             raise bad_request(f"unable to parse requirement: {part.strip()!r} in {text!r}")
-        _check_key(key, text)
+        _check_key(key)
         reqs.append(Requirement(key, op, set()))
     return reqs
 
