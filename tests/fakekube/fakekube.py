@@ -5,9 +5,10 @@
       [--serve Namespace,ConfigMap,...] [--history N] [--controller] ...
 
 Listens on 127.0.0.1 (HTTPS with a CA made at start, or plain HTTP), writes
-DIR/kubeconfig (server, CA data, bearer token), DIR/port and DIR/token, and
-prints one JSON line {"port", "url", "kubeconfig", "token"} on stdout once it
-accepts connections. SIGTERM or SIGINT stop it. docs/testing.md says what it
+DIR/kubeconfig (server, CA data, bearer token) and its variants
+kubeconfig-cert, kubeconfig-files and kubeconfig-exec, DIR/port and DIR/token,
+and prints one JSON line {"port", "url", "kubeconfig", "token"} on stdout once
+it accepts connections. SIGTERM or SIGINT stop it. docs/testing.md says what it
 implements and what it leaves out.
 """
 import argparse
@@ -29,16 +30,56 @@ from tlsgen import make_certs  # noqa: E402
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
 
-def kubeconfig_text(url, ca_pem, token):
+def kubeconfig_text(url, cluster, user):
+    """A kubeconfig with one cluster, user and context; `cluster` and `user` are
+    (key, value) pairs (a list value is written as a YAML sequence)."""
     lines = ["apiVersion: v1", "kind: Config", "clusters:", "- name: fakekube", "  cluster:",
              f"    server: {url}"]
-    if ca_pem is not None:
-        lines.append("    certificate-authority-data: " + base64.b64encode(ca_pem).decode())
-    lines += ["users:", "- name: fakekube-user", "  user:", f"    token: {token}",
-              "contexts:", "- name: fakekube", "  context:", "    cluster: fakekube",
+    lines += [f"    {k}: {v}" for k, v in cluster]
+    lines += ["users:", "- name: fakekube-user", "  user:"]
+    for k, v in user:
+        if isinstance(v, dict):
+            lines.append(f"    {k}:")
+            for k2, v2 in v.items():
+                if isinstance(v2, list):
+                    lines.append(f"      {k2}:")
+                    lines += [f"      - {json.dumps(x)}" for x in v2]
+                else:
+                    lines.append(f"      {k2}: {v2}")
+        else:
+            lines.append(f"    {k}: {v}")
+    lines += ["contexts:", "- name: fakekube", "  context:", "    cluster: fakekube",
               "    user: fakekube-user", "    namespace: default",
               "current-context: fakekube", "preferences: {}", ""]
     return "\n".join(lines)
+
+
+def write_kubeconfigs(directory, url, certs, token):
+    """kubeconfig (CA data + token) and the variants a client must also read:
+    -cert (client certificate), -files (paths, tokenFile), -exec (exec plugin)."""
+    def b64(path):
+        with open(path, "rb") as f:
+            return base64.b64encode(f.read()).decode()
+
+    token_file = os.path.join(directory, "token")
+    write_file(token_file, token + "\n", 0o600)
+    ca_data = [("certificate-authority-data", b64(certs["ca"]))] if certs else []
+    ca_file = [("certificate-authority", certs["ca"])] if certs else []
+    plugin = os.path.join(os.path.dirname(os.path.abspath(__file__)), "exec_credential.py")
+    variants = {
+        "kubeconfig": (ca_data, [("token", token)]),
+        "kubeconfig-files": (ca_file, [("tokenFile", token_file)]),
+        "kubeconfig-exec": (ca_data, [("exec", {
+            "apiVersion": "client.authentication.k8s.io/v1", "command": sys.executable,
+            "args": [plugin, token_file], "interactiveMode": "Never"})]),
+    }
+    if certs:
+        variants["kubeconfig-cert"] = (ca_data, [
+            ("client-certificate-data", b64(certs["client_cert"])),
+            ("client-key-data", b64(certs["client_key"]))])
+    for name, (cluster, user) in variants.items():
+        write_file(os.path.join(directory, name), kubeconfig_text(url, cluster, user), 0o600)
+    return os.path.join(directory, "kubeconfig")
 
 
 def write_file(path, text, mode=0o644):
@@ -85,19 +126,15 @@ def main(argv=None):
             fk.api.create_internal(ns_kind, {"apiVersion": "v1", "kind": "Namespace",
                                              "metadata": {"name": ns}}, "kube-apiserver")
 
-    ctx, ca_pem = None, None
+    ctx, certs = None, None
     if not args.plain_http:
-        ca, cert, key = make_certs(args.dir)
-        ctx = tls_context(cert, key)
-        with open(ca, "rb") as f:
-            ca_pem = f.read()
+        certs = make_certs(args.dir)
+        ctx = tls_context(certs["server_cert"], certs["server_key"], certs["ca"])
     httpd = Server(("127.0.0.1", args.port), fk, ctx)
     port = httpd.server_address[1]
     fk.server_address = f"127.0.0.1:{port}"
     url = f"{'http' if args.plain_http else 'https'}://127.0.0.1:{port}"
-    kubeconfig = os.path.join(args.dir, "kubeconfig")
-    write_file(kubeconfig, kubeconfig_text(url, ca_pem, token), 0o600)
-    write_file(os.path.join(args.dir, "token"), token + "\n", 0o600)
+    kubeconfig = write_kubeconfigs(args.dir, url, certs, token)
     write_file(os.path.join(args.dir, "port"), f"{port}\n")
 
     def stop(signum, frame):

@@ -6,8 +6,8 @@ TLS handshakes done on the connection's thread so a slow client cannot stall
 accept(). ALPN offers only http/1.1: the real API server would take h2, but
 the fake's job is to exercise the client's TLS and HTTP/1.1 paths.
 
-Every request needs `Authorization: Bearer <token>` (401 otherwise), the
-control endpoints included. While "down", Kubernetes paths answer 503 (mode
+Every request needs `Authorization: Bearer <token>` or a client certificate
+signed by the fake's CA (401 otherwise), the control endpoints included. While "down", Kubernetes paths answer 503 (mode
 refuse) or get their connection closed without a response (mode close), and
 open watches end abruptly; the control endpoints keep working so a test can
 bring the server back.
@@ -189,6 +189,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError, OSError):
             self.close_connection = True
 
+    def _authenticated(self):
+        if self.headers.get("Authorization", "") == "Bearer " + self.server.fakekube.options.token:
+            return True
+        # A client certificate got this far only if it verified against the CA.
+        peer = getattr(self.connection, "getpeercert", None)
+        return bool(peer and peer())
+
     def _dispatch(self):
         fk = self.server.fakekube
         url = urllib.parse.urlsplit(self.path)
@@ -204,8 +211,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return
             if not control and fk.down_mode == "refuse":
                 raise unavailable()
-            auth = self.headers.get("Authorization", "")
-            if auth != "Bearer " + fk.options.token:
+            if not self._authenticated():
                 raise unauthorized()
             if not control:
                 failure = fk.take_failure(self.command, path)
@@ -286,9 +292,13 @@ class Server(http.server.ThreadingHTTPServer):
         pass  # a client hanging up mid-request is not the server's problem
 
 
-def tls_context(cert, key):
+def tls_context(cert, key, client_ca):
+    """Server TLS; a client certificate signed by `client_ca` is optional and,
+    when presented and valid, authenticates the request as a token would."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ctx.load_cert_chain(cert, key)
+    ctx.load_verify_locations(client_ca)
+    ctx.verify_mode = ssl.CERT_OPTIONAL
     ctx.set_alpn_protocols(["http/1.1"])
     return ctx

@@ -24,17 +24,28 @@ PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else "python3"
 
 
 def read_kubeconfig(path):
-    """{server, ca_pem, token} from the fake's kubeconfig."""
+    """The fake's kubeconfig as a flat dict: server, ca_pem (from
+    certificate-authority-data) and whichever of token, tokenFile,
+    certificate-authority, client-certificate-data, client-key-data, command
+    and args (a list) it holds."""
     out = {"ca_pem": None}
+    in_args = False
     with open(path) as f:
         for line in f:
-            key, _, value = line.strip().partition(": ")
-            if key == "server":
-                out["server"] = value
-            elif key == "certificate-authority-data":
+            stripped = line.strip()
+            if in_args and stripped.startswith("- "):
+                out["args"].append(json.loads(stripped[2:]))
+                continue
+            in_args = False
+            key, _, value = stripped.partition(":")
+            value = value.strip()
+            if key == "certificate-authority-data":
                 out["ca_pem"] = base64.b64decode(value).decode()
-            elif key == "token":
-                out["token"] = value
+            elif key == "args":
+                out["args"], in_args = [], True
+            elif key in ("server", "token", "tokenFile", "certificate-authority", "command",
+                         "client-certificate-data", "client-key-data"):
+                out[key] = value
     return out
 
 

@@ -8,13 +8,18 @@ managedFields; LIST and DELETE honour selectors; WATCH streams changes and
 answers 410 for a stale resourceVersion; tests can set status fields; and the
 token is enforced.
 """
+import base64
 import http.client
+import json
+import os
 import ssl
+import subprocess
+import tempfile
 import threading
 import time
 import unittest
 
-from .fakekube_client import FakeKube
+from .fakekube_client import FakeKube, read_kubeconfig
 
 FAKE = None
 NS = "contract"
@@ -97,6 +102,42 @@ class AccessTest(unittest.TestCase):
             self.assertEqual(r.json["status"], "Failure")
             self.assertEqual(r.json["reason"], "Unauthorized")
             self.assertEqual(r.json["code"], 401)
+
+    def test_kubeconfig_variants_each_authenticate(self):
+        base = os.path.dirname(FAKE.info["kubeconfig"])
+
+        files = read_kubeconfig(os.path.join(base, "kubeconfig-files"))
+        with open(files["tokenFile"]) as f:
+            token = f.read().strip()
+        ctx = ssl.create_default_context(cafile=files["certificate-authority"])
+        conn = FAKE.connect(context=ctx)
+        conn.request("GET", "/api", headers={"Authorization": "Bearer " + token})
+        self.assertEqual(conn.getresponse().status, 200)
+        conn.close()
+
+        execd = read_kubeconfig(os.path.join(base, "kubeconfig-exec"))
+        out = subprocess.run([execd["command"], *execd["args"]], stdout=subprocess.PIPE,
+                             check=True).stdout
+        cred = json.loads(out)
+        self.assertEqual((cred["apiVersion"], cred["kind"]),
+                         ("client.authentication.k8s.io/v1", "ExecCredential"))
+        self.assertEqual(FAKE.get("/api", token=cred["status"]["token"]).status, 200)
+
+        # A client certificate signed by the CA authenticates without any token.
+        cert = read_kubeconfig(os.path.join(base, "kubeconfig-cert"))
+        self.assertNotIn("token", cert)
+        with tempfile.TemporaryDirectory() as tmp:
+            paths = []
+            for key in ("client-certificate-data", "client-key-data"):
+                paths.append(os.path.join(tmp, key))
+                with open(paths[-1], "wb") as f:
+                    f.write(base64.b64decode(cert[key]))
+            ctx = ssl.create_default_context(cadata=cert["ca_pem"])
+            ctx.load_cert_chain(*paths)
+        conn = FAKE.connect(context=ctx)
+        conn.request("GET", "/api/v1/namespaces/default")
+        self.assertEqual(conn.getresponse().status, 200)
+        conn.close()
 
     def test_plain_http_mode_still_enforces_the_token(self):
         fk = FakeKube("--plain-http")
