@@ -21,14 +21,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 
 #include <cmocka.h>
 #include <curl/curl.h>
 #include <sodium.h>
 
+#include "free_port.h"
 #include "shoal/error.h"
 
 /* ---- a loop in a thread --------------------------------------------------- */
@@ -361,34 +359,12 @@ static bool outside_ip(char *out, size_t cap)
 	return found;
 }
 
-/* A free port for gossip, free for both UDP and TCP. Drawn at random from
- * 15000-19999, below Linux's ephemeral range (32768+) and apart from the
- * integration tests' 20000-32000, so neither an outgoing connection's local
- * port nor a parallel suite can take it between this check and the bind. */
-static bool port_bindable(int type, uint16_t port)
-{
-	struct sockaddr_in sa;
-	int fd = socket(AF_INET, type, 0);
-	if (fd < 0)
-		return false;
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons(port);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	bool ok = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-	close(fd);
-	return ok;
-}
-
 static uint16_t free_port(void)
 {
-	for (int i = 0; i < 2000; i++) {
-		uint16_t p = (uint16_t)(15000 + randombytes_uniform(5000));
-		if (port_bindable(SOCK_DGRAM, p) && port_bindable(SOCK_STREAM, p))
-			return p;
-	}
-	fail_msg("no free port in 15000-19999");
-	return 0;
+	uint16_t p = test_free_port();
+	if (p == 0)
+		fail_msg("no free port in 15000-19999");
+	return p;
 }
 
 static const char *key_a = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";

@@ -24,6 +24,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 
+#include "free_port.h"
 #include "shoal/error.h"
 
 #define MAX_EVENTS 64
@@ -100,17 +101,10 @@ static struct side a, b;
 
 static uint16_t free_port(void)
 {
-	uv_udp_t udp;
-	struct sockaddr_in sa;
-	struct sockaddr_storage got;
-	int len = sizeof(got);
-	uv_udp_init(&loop, &udp);
-	uv_ip4_addr("127.0.0.1", 0, &sa);
-	uv_udp_bind(&udp, (struct sockaddr *)&sa, 0);
-	uv_udp_getsockname(&udp, (struct sockaddr *)&got, &len);
-	uv_close((uv_handle_t *)&udp, NULL);
-	uv_run(&loop, UV_RUN_NOWAIT);
-	return ntohs(((struct sockaddr_in *)&got)->sin_port);
+	uint16_t p = test_free_port();
+	if (p == 0)
+		fail_msg("no free port in 15000-19999");
+	return p;
 }
 
 static void side_start(struct side *s)
