@@ -315,7 +315,14 @@ enum intent_outcome intent_store_offer(struct intent_store *s, struct intent_off
 		            "signature does not verify against the body's signer");
 		return reject(s, err);
 	}
-	if (intent_spec_validate(&e.body, err) != 0 || check_time(s, o, &e.body, err) != 0)
+	if (intent_spec_validate(&e.body, err) != 0)
+		return reject(s, err);
+	if (s->hooks.validate != NULL && s->hooks.validate(s->hooks.ctx, &e, err) != 0) {
+		if (err->reason == INTENT_OK)
+			intent_fail(err, INTENT_R_SCHEMA, "refused by the node's checks");
+		return reject(s, err);
+	}
+	if (check_time(s, o, &e.body, err) != 0)
 		return reject(s, err);
 
 	bool found;

@@ -97,6 +97,11 @@ struct intent_store_hooks {
 	 * INTENT_R_STORE. NULL: nothing to persist (tests, the simulator). */
 	int (*persist)(void *ctx, const struct intent_item *item,
 	               const struct intent_item *replaced);
+	/* Extra checks of the driver's (shoald parses App manifests as YAML,
+	 * which the core does not link), run on every source after the spec
+	 * schema; nonzero refuses with the reason set in err. They must be
+	 * pure functions of the envelope so every node agrees. May be NULL. */
+	int (*validate)(void *ctx, const struct intent_envelope *e, struct intent_error *err);
 	/* Forget a collected tombstone; errors are retried at the next gc. */
 	int (*forget)(void *ctx, const struct intent_item *item);
 	/* Told after each commit, including pending envelopes committed
