@@ -233,13 +233,18 @@ void node_api_hlc(struct node_http_req *req)
 	                         "horizon_ms", (json_int_t)INTENT_HORIZON_MS));
 }
 
-/* Decode a base64 JSON string into a malloc'd buffer no larger than cap. */
+/* Decode a base64 JSON string into a malloc'd buffer no larger than cap:
+ * 0, -1 if absent or not base64, -2 if it would decode to more than cap
+ * (judged from the text's length, before anything is allocated). */
 static int base64_field(const json_t *obj, const char *key, size_t cap, uint8_t **out, size_t *len)
 {
 	const char *text = json_string_value(json_object_get(obj, key));
+	*out = NULL;
 	if (text == NULL)
 		return -1;
 	size_t tl = strlen(text);
+	if (tl / 4 * 3 > cap + 2)
+		return -2;
 	size_t max = tl / 4 * 3 + 3;
 	if (max > cap + 3)
 		max = cap + 3;
@@ -279,13 +284,13 @@ void node_api_intents_post(struct node_http_req *req)
 	json_error_t jerr;
 
 	json_t *j = json_loadb((const char *)req->body, req->body_len, 0, &jerr);
-	if (!json_is_object(j) ||
-	    base64_field(j, "body", INTENT_BODY_MAX + 1, &body, &body_len) != 0 ||
-	    base64_field(j, "sig", 64, &sig, &sig_len) != 0 || sig_len != 64) {
+	int body_rc =
+	        json_is_object(j) ? base64_field(j, "body", INTENT_BODY_MAX, &body, &body_len) : -1;
+	if (body_rc != 0 || base64_field(j, "sig", 64, &sig, &sig_len) != 0 || sig_len != 64) {
 		n->intents_bad_requests++;
 		snprintf(err.text, sizeof(err.text),
 		         "expected JSON {\"body\": base64, \"sig\": base64 of 64 bytes}");
-		if (body_len > INTENT_BODY_MAX) {
+		if (body_rc == -2) {
 			err.reason = INTENT_R_TOO_BIG;
 			snprintf(err.text, sizeof(err.text), "body over %u bytes",
 			         (unsigned)INTENT_BODY_MAX);

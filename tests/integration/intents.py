@@ -15,6 +15,7 @@ import nacl.signing
 
 SPEC_TYPE = "application/vnd.shoal.spec+msgpack"
 SPEC_MAX = 1 << 20
+BODY_MAX = SPEC_MAX + (64 << 10) + 4096
 HORIZON_MS = 7 * 24 * 3600 * 1000
 SKEW_MS = 5 * 60 * 1000
 MANIFEST = ("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: kuard\n"

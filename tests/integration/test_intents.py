@@ -194,6 +194,9 @@ class IntentTest(unittest.TestCase):
         # spec over the size limit
         self.refused(I.app(ROOT, "x5", self.node_hlc(), manifests="a" * (I.SPEC_MAX + 1))[0],
                      413, "too_big")
+        # a body over the fleet's body limit, refused before it is decoded
+        huge = b"\x00" * (I.BODY_MAX + 1)
+        self.refused(I.envelope_json(huge, bytes(64)), 413, "too_big")
         # a spec failing its schema, and manifests that are not Kubernetes YAML
         self.refused(I.signed(ROOT, "App", "x6", {"image": "nginx"}, self.node_hlc(),
                               target={"selector": "a=b"})[0], 422, "schema")
