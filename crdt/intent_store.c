@@ -94,6 +94,12 @@ static size_t search(const struct intent_store *s, enum intent_kind kind, const 
 	return lo;
 }
 
+size_t intent_store_kind_first(const struct intent_store *s, enum intent_kind kind)
+{
+	bool found;
+	return search(s, kind, "", &found); /* "" sorts before every name */
+}
+
 const struct intent_item *intent_store_get(const struct intent_store *s, enum intent_kind kind,
                                            const char *name)
 {

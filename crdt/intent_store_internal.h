@@ -31,6 +31,10 @@ struct intent_store {
 	struct intent_store_stats stats;
 };
 
+/* Index of the first item of `kind` (items are sorted by kind first), so
+ * the trust rules walk only the grants or revokes. */
+size_t intent_store_kind_first(const struct intent_store *s, enum intent_kind kind);
+
 /* Park an envelope (already verified) for its grant; the oldest go first
  * when the caps are reached. */
 void intent_pending_add(struct intent_store *s, const struct intent_offer *o,

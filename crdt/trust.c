@@ -3,9 +3,9 @@
  * against the replicated KeyGrant/KeyRevoke intents (intent_store_judge).
  *
  * Only root-signed, live (not tombstoned) grants and revokes count. The
- * scan is linear in the number of grants and revokes; they are kept in
- * (kind, name) order next to each other, and a fleet has operators by the
- * dozen, not by the thousand. A revoke is retroactive (it names a key, not
+ * scan is linear in the number of grants and revokes only: items are kept
+ * in (kind, name) order, so each kind is one run found by binary search,
+ * and a fleet has operators by the dozen, not by the thousand. A revoke is retroactive (it names a key, not
  * a time): everything that key signed stops being effective. A root key
  * cannot be revoked by an intent - roots change only in configuration.
  */
@@ -106,20 +106,20 @@ enum intent_trust intent_store_judge(const struct intent_store *s, const uint8_t
 
 	if (trust_is_root(s->cfg.roots, signer))
 		return INTENT_TRUST_ROOT;
-	for (size_t i = 0; i < s->count; i++) {
+	for (size_t i = intent_store_kind_first(s, INTENT_KEY_REVOKE);
+	     i < s->count && s->items[i]->env.body.kind == INTENT_KEY_REVOKE; i++) {
 		const struct intent_item *it = s->items[i];
 		const struct intent_body *b = &it->env.body;
 		uint8_t pub[32];
-		if (b->kind == INTENT_KEY_REVOKE && counts(s, it) &&
-		    intent_revoke_read(b->spec, b->spec_len, pub) == 0 &&
+		if (counts(s, it) && intent_revoke_read(b->spec, b->spec_len, pub) == 0 &&
 		    memcmp(pub, signer, 32) == 0)
 			return INTENT_TRUST_REVOKED;
 	}
-	for (size_t i = 0; i < s->count; i++) {
+	for (size_t i = intent_store_kind_first(s, INTENT_KEY_GRANT);
+	     i < s->count && s->items[i]->env.body.kind == INTENT_KEY_GRANT; i++) {
 		const struct intent_item *it = s->items[i];
 		const struct intent_body *b = &it->env.body;
-		if (b->kind != INTENT_KEY_GRANT || !counts(s, it) ||
-		    intent_grant_read(b->spec, b->spec_len, &g) != 0 ||
+		if (!counts(s, it) || intent_grant_read(b->spec, b->spec_len, &g) != 0 ||
 		    memcmp(g.pub, signer, 32) != 0)
 			continue;
 		saw_grant = true;
