@@ -30,6 +30,8 @@ static const struct error_entry shoal_errors[] = {
         {SHOAL_E_CONFIG, "config", "invalid configuration"},
         {SHOAL_E_STATE, "state", "not valid in the current state"},
         {SHOAL_E_STORE, "store", "storage failure"},
+        {SHOAL_E_FORBIDDEN, "forbidden", "signer is not trusted for this"},
+        {SHOAL_E_CONFLICT, "conflict", "replaces an older version than the one held"},
 };
 
 static const struct error_entry *find_error(int code)

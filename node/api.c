@@ -25,6 +25,10 @@ const struct node_http_route node_api_routes[] = {
         {"POST", "/v1/keyring/install", node_api_keyring_install},
         {"POST", "/v1/keyring/use", node_api_keyring_use},
         {"POST", "/v1/keyring/remove", node_api_keyring_remove},
+        {"POST", "/v1/intents", node_api_intents_post},
+        {"GET", "/v1/intents", node_api_intents_list},
+        {"GET", "/v1/intents/*", node_api_intents_get},
+        {"GET", "/v1/hlc", node_api_hlc},
         {"GET", "/metrics", node_api_metrics},
 };
 const size_t node_api_nroutes = sizeof(node_api_routes) / sizeof(node_api_routes[0]);

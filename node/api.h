@@ -26,6 +26,10 @@ void node_api_keyring_install(struct node_http_req *req);
 void node_api_keyring_use(struct node_http_req *req);
 void node_api_keyring_remove(struct node_http_req *req);
 void node_api_metrics(struct node_http_req *req);
+void node_api_intents_post(struct node_http_req *req);
+void node_api_intents_list(struct node_http_req *req);
+void node_api_intents_get(struct node_http_req *req);
+void node_api_hlc(struct node_http_req *req);
 
 /* "1.2.3.4:7600", or null for an unset address. */
 json_t *node_api_addr(const struct shoal_addr *a);

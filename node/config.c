@@ -40,6 +40,7 @@ enum opt_id {
 	OPT_DATA_DIR,
 	OPT_API,
 	OPT_KEYRING,
+	OPT_TRUST,
 	OPT_PROFILE,
 	OPT_LOG_LEVEL,
 	OPT_HELP,
@@ -65,6 +66,7 @@ static const struct opt_def opts[] = {
         {"data-dir", OPT_DATA_DIR, true, false, true},
         {"api", OPT_API, true, false, true},
         {"keyring", OPT_KEYRING, true, false, true},
+        {"trust", OPT_TRUST, true, false, true},
         {"profile", OPT_PROFILE, true, false, true},
         {"log-level", OPT_LOG_LEVEL, true, false, true},
         {"help", OPT_HELP, false, false, false},
@@ -90,6 +92,7 @@ static const char usage_text[] =
         "  --data-dir DIR       node state (LMDB, keyring); required\n"
         "  --api HOST:PORT      HTTP API address (default " NODE_DEFAULT_API ")\n"
         "  --keyring FILE       cluster keys, base64, primary first (default DATA_DIR/keyring)\n"
+        "  --trust FILE         root public keys that may sign intents, one per line\n"
         "  --profile lan|fast   timer profile (default lan; fast divides timers by 10)\n"
         "  --log-level LEVEL    debug|info|warn|error (default info)\n"
         "  --help, --version\n";
@@ -324,6 +327,8 @@ static int apply(struct node_config *cfg, enum opt_id id, const char *value, con
 		return set_addr(&cfg->api, value, where, err, errcap);
 	case OPT_KEYRING:
 		return set_string(&cfg->keyring_path, value, where, err, errcap);
+	case OPT_TRUST:
+		return set_string(&cfg->trust_path, value, where, err, errcap);
 	case OPT_PROFILE:
 		if (strcmp(value, "lan") == 0)
 			cfg->profile = NODE_PROFILE_LAN;
@@ -693,5 +698,7 @@ void node_config_destroy(struct node_config *cfg)
 	free(cfg->config_path);
 	free(cfg->data_dir);
 	free(cfg->keyring_path);
+	free(cfg->trust_path);
+	cfg->trust_path = NULL;
 	cfg->config_path = cfg->data_dir = cfg->keyring_path = NULL;
 }

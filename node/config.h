@@ -56,6 +56,7 @@ struct node_config {
 	char *data_dir;                            /* owned; --data-dir, required */
 	struct shoal_addr api;                     /* --api: HTTP listen address */
 	char *keyring_path;                        /* owned; --keyring FILE or NULL */
+	char *trust_path;                          /* owned; --trust FILE or NULL */
 	enum node_profile profile;                 /* --profile lan|fast */
 	enum node_log_level log_level;             /* --log-level debug|info|warn|error */
 	bool help;                                 /* --help was given: print usage, exit 0 */

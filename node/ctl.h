@@ -43,11 +43,13 @@
 enum ctl_output {
 	CTL_OUT_TABLE = 0, /* aligned columns for people */
 	CTL_OUT_JSON = 1,  /* the API's JSON body as received, for scripts */
+	CTL_OUT_YAML = 2,  /* the same data as YAML (commands with CTL_FLAG_YAML) */
 };
 
 /* Which shared flags a command accepts; others are usage errors. */
 #define CTL_FLAG_NODE   0x1u /* --node HOST:PORT, --timeout MS */
 #define CTL_FLAG_OUTPUT 0x2u /* -o/--output table|json */
+#define CTL_FLAG_YAML   0x4u /* -o yaml as well */
 
 struct ctl_opts {
 	char node[CTL_NODE_MAX];  /* normalised HOST:PORT of the node to ask */
@@ -71,6 +73,12 @@ struct ctl_command {
 /* The commands, each defined in its own file. */
 extern const struct ctl_command ctl_members_command; /* ctl_members.c */
 extern const struct ctl_command ctl_keyring_command; /* ctl_keyring.c */
+extern const struct ctl_command ctl_keygen_command;  /* ctl_keygen.c */
+extern const struct ctl_command ctl_sign_command;    /* ctl_sign.c */
+extern const struct ctl_command ctl_apply_command;   /* ctl_apply.c */
+extern const struct ctl_command ctl_get_command;     /* ctl_get.c */
+extern const struct ctl_command ctl_delete_command;  /* ctl_delete.c */
+extern const struct ctl_command ctl_key_command;     /* ctl_key.c */
 
 /* Fill `o` with the defaults: node from $SHOAL_NODE or CTL_DEFAULT_NODE,
  * table output, default timeout. Returns 0, or CTL_EXIT_USAGE (after saying
@@ -87,6 +95,14 @@ int ctl_opts_parse(struct ctl_opts *o, int argc, char **argv, int first, unsigne
 /* Parse leading shared flags before the command word; returns the index of
  * the first non-flag argument, or -CTL_EXIT_USAGE after printing why. */
 int ctl_opts_parse_global(struct ctl_opts *o, int argc, char **argv);
+
+/* Remove a command's own flag from argv before ctl_opts_parse sees it:
+ * "--name VALUE", "--name=VALUE" or "SHORT VALUE". Returns 1 (value set,
+ * argv and *argc shortened), 0 absent, -1 given without a value. */
+int ctl_take_flag(int *argc, char **argv, const char *name, const char *shortname,
+                  const char **value);
+/* The same for a switch without a value; returns 1 if it was there. */
+int ctl_take_switch(int *argc, char **argv, const char *name);
 
 /* Normalise a node address: "host", "host:port", "[v6]:port" or
  * "http://host:port" becomes "host:port" in out (port 7680 if absent).

@@ -191,14 +191,18 @@ static int shared_flag(struct ctl_opts *o, int argc, char **argv, int *i, unsign
 	if ((m = take_value(argc, argv, i, "--output", "-o", &v)) != 0) {
 		if (!(flags & CTL_FLAG_OUTPUT))
 			return -ctl_usage_error(cmd, "-o means nothing to this command");
+		const char *choices =
+		        (flags & CTL_FLAG_YAML) ? "table, json or yaml" : "table or json";
 		if (m < 0)
-			return -ctl_usage_error(cmd, "-o needs table or json");
+			return -ctl_usage_error(cmd, "-o needs %s", choices);
 		if (strcmp(v, "table") == 0)
 			o->output = CTL_OUT_TABLE;
 		else if (strcmp(v, "json") == 0)
 			o->output = CTL_OUT_JSON;
+		else if (strcmp(v, "yaml") == 0 && (flags & CTL_FLAG_YAML))
+			o->output = CTL_OUT_YAML;
 		else
-			return -ctl_usage_error(cmd, "-o %s: expected table or json", v);
+			return -ctl_usage_error(cmd, "-o %s: expected %s", v, choices);
 		return 1;
 	}
 	return 0;
@@ -208,7 +212,8 @@ int ctl_opts_parse_global(struct ctl_opts *o, int argc, char **argv)
 {
 	int i = 1;
 	while (i < argc && argv[i][0] == '-') {
-		int r = shared_flag(o, argc, argv, &i, CTL_FLAG_NODE | CTL_FLAG_OUTPUT, NULL);
+		int r = shared_flag(o, argc, argv, &i,
+		                    CTL_FLAG_NODE | CTL_FLAG_OUTPUT | CTL_FLAG_YAML, NULL);
 		if (r < 0)
 			return r;
 		if (r == 0) {
@@ -242,6 +247,40 @@ int ctl_opts_parse(struct ctl_opts *o, int argc, char **argv, int first, unsigne
 		if (o->nargs >= CTL_ARGS_MAX)
 			return ctl_usage_error(cmd, "too many arguments");
 		o->args[o->nargs++] = argv[i];
+	}
+	return 0;
+}
+
+int ctl_take_flag(int *argc, char **argv, const char *name, const char *shortname,
+                  const char **value)
+{
+	for (int i = 1; i < *argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			return 0;
+		int j = i;
+		int m = take_value(*argc, argv, &j, name, shortname, value);
+		if (m == 0)
+			continue;
+		if (m < 0)
+			return -1;
+		int used = j - i + 1;
+		memmove(&argv[i], &argv[i + used], (size_t)(*argc - i - used) * sizeof(*argv));
+		*argc -= used;
+		return 1;
+	}
+	return 0;
+}
+
+int ctl_take_switch(int *argc, char **argv, const char *name)
+{
+	for (int i = 1; i < *argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			return 0;
+		if (strcmp(argv[i], name) != 0)
+			continue;
+		memmove(&argv[i], &argv[i + 1], (size_t)(*argc - i - 1) * sizeof(*argv));
+		*argc -= 1;
+		return 1;
 	}
 	return 0;
 }

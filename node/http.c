@@ -146,6 +146,16 @@ static void req_release(struct node_http_req *req)
 	req->text = NULL;
 }
 
+/* Exact match, or for a route ending in slash-star any path under that prefix
+ * with at least one more character (GET /v1/intents/App/kuard). */
+static bool path_matches(const char *route, const char *url)
+{
+	size_t n = strlen(route);
+	if (n >= 2 && route[n - 1] == '*' && route[n - 2] == '/')
+		return strncmp(route, url, n - 1) == 0 && url[n - 1] != '\0';
+	return strcmp(route, url) == 0;
+}
+
 /* Route and answer one complete request. */
 static enum MHD_Result dispatch(struct node_http *h, struct MHD_Connection *conn, const char *url,
                                 const char *method, struct req_state *st)
@@ -169,7 +179,7 @@ static enum MHD_Result dispatch(struct node_http *h, struct MHD_Connection *conn
 	bool path_known = false;
 	const struct node_http_route *route = NULL;
 	for (size_t i = 0; i < h->nroutes; i++) {
-		if (strcmp(h->routes[i].path, url) != 0)
+		if (!path_matches(h->routes[i].path, url))
 			continue;
 		path_known = true;
 		size_t used = strlen(allow);

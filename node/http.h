@@ -6,7 +6,8 @@
  * MHD_get_timeout, and calls MHD_run when either fires. Handlers therefore
  * run on the loop thread and may touch the node's state directly.
  *
- * Requests are matched against a route table by exact path; a known path
+ * Requests are matched against a route table by exact path (or a prefix
+ * route ending in a slash and a star, for paths that carry names); a known path
  * with another method is 405 (with Allow), an unknown path 404. Request
  * bodies are capped at NODE_HTTP_BODY_MAX: a larger Content-Length is
  * answered 413 before the body is read; a chunked body that grows past the
@@ -27,9 +28,11 @@
 
 #include "shoal/env.h"
 
-#define NODE_HTTP_BODY_MAX  (1024 * 1024) /* request body cap */
-#define NODE_HTTP_CONN_MAX  64            /* concurrent API connections */
-#define NODE_HTTP_TIMEOUT_S 30            /* idle API connection timeout */
+/* Request body cap: a signed intent of the largest spec (1 MiB) in base64
+ * JSON is about 1.4 MiB. */
+#define NODE_HTTP_BODY_MAX  (2 * 1024 * 1024)
+#define NODE_HTTP_CONN_MAX  64 /* concurrent API connections */
+#define NODE_HTTP_TIMEOUT_S 30 /* idle API connection timeout */
 
 /* One request as a handler sees it, and the response it fills in. */
 struct node_http_req {
@@ -52,7 +55,7 @@ typedef void (*node_http_handler)(struct node_http_req *req);
 
 struct node_http_route {
 	const char *method;   /* exact method; GET routes also answer HEAD */
-	const char *path;     /* exact path */
+	const char *path;     /* exact path, or a prefix ending in slash-star */
 	node_http_handler fn; /* fills in the response */
 };
 

@@ -90,6 +90,29 @@ void node_api_metrics(struct node_http_req *req)
 	counter(&b, "shoal_stale_messages_total", "Well-formed messages older than what is held.",
 	        st->stale);
 
+	const struct intent_store_stats *is = intent_store_stats(n->intents);
+	counter(&b, "shoal_intents_accepted_total",
+	        "Intent envelopes verified, merged and committed (API and peers).", is->accepted);
+	counter(&b, "shoal_intents_duplicate_total", "Intent envelopes already held.",
+	        is->duplicates);
+	family(&b, "shoal_intents_rejected_total", "counter",
+	       "Intent envelopes refused, by reason (nothing stored).");
+	for (int r = INTENT_R_MALFORMED; r < INTENT_R_COUNT; r++) {
+		uint64_t v = is->rejected[r];
+		if (r == INTENT_R_MALFORMED)
+			v += n->intents_bad_requests;
+		emit(&b, "shoal_intents_rejected_total{reason=\"%s\"} %llu\n",
+		     intent_reason_name((enum intent_reason)r), (unsigned long long)v);
+	}
+	counter(&b, "shoal_intents_pending_dropped_total",
+	        "Pending intents evicted by the pending set's cap.", is->pending_dropped);
+	counter(&b, "shoal_intents_collected_total", "Tombstones collected after the horizon.",
+	        is->collected);
+	family(&b, "shoal_intents", "gauge", "Intents held (tombstones included).");
+	emit(&b, "shoal_intents %zu\n", intent_store_count(n->intents));
+	family(&b, "shoal_intents_pending", "gauge", "Intents waiting for their signer's grant.");
+	emit(&b, "shoal_intents_pending %zu\n", intent_store_pending(n->intents));
+
 	family(&b, "shoal_members", "gauge", "Members known, by state (self counted alive).");
 	for (int s = SWIM_ALIVE; s <= SWIM_LEFT; s++)
 		emit(&b, "shoal_members{state=\"%s\"} %u\n", swim_state_name((enum swim_state)s),

@@ -176,6 +176,7 @@ static void teardown(struct node *n)
 {
 	node_http_stop(n->http);
 	n->http = NULL;
+	node_intents_close(n);
 	if (n->transport_open)
 		node_transport_close(&n->transport);
 	n->transport_open = false;
@@ -235,6 +236,8 @@ int node_start(struct node *n, uv_loop_t *loop, const struct node_config *cfg, c
 	if ((rc = create_swim(n, &id, now, err, errcap)) != 0)
 		goto fail;
 	node_identity_wipe(&id);
+	if ((rc = node_intents_open(n, node_transport_env(&n->transport), err, errcap)) != 0)
+		goto fail;
 	uv_timer_init(loop, &n->timer);
 	n->timer.data = n;
 	n->timer_open = true;

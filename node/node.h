@@ -9,6 +9,7 @@
  *   node.c     start/stop and the leave sequence
  *   driver.c   input from the transport into SWIM, the one deadline timer
  *   events.c   SWIM events -> log lines, incarnation and keyring persistence
+ *   intents.c  the intent store: trust roots, LMDB persistence, reload
  *   api_*.c    HTTP handlers, metrics.c the Prometheus text
  *
  * Thread-safety: a node belongs to its loop's thread.
@@ -21,8 +22,11 @@
 
 #include <uv.h>
 
+#include "shoal/hlc.h"
+#include "shoal/intent_store.h"
 #include "shoal/seal.h"
 #include "shoal/swim.h"
+#include "shoal/trust.h"
 
 #include "config.h"
 #include "http.h"
@@ -50,6 +54,13 @@ struct node {
 	struct swim *swim;                  /* the membership state machine */
 	uv_timer_t timer;                   /* fires at swim_next_deadline */
 	bool timer_open;                    /* timer needs closing */
+	struct trust_roots roots;           /* --trust: keys that may sign anything */
+	struct intent_store *intents;       /* the replicated intents; NULL if not open */
+	MDB_dbi intents_db;                 /* LMDB "intents" */
+	struct shoal_hlc hlc;               /* versions this node hands to shoalctl */
+	uv_timer_t intents_gc;              /* collects tombstones past the horizon */
+	bool intents_gc_open;               /* intents_gc needs closing */
+	uint64_t intents_bad_requests;      /* POSTs refused before the store (not JSON) */
 	struct node_http *http;             /* the HTTP API; NULL if not started */
 	uv_timer_t linger;                  /* runs out the leave before stopping */
 	bool linger_open;                   /* linger needs closing */
@@ -89,6 +100,15 @@ void node_driver_on_timer(uv_timer_t *timer);
 void node_events_on_swim(void *ctx, const struct swim_event *ev);
 /* Rewrite the keyring file from n->keyring; 0 or a negative code. */
 int node_events_save_keyring(struct node *n);
+
+/* intents.c: open the store (roots, LMDB, reload) after the store and
+ * before the API; close it in teardown. */
+int node_intents_open(struct node *n, const struct shoal_env *env, char *err, size_t errcap);
+void node_intents_close(struct node *n);
+/* Wall-clock milliseconds, the time intents are judged by. */
+uint64_t node_wall_ms(void);
+/* Lower-case hex of len bytes into out (2*len+1 bytes). */
+void node_intents_hex(const uint8_t *bytes, size_t len, char *out);
 
 /* api.c: the route table served on --api. */
 extern const struct node_http_route node_api_routes[];

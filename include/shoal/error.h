@@ -30,7 +30,9 @@ enum shoal_error {
 	SHOAL_E_CONFIG = SHOAL_E_BASE - 14,     /* invalid configuration */
 	SHOAL_E_STATE = SHOAL_E_BASE - 15,      /* operation not valid in the current state */
 	SHOAL_E_STORE = SHOAL_E_BASE - 16,      /* LMDB failure */
-	SHOAL_E_MIN = SHOAL_E_BASE - 17,
+	SHOAL_E_FORBIDDEN = SHOAL_E_BASE - 17,  /* signer not trusted for this */
+	SHOAL_E_CONFLICT = SHOAL_E_BASE - 18,   /* replaces an older version than held */
+	SHOAL_E_MIN = SHOAL_E_BASE - 19,
 };
 
 /* A static, human-readable message for any code returned by Shoal, including

@@ -124,6 +124,11 @@ int selector_format(const struct selector *sel, char *buf, size_t cap);
 /* Same canonical form. */
 bool selector_equal(const struct selector *a, const struct selector *b);
 
+/* Whether any set of labels can match: false only when one key is required
+ * both present and absent, or its In sets and NotIn sets leave no value.
+ * Used to refuse a target that lies wholly outside a key's scope. */
+bool selector_satisfiable(const struct selector *sel);
+
 /* Read access to the requirements, in canonical order. The pointers in a
  * term are valid as long as `sel`. */
 struct selector_term {

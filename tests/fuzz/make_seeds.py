@@ -117,6 +117,54 @@ def selector_seeds():
     return {k: v.encode() for k, v in texts.items()}
 
 
+def intent_seeds():
+    """Envelopes [body, sig]; the fuzz target accepts any signature, so the
+    signatures here are zero bytes and the seeds stay readable."""
+    import msgpack
+
+    signer = bytes(range(32))
+    sig = bytes(64)
+
+    def spec(d):
+        return msgpack.packb(d, use_bin_type=True)
+
+    def body(kind, name, sp, target=None, op="put", hlc=(1735689600000 << 16), **extra):
+        b = {"v": 1, "kind": kind, "name": name, "op": op,
+             "target": target, "spec": sp, "spec_type": "application/vnd.shoal.spec+msgpack",
+             "strategy": b"\x80", "hlc": hlc, "replaces": 0, "signer": signer}
+        b.update(extra)
+        return msgpack.packb(b, use_bin_type=True)
+
+    def env(b, s=sig):
+        return msgpack.packb([b, s], use_bin_type=True)
+
+    pub = "ZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmY="
+    sel = {"selector": "region in (jp-north,jp-south)"}
+    app = body("App", "kuard", spec({"manifests": "apiVersion: v1\nkind: ConfigMap\n"}), sel)
+    return {
+        "valid-app": env(app),
+        "valid-app-force": env(body("App", "kuard", spec({"manifests": "a: b\n"}), sel,
+                                    force=True)),
+        "valid-delete": env(body("App", "kuard", b"", None, op="delete")),
+        "valid-egress": env(body("EgressPolicy", "egress", spec({"allow": ["10.0.0.0/8"],
+                                                                  "default": "deny"}),
+                                 {"virtual_site": "jpn-all-sites"})),
+        "valid-upgrade": env(body("Upgrade", "v2", spec({"version": "2.0.0"}), sel)),
+        "valid-vsite": env(body("VirtualSite", "jpn-all-sites",
+                                spec({"selector": "country=jp"}))),
+        "valid-grant": env(body("KeyGrant", "ops", spec({"pub": pub, "scope": "env=dev",
+                                                         "expires": "2030-01-01T00:00:00Z"}))),
+        "valid-revoke": env(body("KeyRevoke", "ops-out", spec({"pub": pub}))),
+        "valid-alert": env(body("AlertRule", "down", spec({"expr": "up == 0",
+                                                           "severity": "critical"}), sel)),
+        "bad-unknown-kind": env(body("Secret", "x", spec({}), sel)),
+        "bad-schema": env(body("App", "kuard", spec({"image": "x"}), sel)),
+        "bad-short-sig": msgpack.packb([app, bytes(10)], use_bin_type=True),
+        "bad-truncated": env(app)[:60],
+        "bad-not-array": msgpack.packb({"body": app}, use_bin_type=True),
+    }
+
+
 def write(target, seeds):
     d = os.path.join(HERE, "corpus", target)
     os.makedirs(d, exist_ok=True)
@@ -130,3 +178,6 @@ if __name__ == "__main__":
     write("mp", mp_seeds())
     write("open", open_seeds())
     write("selector", selector_seeds())
+
+
+    write("intent", intent_seeds())

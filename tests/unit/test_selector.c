@@ -685,6 +685,35 @@ static void test_err_truncation(void **state)
 	assert_int_equal(selector_parse("a", 1, NULL, err, sizeof(err)), -EINVAL);
 }
 
+/* Satisfiable unless one key is required present and absent, or its In
+ * and NotIn sets leave no value. */
+static void test_satisfiable(void **state)
+{
+	(void)state;
+	const char *yes[] = {"",        "a=b",     "a in (x,y),a notin (x)",
+	                     "a,a!=x",  "a!=x,!a", "a in (x,y),a in (y,z)",
+	                     "a=x,b=y", "!a,b"};
+	const char *no[] = {"a,!a",
+	                    "a=x,!a",
+	                    "a=x,a=y",
+	                    "a in (x,y),a notin (x,y)",
+	                    "a in (x),a in (y)",
+	                    "a=x,a!=x",
+	                    "b=1,a in (x,y),a in (z)"};
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		struct selector *sel = parse(yes[i]);
+		if (!selector_satisfiable(sel))
+			fail_msg("\"%s\" should be satisfiable", yes[i]);
+		selector_delete(sel);
+	}
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+		struct selector *sel = parse(no[i]);
+		if (selector_satisfiable(sel))
+			fail_msg("\"%s\" should be unsatisfiable", no[i]);
+		selector_delete(sel);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -715,6 +744,7 @@ int main(void)
 	        cmocka_unit_test(test_structured_errors),
 	        cmocka_unit_test(test_and),
 	        cmocka_unit_test(test_err_truncation),
+	        cmocka_unit_test(test_satisfiable),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

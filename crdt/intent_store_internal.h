@@ -1,0 +1,48 @@
+/*
+ * intent_store_internal.h - the store's layout, shared by intent_store.c
+ * (map and merge), intent_trust.c (judging signers) and intent_pending.c
+ * (envelopes waiting for their grant).
+ */
+#ifndef SHOAL_CRDT_INTENT_STORE_INTERNAL_H
+#define SHOAL_CRDT_INTENT_STORE_INTERNAL_H
+
+#include "shoal/intent_store.h"
+
+/* An envelope parked until a grant for its signer arrives. */
+struct intent_pending {
+	uint8_t *bytes; /* owned copy */
+	size_t len;
+	uint8_t id[32]; /* to refuse parking the same envelope twice */
+	uint64_t hlc;   /* aged out past the horizon like everything else */
+	uint64_t received_ms;
+	char from[INTENT_FROM_MAX + 1];
+};
+
+struct intent_store {
+	struct intent_store_config cfg;
+	struct shoal_env env;
+	struct intent_store_hooks hooks;
+	struct intent_item **items; /* sorted by (kind, name) */
+	size_t count, cap;
+	uint8_t buckets[INTENT_BUCKETS][32]; /* XOR of ids per bucket */
+	struct intent_pending *pending;      /* FIFO, oldest first */
+	size_t npending;
+	size_t pending_bytes;
+	struct intent_store_stats stats;
+};
+
+/* Index of the first item of `kind` (items are sorted by kind first), so
+ * the trust rules walk only the grants or revokes. */
+size_t intent_store_kind_first(const struct intent_store *s, enum intent_kind kind);
+
+/* Park an envelope (already verified) for its grant; the oldest go first
+ * when the caps are reached. */
+void intent_pending_add(struct intent_store *s, const struct intent_offer *o,
+                        const struct intent_envelope *e);
+/* The trust set changed: offer every parked envelope again. */
+void intent_pending_retry(struct intent_store *s, uint64_t now_ms);
+/* Drop parked envelopes older than `before_ms`; and all of them. */
+void intent_pending_expire(struct intent_store *s, uint64_t before_ms);
+void intent_pending_clear(struct intent_store *s);
+
+#endif

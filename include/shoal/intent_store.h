@@ -1,0 +1,194 @@
+/*
+ * intent_store.h - the replicated intent map: last-writer-wins per
+ * (kind, name), signed tombstones, trust judged from the replicated
+ * KeyGrant/KeyRevoke intents, and anti-entropy digests.
+ *
+ * Merge order. Two envelopes for the same (kind, name) are ordered by
+ * (hlc, signer bytes, id), compared as unsigned numbers / bytes; the
+ * larger wins. Every node computes the same winner from the same pair, so
+ * the map converges whatever order envelopes arrive in (a state-based LWW
+ * register per key; a delete is just a put of a tombstone).
+ *
+ * One entry point for everything that arrives - the API, a peer's push or
+ * pull, a resync - intent_store_offer(), which verifies, judges, merges
+ * and, through hooks->persist, makes the change durable before it touches
+ * memory. A gossip service wires to it with four things: per item a key
+ * (intent_store_key), a version (env.body.hlc) and a digest (env.id); the
+ * item's bytes (item->bytes); offer(); and 256 bucketed digests kept up
+ * to date on every change (intent_store_bucket).
+ *
+ * Ownership: the store copies every envelope it keeps. Item pointers stay
+ * valid until the next call that changes the store (offer, gc, delete).
+ * Thread-safety: one store belongs to one thread. Sans-IO: time comes in as
+ * `now_ms` (wall-clock milliseconds the driver read).
+ */
+#ifndef SHOAL_INTENT_STORE_H
+#define SHOAL_INTENT_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "shoal/env.h"
+#include "shoal/intent.h"
+#include "shoal/trust.h"
+
+#define INTENT_FROM_MAX      64                     /* "api" or a peer's site name */
+#define INTENT_BUCKETS       256                    /* anti-entropy buckets */
+#define INTENT_PENDING_MAX   1024                   /* envelopes waiting for a grant */
+#define INTENT_PENDING_BYTES ((size_t)16 << 20)     /* ... and their bytes */
+#define INTENT_KEY_MAX       (16 + INTENT_NAME_MAX) /* "KeyRevoke/" + name + NUL */
+
+/* Where an envelope comes from decides which checks apply. */
+enum intent_source {
+	/* An operator at this node's API: the strict path. The HLC must lie
+	 * within INTENT_SKEW_MS of now; the signer must be trusted now (no
+	 * pending); `replaces` must not be older than the version held. */
+	INTENT_FROM_API,
+	/* A peer's gossip: the signer may be granted by an intent not yet
+	 * here (pending); revocation does not refuse it, so nodes that saw
+	 * the revoke early and late keep the same set (it is reported
+	 * revoked instead). */
+	INTENT_FROM_PEER,
+	/* A full-state transfer to a node that was away beyond the horizon:
+	 * like PEER but without the horizon check. */
+	INTENT_FROM_RESYNC,
+};
+
+enum intent_outcome {
+	INTENT_ACCEPTED = 0, /* verified, merged, persisted: the new winner */
+	INTENT_DUPLICATE,    /* this exact envelope is already held */
+	INTENT_PENDING,      /* valid but its signer's grant has not arrived */
+	INTENT_REJECTED,     /* refused: err says why; nothing changed */
+};
+
+/* Effective standing of a held item, recomputed from the trust set. */
+enum intent_status {
+	INTENT_EFFECTIVE = 0, /* a put whose signer is trusted at its HLC */
+	INTENT_DELETED,       /* a tombstone */
+	INTENT_REVOKED,       /* its signer's key was revoked */
+	INTENT_UNAUTHORIZED,  /* its signer's grant was withdrawn or shortened */
+};
+
+/* How a signer stands at an HLC. */
+enum intent_trust {
+	INTENT_TRUST_ROOT = 0, /* a root key: any target, any time */
+	INTENT_TRUST_GRANTED,  /* a live grant covers the HLC; scope applies */
+	INTENT_TRUST_UNKNOWN,  /* no grant at all */
+	INTENT_TRUST_EXPIRED,  /* grants exist but none covers the HLC */
+	INTENT_TRUST_REVOKED,  /* a live KeyRevoke names the key */
+};
+
+struct intent_store;
+
+struct intent_item {
+	uint8_t *bytes;                 /* the binary envelope (owned) */
+	size_t len;                     /* bytes in it */
+	struct intent_envelope env;     /* decoded view into bytes */
+	uint8_t bucket;                 /* anti-entropy bucket of the key */
+	uint64_t received_ms;           /* wall ms this node committed it */
+	char from[INTENT_FROM_MAX + 1]; /* "api" or the peer it came from */
+};
+
+struct intent_store_hooks {
+	void *ctx;
+	/* Make `item` durable (replacing `replaced`, which may be NULL)
+	 * before the store changes in memory; nonzero refuses the offer with
+	 * INTENT_R_STORE. NULL: nothing to persist (tests, the simulator). */
+	int (*persist)(void *ctx, const struct intent_item *item,
+	               const struct intent_item *replaced);
+	/* Extra checks of the driver's (shoald parses App manifests as YAML,
+	 * which the core does not link), run on every source after the spec
+	 * schema; nonzero refuses with the reason set in err. They must be
+	 * pure functions of the envelope so every node agrees. May be NULL. */
+	int (*validate)(void *ctx, const struct intent_envelope *e, struct intent_error *err);
+	/* Forget a collected tombstone; errors are retried at the next gc. */
+	int (*forget)(void *ctx, const struct intent_item *item);
+	/* Told after each commit, including pending envelopes committed
+	 * later when their grant arrives. May be NULL. */
+	void (*committed)(void *ctx, const struct intent_item *item);
+};
+
+struct intent_store_config {
+	const struct trust_roots *roots; /* borrowed; must outlive the store */
+	uint64_t horizon_ms;             /* 0: INTENT_HORIZON_MS */
+	uint64_t skew_ms;                /* 0: INTENT_SKEW_MS */
+	size_t pending_max;              /* 0: INTENT_PENDING_MAX */
+};
+
+/* What came in, and what decoding learned about it. */
+struct intent_offer {
+	const uint8_t *bytes; /* binary envelope (copied if kept) */
+	size_t len;
+	uint64_t now_ms; /* the driver's wall clock */
+	enum intent_source source;
+	const char *from;         /* "api" or a peer name; truncated to INTENT_FROM_MAX */
+	const uint8_t *expect_id; /* the id it was announced under, or NULL */
+	/* filled in once the envelope decodes (zero otherwise): */
+	uint8_t id[32];
+	uint64_t version;
+	enum intent_kind kind;
+	char name[INTENT_NAME_MAX + 1];
+};
+
+struct intent_store_stats {
+	uint64_t accepted;                 /* offers that became the winner */
+	uint64_t duplicates;               /* offers of an envelope already held */
+	uint64_t pended;                   /* offers parked waiting for a grant */
+	uint64_t rejected[INTENT_R_COUNT]; /* refusals, by reason */
+	uint64_t pending_dropped;          /* pending envelopes evicted by the cap */
+	uint64_t collected;                /* tombstones collected by gc */
+};
+
+/* `env` and `hooks` are copied; hooks may be NULL. */
+int intent_store_new(struct intent_store **out, const struct intent_store_config *cfg,
+                     const struct shoal_env *env, const struct intent_store_hooks *hooks);
+void intent_store_delete(struct intent_store *s);
+
+/* Verify, judge and merge one envelope; see enum intent_source for the
+ * checks. On INTENT_REJECTED err says why and the store (items, digests,
+ * pending) is exactly as before. */
+enum intent_outcome intent_store_offer(struct intent_store *s, struct intent_offer *o,
+                                       struct intent_error *err);
+
+/* Put back an envelope this node committed before a restart: the
+ * signature is checked again (the disk is not trusted more than a peer),
+ * trust and time are not (they were judged when it was committed). No
+ * persist hook is called. */
+int intent_store_load(struct intent_store *s, const uint8_t *bytes, size_t len,
+                      uint64_t received_ms, const char *from, struct intent_error *err);
+
+/* Lookups; NULL if absent. */
+const struct intent_item *intent_store_get(const struct intent_store *s, enum intent_kind kind,
+                                           const char *name);
+const struct intent_item *intent_store_get_id(const struct intent_store *s, const uint8_t id[32]);
+/* Items in (kind, name) order: i in [0, count). */
+size_t intent_store_count(const struct intent_store *s);
+const struct intent_item *intent_store_at(const struct intent_store *s, size_t i);
+
+/* "Kind/name", the item's key for gossip. */
+void intent_store_key(const struct intent_item *item, char out[INTENT_KEY_MAX]);
+/* Bucket of a key: the first byte of SHA-256("Kind/name"). */
+uint8_t intent_store_key_bucket(enum intent_kind kind, const char *name);
+/* XOR of the ids of the items in bucket b, kept up to date incrementally. */
+const uint8_t *intent_store_bucket(const struct intent_store *s, uint8_t b);
+/* SHA-256 over the count and all 256 buckets: equal digests mean equal
+ * sets of envelopes (up to SHA-256). Pending envelopes are not included. */
+void intent_store_digest(const struct intent_store *s, uint8_t out[32]);
+
+/* How `signer` stands at `hlc`; with GRANTED and grant non-NULL, the
+ * covering grant (scope points into the store; valid until it changes). */
+enum intent_trust intent_store_judge(const struct intent_store *s, const uint8_t signer[32],
+                                     uint64_t hlc, struct intent_grant *grant);
+enum intent_status intent_store_status(const struct intent_store *s,
+                                       const struct intent_item *item);
+const char *intent_status_name(enum intent_status st);
+
+/* Collect tombstones older than now - horizon and pending envelopes that
+ * aged past it. Returns how many tombstones went. */
+size_t intent_store_gc(struct intent_store *s, uint64_t now_ms);
+
+size_t intent_store_pending(const struct intent_store *s);
+const struct intent_store_stats *intent_store_stats(const struct intent_store *s);
+
+#endif

@@ -1,0 +1,14 @@
+/*
+ * manifests.h - checking an App's Kubernetes manifests (multi-document
+ * YAML) before the intent is accepted.
+ */
+#ifndef SHOAL_NODE_MANIFESTS_H
+#define SHOAL_NODE_MANIFESTS_H
+
+#include <stddef.h>
+
+/* 0 if `text` is one or more YAML documents, each a mapping with
+ * apiVersion, kind and metadata.name; else -1 with one line in err. */
+int node_manifests_check(const char *text, size_t len, char *err, size_t errcap);
+
+#endif
