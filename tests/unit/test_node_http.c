@@ -156,7 +156,12 @@ static void request(struct reply *r, const char *host, uint16_t port, const char
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
 		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
-		hdrs = curl_slist_append(hdrs, "Expect:");
+		/* Over the cap, ask first as real clients do for big bodies: the
+		 * server answers 413 before any body is sent. Without it the
+		 * server's close can reset the connection while curl is still
+		 * writing, and the 413 is lost to a send error. */
+		hdrs = curl_slist_append(
+		        hdrs, body_len > NODE_HTTP_BODY_MAX ? "Expect: 100-continue" : "Expect:");
 	} else if (chunked > 0) {
 		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
 		curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
