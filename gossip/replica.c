@@ -29,7 +29,7 @@
  * (announcements beyond are dropped and counted: anti-entropy repairs),
  * pulls_max pull conversations, batch_max items per pull, body_max bytes per
  * body, SWIM_USER_QUEUE_MAX queued announcements, one pull answer at most
- * SWIM_STREAM_MAX (16 MiB) whatever the batch.
+ * REPLICA_MSG_MAX (16 MiB - 4 KiB) whatever the batch.
  */
 #include "shoal/replica.h"
 
@@ -457,7 +457,7 @@ static void serve_pull(struct replica *r, uint64_t conv, const struct shoal_addr
 		swim_stream_close(r->s, conv);
 		return;
 	}
-	shoal_buf_create(&entries, SWIM_STREAM_MAX - 16);
+	shoal_buf_create(&entries, REPLICA_MSG_MAX - 16);
 	for (uint32_t i = 0; i < l.n; i++) {
 		struct replica_item it;
 		const uint8_t *body;
@@ -566,7 +566,7 @@ int replica_new(struct replica **out, const struct replica_config *cfg, struct s
 	r->app = *app;
 	r->sched_at = UINT64_MAX;
 	r->next_ae = cfg->ae_interval_us != 0 ? now + cfg->ae_first_us : UINT64_MAX;
-	shoal_buf_create(&r->buf, SWIM_STREAM_MAX);
+	shoal_buf_create(&r->buf, REPLICA_MSG_MAX);
 
 	struct swim_user_hooks h = {
 	        .ctx = r,

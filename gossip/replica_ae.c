@@ -23,7 +23,7 @@
  * The exchange is one-way: the client learns what the server has. What the
  * client has and the server lacks reaches the server by its own exchanges,
  * or by the announcements. An answer is capped at ae_list_max entries and
- * SWIM_STREAM_MAX bytes; the buckets that do not fit are left for the next
+ * REPLICA_MSG_MAX bytes; the buckets that do not fit are left for the next
  * round.
  */
 #include "replica_internal.h"
@@ -148,7 +148,7 @@ void replica_ae_serve(struct replica *r, uint64_t conv, const struct shoal_addr 
 		swim_stream_close(r->s, conv);
 		return;
 	}
-	shoal_buf_create(&entries, SWIM_STREAM_MAX - 16);
+	shoal_buf_create(&entries, REPLICA_MSG_MAX - 16);
 	for (uint32_t i = 0; i < b && !lc.full; i++) {
 		uint64_t h = 0;
 		for (uint32_t j = 0; j < 8; j++)

@@ -20,6 +20,9 @@
 #include "swim_proto.h" /* SWIM_STREAM_MAX */
 
 #define REPLICA_PULLS_MAX 64
+/* Largest message the service writes: under SWIM's stream cap with room for
+ * the seal and the driver's frame (node/transport.h NODE_FRAME_MAX). */
+#define REPLICA_MSG_MAX (SWIM_STREAM_MAX - 4096)
 /* An anti-entropy answer that asks for more than this many items pulls them
  * quietly (without re-announcing): a bulk catch-up is news to nobody else. */
 #define REPLICA_AE_REGOSSIP_MAX 32
