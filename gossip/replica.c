@@ -560,6 +560,10 @@ int replica_new(struct replica **out, const struct replica_config *cfg, struct s
 		return -EINVAL;
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return -ENOMEM;
+	if ((r->pulls = calloc(cfg->pulls_max, sizeof(*r->pulls))) == NULL) {
+		free(r);
+		return -ENOMEM;
+	}
 	r->cfg = *cfg;
 	r->s = s;
 	r->env = env;
@@ -579,6 +583,7 @@ int replica_new(struct replica **out, const struct replica_config *cfg, struct s
 	};
 	if (swim_set_user(s, &h) < 0) {
 		shoal_buf_destroy(&r->buf);
+		free(r->pulls);
 		free(r);
 		return SHOAL_E_STATE;
 	}
@@ -598,6 +603,7 @@ void replica_delete(struct replica *r)
 	swim_set_user(r->s, NULL);
 	shoal_buf_destroy(&r->buf);
 	free(r->wants);
+	free(r->pulls);
 	free(r);
 }
 

@@ -4,8 +4,8 @@
  * public contract.
  *
  * Memory per node: the want table grows on demand up to wants_max entries
- * of ~400 bytes (a settled node holds none), a fixed table of pulls_max
- * pull conversations, one anti-entropy conversation.
+ * of ~400 bytes (a settled node holds none), pulls_max pull conversations
+ * of ~300 bytes (2.4 KB by default), one anti-entropy conversation.
  */
 #ifndef SHOAL_GOSSIP_REPLICA_INTERNAL_H
 #define SHOAL_GOSSIP_REPLICA_INTERNAL_H
@@ -79,7 +79,7 @@ struct replica {
 	uint32_t wants_alloc;       /* slots allocated (<= cfg.wants_max) */
 	uint32_t nwants;            /* slots in use */
 
-	struct replica_pull pulls[REPLICA_PULLS_MAX]; /* first cfg.pulls_max used */
+	struct replica_pull *pulls; /* cfg.pulls_max slots */
 	uint32_t npulls;
 
 	struct replica_ae ae;

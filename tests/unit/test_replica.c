@@ -22,6 +22,7 @@
 #include <cmocka.h>
 #include <math.h>
 
+#include "../../gossip/replica_proto.h"
 #include "shoal/error.h"
 #include "shoal/replica.h"
 #include "shoal/seal.h"
@@ -608,9 +609,146 @@ static void test_corrupt_body_rejected(void **state)
 	malicious(TOY_CORRUPT, sim_seed_from_env(0x5eed0005));
 }
 
+/* ---- the wire: one malformed input per field ------------------------------ */
+
+static const uint8_t digest32[REPLICA_DIGEST_LEN] = {1, 2, 3};
+
+/* An ANNOUNCE with each part overridable: arity, type, key, digest, size,
+ * trailing bytes. */
+static size_t craft_announce(uint8_t *out, size_t cap, uint32_t arity, uint64_t type,
+                             uint32_t key_len, bool key_as_str, uint32_t digest_len, uint64_t size,
+                             bool trailing)
+{
+	struct shoal_buf b;
+	msgpack_packer pk;
+	uint8_t key[300];
+	memset(key, 'k', sizeof(key));
+	shoal_buf_create(&b, 4096);
+	shoal_packer_init(&pk, &b);
+	msgpack_pack_array(&pk, arity);
+	msgpack_pack_uint64(&pk, type);
+	if (key_as_str) {
+		msgpack_pack_str(&pk, key_len);
+		msgpack_pack_str_body(&pk, key, key_len);
+	} else {
+		msgpack_pack_bin(&pk, key_len);
+		msgpack_pack_bin_body(&pk, key, key_len);
+	}
+	msgpack_pack_uint64(&pk, 9);
+	msgpack_pack_bin(&pk, digest_len);
+	msgpack_pack_bin_body(&pk, digest32, digest_len);
+	if (arity >= 5)
+		msgpack_pack_uint64(&pk, size);
+	if (trailing)
+		msgpack_pack_nil(&pk);
+	assert_int_equal(b.err, 0);
+	assert_true(b.len <= cap);
+	memcpy(out, b.data, b.len);
+	size_t n = b.len;
+	shoal_buf_destroy(&b);
+	return n;
+}
+
+static void test_announce_decode(void **state)
+{
+	(void)state;
+	uint8_t buf[4096];
+	struct replica_wire_item it;
+	size_t n = craft_announce(buf, sizeof(buf), 5, 1, 9, false, 32, 20000, false);
+	assert_int_equal(replica_proto_decode_announce(buf, n, &it), 0);
+	assert_int_equal(it.key_len, 9);
+	assert_int_equal(it.version, 9);
+	assert_int_equal(it.size, 20000);
+	assert_memory_equal(it.digest, digest32, REPLICA_DIGEST_LEN);
+	/* Every prefix is truncated. */
+	for (size_t k = 0; k < n; k++)
+		assert_true(replica_proto_decode_announce(buf, k, &it) < 0);
+
+	struct {
+		uint32_t arity, key_len, digest_len;
+		uint64_t type, size;
+		bool str, trailing;
+		int want;
+	} bad[] = {
+	        {4, 9, 32, 1, 0, false, false, SHOAL_E_MALFORMED},      /* arity */
+	        {5, 9, 32, 2, 1, false, false, SHOAL_E_MALFORMED},      /* type */
+	        {5, 0, 32, 1, 1, false, false, SHOAL_E_RANGE},          /* empty key */
+	        {5, 256, 32, 1, 1, false, false, SHOAL_E_RANGE},        /* key too long */
+	        {5, 9, 32, 1, 1, true, false, SHOAL_E_TYPE},            /* key not bin */
+	        {5, 9, 31, 1, 1, false, false, SHOAL_E_RANGE},          /* digest length */
+	        {5, 9, 32, 1, 1ull << 32, false, false, SHOAL_E_RANGE}, /* size > u32 */
+	        {5, 9, 32, 1, 1, false, true, SHOAL_E_MALFORMED},       /* trailing bytes */
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		n = craft_announce(buf, sizeof(buf), bad[i].arity, bad[i].type, bad[i].key_len,
+		                   bad[i].str, bad[i].digest_len, bad[i].size, bad[i].trailing);
+		assert_int_equal(replica_proto_decode_announce(buf, n, &it), bad[i].want);
+	}
+}
+
+static void test_list_decode(void **state)
+{
+	(void)state;
+	struct shoal_buf b;
+	struct replica_wire_list l;
+	struct replica_wire_item e;
+	struct replica_item it = {
+	        .key = (const uint8_t *)"a/b", .key_len = 3, .version = 5, .size = 4};
+	const uint8_t body[4] = {9, 8, 7, 6};
+	uint64_t hashes[4] = {1, 2, 3, 4};
+	const uint8_t *h;
+	uint32_t buckets;
+
+	shoal_buf_create(&b, 1 << 20);
+	/* A PULL must ask for something. */
+	replica_proto_encode_list_head(&b, REPLICA_MSG_PULL, 0, 0);
+	assert_int_equal(replica_proto_decode_list(b.data, b.len, REPLICA_MSG_PULL, 64, &l),
+	                 SHOAL_E_RANGE);
+	/* ITEMS: good, then more entries than asked for, then the wrong type. */
+	shoal_buf_reset(&b);
+	replica_proto_encode_list_head(&b, REPLICA_MSG_ITEMS, 0, 2);
+	replica_proto_encode_items_entry(&b, &it, body);
+	replica_proto_encode_items_entry(&b, &it, body);
+	assert_int_equal(replica_proto_decode_list(b.data, b.len, REPLICA_MSG_ITEMS, 2, &l), 0);
+	assert_int_equal(replica_proto_next(&l, &e), 0);
+	assert_int_equal(e.size, 4);
+	assert_memory_equal(e.body, body, 4);
+	assert_int_equal(replica_proto_decode_list(b.data, b.len, REPLICA_MSG_ITEMS, 1, &l),
+	                 SHOAL_E_RANGE);
+	assert_int_equal(replica_proto_decode_list(b.data, b.len, REPLICA_MSG_AE_LIST, 2, &l),
+	                 SHOAL_E_MALFORMED);
+	for (size_t k = 0; k < b.len; k++)
+		assert_true(replica_proto_decode_list(b.data, k, REPLICA_MSG_ITEMS, 2, &l) < 0);
+	/* A count that claims more entries than follow. */
+	shoal_buf_reset(&b);
+	replica_proto_encode_list_head(&b, REPLICA_MSG_ITEMS, 0, 3);
+	replica_proto_encode_items_entry(&b, &it, body);
+	assert_true(replica_proto_decode_list(b.data, b.len, REPLICA_MSG_ITEMS, 64, &l) < 0);
+	/* AE_LIST buckets must be a power of two in range. */
+	uint32_t bad_buckets[] = {0, 3, 8192};
+	for (size_t i = 0; i < 3; i++) {
+		shoal_buf_reset(&b);
+		replica_proto_encode_list_head(&b, REPLICA_MSG_AE_LIST, bad_buckets[i], 0);
+		assert_int_equal(
+		        replica_proto_decode_list(b.data, b.len, REPLICA_MSG_AE_LIST, 64, &l),
+		        SHOAL_E_RANGE);
+	}
+	/* AE_HELLO: the hashes must cover exactly the buckets. */
+	shoal_buf_reset(&b);
+	replica_proto_encode_hello(&b, 4, hashes);
+	assert_int_equal(replica_proto_decode_hello(b.data, b.len, &buckets, &h), 0);
+	assert_int_equal(buckets, 4);
+	assert_int_equal(h[15], 2);
+	b.data[2] = 2; /* buckets 4 -> 2 (a fixint): 32 hash bytes for 2 buckets */
+	assert_int_equal(replica_proto_decode_hello(b.data, b.len, &buckets, &h), SHOAL_E_RANGE);
+	shoal_buf_destroy(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_announce_decode),
+	        cmocka_unit_test(test_list_decode),
 	        cmocka_unit_test(test_one_body_per_node),
 	        cmocka_unit_test(test_truncated_body_rejected),
 	        cmocka_unit_test(test_corrupt_body_rejected),
