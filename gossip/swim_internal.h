@@ -221,6 +221,7 @@ uint32_t swim_retransmit_limit(uint32_t mult, uint32_t n);
 struct swim_user_item {
 	uint64_t seq;       /* insertion order: larger = newer */
 	uint64_t supersede; /* caller's id for "same subject"; 0 = none */
+	uint64_t gen;       /* the last fill that looked at it */
 	uint32_t transmits; /* times sent so far */
 	uint16_t len;       /* bytes of msg */
 	uint8_t *msg;       /* owned copy of the encoded USER message */
@@ -232,6 +233,7 @@ struct swim_user {
 	struct swim_user_item *items; /* unordered; `len` used */
 	uint32_t len, alloc;
 	uint64_t next_seq;
+	uint64_t fill_gen; /* fills so far */
 };
 
 void swim_user_destroy(struct swim *s);

@@ -9,8 +9,9 @@
  * application announcements can never delay a refutation or a death. Among
  * themselves they go fewest-transmits first, newest first among equals, like
  * membership items. The queue is small (SWIM_USER_QUEUE_MAX) and scanned
- * linearly per datagram: an announcement is ~60-300 bytes, so a datagram
- * takes at most a few dozen, and the scan costs less than the sealing.
+ * linearly for each message taken: an announcement is ~60-300 bytes, so a
+ * datagram takes at most a couple of dozen, i.e. O(24 * queue) per datagram,
+ * and only while announcements are pending.
  *
  * A message is kept encoded as the USER wire message ([10, payload]), so
  * filling is a copy.
@@ -23,8 +24,10 @@
 
 #include "shoal/error.h"
 
-/* Per fill: at most this many messages appended. */
+/* Per fill: at most this many messages appended, and this many that did
+ * not fit looked at (once one does not fit the datagram is nearly full). */
 #define USER_TAKE_MAX 64
+#define USER_SKIP_MAX 8
 
 int swim_set_user(struct swim *s, const struct swim_user_hooks *hooks)
 {
@@ -120,25 +123,25 @@ uint32_t swim_user_fill(struct swim *s)
 	uint32_t mult =
 	        u->hooks.retransmit_mult != 0 ? u->hooks.retransmit_mult : s->cfg.retransmit_mult;
 	uint32_t limit = swim_retransmit_limit(mult, swim_known_count(s));
-	uint64_t tried[USER_TAKE_MAX]; /* seqs already considered this fill */
-	uint32_t ntried = 0, taken = 0;
+	uint64_t gen = ++u->fill_gen; /* marks the items this fill looked at */
+	uint32_t taken = 0, skipped = 0;
 	size_t budget = swim_tx_budget(s);
 
-	while (u->len > 0 && ntried < USER_TAKE_MAX && s->tx.len + 8 <= budget) {
+	while (u->len > 0 && taken < USER_TAKE_MAX && skipped < USER_SKIP_MAX &&
+	       s->tx.len + 8 <= budget) {
 		uint32_t best = UINT32_MAX;
-		for (uint32_t i = 0; i < u->len; i++) {
-			bool seen = false;
-			for (uint32_t j = 0; j < ntried && !seen; j++)
-				seen = tried[j] == u->items[i].seq;
-			if (!seen && (best == UINT32_MAX || worse(&u->items[best], &u->items[i])))
+		for (uint32_t i = 0; i < u->len; i++)
+			if (u->items[i].gen != gen &&
+			    (best == UINT32_MAX || worse(&u->items[best], &u->items[i])))
 				best = i;
-		}
 		if (best == UINT32_MAX)
 			break;
 		struct swim_user_item *it = &u->items[best];
-		tried[ntried++] = it->seq;
-		if (s->tx.err != 0 || s->tx.len + it->len > budget)
+		it->gen = gen;
+		if (s->tx.err != 0 || s->tx.len + it->len > budget) {
+			skipped++;
 			continue; /* a smaller one may still fit */
+		}
 		if (shoal_buf_append(&s->tx, it->msg, it->len) != 0)
 			break;
 		taken++;

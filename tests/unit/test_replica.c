@@ -23,6 +23,7 @@
 #include <math.h>
 
 #include "../../gossip/replica_proto.h"
+#include "../../gossip/swim_proto.h"
 #include "shoal/error.h"
 #include "shoal/replica.h"
 #include "shoal/seal.h"
@@ -231,6 +232,9 @@ struct world {
 	uint64_t *ae_bytes_in;     /* sealed AE_LIST bytes received */
 	uint64_t *stream_bytes_in; /* every stream byte received */
 	struct replica_stats gone; /* stats of replicas deleted (crashes) */
+	uint64_t user_dgrams;      /* datagrams carrying a USER message */
+	uint64_t mixed_dgrams;     /* ... and a piggybacked membership message too */
+	uint64_t order_violations; /* a membership message after a USER one */
 };
 
 static struct world *W; /* the lifecycle and tap callbacks' context */
@@ -264,12 +268,40 @@ static void lifecycle(void *ctx, uint32_t node, uint64_t now, struct swim *s,
 	}
 }
 
+/* Walk a datagram's messages: USER messages must all come after the
+ * membership ones (ALIVE, SUSPECT, DEAD, LEAVE, KEYOP). */
+static void check_order(struct world *w, const uint8_t *buf, size_t len)
+{
+	uint8_t plain[SWIM_UDP_MAX];
+	size_t plen;
+	uint32_t count;
+	struct swim_msg m;
+	bool user = false, news = false;
+	if (shoal_open(sim_cluster_keyring(w->c), buf, len, plain, sizeof(plain), &plen) != 0)
+		return;
+	const uint8_t *pos = plain, *end = plain + plen;
+	if (swim_proto_datagram_begin(&pos, end, &count) != 0)
+		return;
+	for (uint32_t i = 0; i < count && swim_proto_decode_msg(&pos, end, &m) == 0; i++) {
+		if (m.type == SWIM_MSG_USER) {
+			user = true;
+		} else if (m.type >= SWIM_MSG_ALIVE) {
+			news = true;
+			w->order_violations += user;
+		}
+	}
+	w->user_dgrams += user;
+	w->mixed_dgrams += user && news;
+}
+
 static void tap(void *ctx, uint32_t from, uint32_t to, bool stream, const uint8_t *buf, size_t len)
 {
 	struct world *w = ctx;
 	(void)from;
-	if (!stream)
+	if (!stream) {
+		check_order(w, buf, len);
 		return;
+	}
 	w->stream_bytes_in[to] += len;
 	/* Open it to read the type: [type, ...] as fixarray + positive fixint. */
 	uint8_t *plain = malloc(len);
@@ -560,6 +592,48 @@ static void test_catch_up_proportional(void **state)
 	assert_true(b10 < 10 * AE_BODY * 4);
 }
 
+/* ---- the user-message path in SWIM ------------------------------------------ */
+
+/*
+ * Announcements ride SWIM datagrams behind membership news, never before:
+ * a burst of puts cannot delay a refutation. Node 0 changes its labels (an
+ * ALIVE to gossip) and puts 40 items at once; every datagram carrying both
+ * kinds has the membership messages first.
+ */
+static void test_user_messages_after_membership(void **state)
+{
+	(void)state;
+	struct world *w = world_new(8, sim_seed_from_env(0x5eed0006));
+	char key[TOY_KEY];
+	converge(w);
+	sim_cluster_run_for(w->c, SIM_SEC(10));
+	struct shoal_label l = {"tier", "2"};
+	assert_int_equal(sim_cluster_set_labels(w->c, 0, &l, 1), 0);
+	for (uint32_t j = 0; j < 40; j++) {
+		snprintf(key, sizeof(key), "burst/%02u", j);
+		put(w, 0, key, 1, 100);
+	}
+	struct want_key all = {.w = w, .count = 40, .only = SIM_NO_NODE};
+	uint64_t took;
+	assert_int_equal(sim_cluster_run_until(w->c, pred_held, &all, SIM_SEC(30), &took), 0);
+	printf("# %llu datagrams carried announcements, %llu of them membership news too\n",
+	       (unsigned long long)w->user_dgrams, (unsigned long long)w->mixed_dgrams);
+	assert_true(w->mixed_dgrams > 0);
+	assert_int_equal(w->order_violations, 0);
+
+	/* Bad input to the queue: refused, nothing queued. */
+	struct swim *s = sim_cluster_swim(w->c, 1);
+	uint8_t big[SWIM_USER_MSG_MAX + 1] = {0};
+	uint32_t before = swim_user_queued(s);
+	assert_int_equal(swim_user_broadcast(s, 0, big, sizeof(big)), SHOAL_E_TOO_BIG);
+	assert_int_equal(swim_user_broadcast(s, 0, big, 0), SHOAL_E_TOO_BIG);
+	assert_int_equal(swim_user_queued(s), before);
+	/* One service per swim. */
+	struct swim_user_hooks h = {0};
+	assert_int_equal(swim_set_user(s, &h), SHOAL_E_STATE);
+	world_delete(w);
+}
+
 /* ---- a malicious peer ---------------------------------------------------- */
 
 /*
@@ -749,6 +823,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_announce_decode),
 	        cmocka_unit_test(test_list_decode),
+	        cmocka_unit_test(test_user_messages_after_membership),
 	        cmocka_unit_test(test_one_body_per_node),
 	        cmocka_unit_test(test_truncated_body_rejected),
 	        cmocka_unit_test(test_corrupt_body_rejected),
