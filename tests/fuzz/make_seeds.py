@@ -93,6 +93,29 @@ def open_seeds():
     }
 
 
+def binh(b):
+    assert len(b) < 256
+    return bytes([0xC4, len(b)]) + b
+
+
+def replica_seeds():
+    key, digest = binh(b"app/kuard"), binh(bytes(range(32)))
+    ver, size = b"\xcf" + struct.pack(">Q", 7), b"\xce" + struct.pack(">I", 20000)
+    body = binh(b"body")
+    return {
+        "valid-announce": bytes([0x95, 0x01]) + key + ver + digest + size,
+        "valid-pull": bytes([0x92, 0x1E, 0x91, 0x92]) + key + digest,
+        "valid-items": bytes([0x92, 0x1F, 0x91, 0x94]) + key + ver + digest + body,
+        "valid-items-empty": bytes([0x92, 0x1F, 0x90]),
+        "valid-ae-hello": bytes([0x93, 0x20, 0x02]) + binh(bytes(16)),
+        "valid-ae-list": bytes([0x93, 0x21, 0x02, 0x91, 0x94]) + key + ver + digest + size,
+        "bad-announce-digest-31": bytes([0x95, 0x01]) + key + ver + binh(bytes(31)) + size,
+        "bad-pull-empty": bytes([0x92, 0x1E, 0x90]),
+        "bad-ae-hello-buckets-3": bytes([0x93, 0x20, 0x03]) + binh(bytes(24)),
+        "bad-items-count": bytes([0x92, 0x1F, 0xDD, 0xFF, 0xFF, 0xFF, 0xFF]),
+    }
+
+
 def write(target, seeds):
     d = os.path.join(HERE, "corpus", target)
     os.makedirs(d, exist_ok=True)
@@ -105,3 +128,4 @@ def write(target, seeds):
 if __name__ == "__main__":
     write("mp", mp_seeds())
     write("open", open_seeds())
+    write("replica", replica_seeds())
