@@ -1,7 +1,7 @@
 /*
  * replica_internal.h - the inside of struct replica, shared by replica.c
- * (announcements, pulls, serving) and replica_ae.c (anti-entropy). Not a
- * public contract.
+ * (lifecycle, announcements, routing), replica_pull.c (wants, pulls,
+ * serving) and replica_ae.c (anti-entropy). Not a public contract.
  *
  * Memory per node: the want table grows on demand up to wants_max entries
  * of ~400 bytes (a settled node holds none), pulls_max pull conversations
@@ -91,12 +91,28 @@ struct replica {
 };
 
 /* replica.c */
+/* Queue an announcement of an item this node holds. */
+int replica_announce_item(struct replica *r, const struct replica_item *it);
+
+/* replica_pull.c */
+struct replica_want *replica_want_find(struct replica *r, const uint8_t *digest);
 /* Want an item from `src` (NULL: none known yet). Merges with a want of the
  * same digest. 0, or SHOAL_E_TOO_BIG with the table full. */
 int replica_want_add(struct replica *r, uint64_t now, const struct replica_wire_item *it,
                      const struct shoal_addr *src, bool quiet);
 /* Does this node lack `it` (absent, older, or same version other digest)? */
 bool replica_lacks(struct replica *r, const struct replica_wire_item *it);
+/* Start pulls for the wants that are due. */
+void replica_schedule(struct replica *r, uint64_t now);
+struct replica_pull *replica_pull_of_conv(struct replica *r, uint64_t conv);
+/* The whole pull failed: each of its wants moves to its next source. */
+void replica_pull_fail(struct replica *r, uint64_t now, struct replica_pull *p, bool close);
+/* The answer to pull p: judge each body, offer it, end the pull. */
+void replica_on_items(struct replica *r, uint64_t now, struct replica_pull *p, const uint8_t *plain,
+                      size_t len);
+/* Answer a peer's PULL on its inbound conversation and close it. */
+void replica_serve_pull(struct replica *r, uint64_t conv, const struct shoal_addr *from,
+                        const uint8_t *plain, size_t len);
 
 /* replica_ae.c */
 void replica_ae_tick(struct replica *r, uint64_t now);
