@@ -204,6 +204,7 @@ void swim_delete(struct swim *s)
 			s->env->stream_close(s->env->ctx, s->convs[i].conv);
 	swim_susp_destroy(&s->susp, s->pool);
 	swim_bcast_destroy(&s->bcast, s->pool);
+	swim_user_destroy(s);
 	for (uint32_t id = 0; id < s->members_alloc; id++)
 		if (s->members[id].rec != 0)
 			swim_pool_record_unref(s->pool, s->members[id].rec - 1);
@@ -307,7 +308,7 @@ void swim_on_stream(struct swim *s, uint64_t now, uint64_t conv, const struct sh
 	if (shoal_open(s->kr, buf, len, plain, len, &plen) < 0) {
 		s->stats.auth_failures++;
 		swim_pp_on_error(s, now, conv, true);
-	} else {
+	} else if (!swim_user_on_stream(s, now, conv, from, plain, plen)) {
 		swim_pp_on_stream(s, now, conv, from, plain, plen);
 	}
 	free(plain);
@@ -315,7 +316,8 @@ void swim_on_stream(struct swim *s, uint64_t now, uint64_t conv, const struct sh
 
 void swim_on_stream_error(struct swim *s, uint64_t now, uint64_t conv)
 {
-	swim_pp_on_error(s, now, conv, false);
+	if (!swim_user_on_stream_error(s, now, conv))
+		swim_pp_on_error(s, now, conv, false);
 }
 
 /* ---- timers ------------------------------------------------------------ */
@@ -366,6 +368,7 @@ void swim_tick(struct swim *s, uint64_t now)
 	swim_gossip_tick(s, now);
 	swim_pp_tick(s, now);
 	reap(s, now);
+	swim_user_tick(s, now);
 }
 
 static void take_min(uint64_t *d, uint64_t t)
@@ -382,12 +385,13 @@ uint64_t swim_next_deadline(const struct swim *s)
 	if (s->probe.active && !s->probe.acked && !s->probe.indirect)
 		take_min(&d, s->probe.ping_req_at);
 	take_min(&d, s->helpers_next);
-	if (s->bcast.len > 0 && s->cfg.gossip_interval_us != 0)
+	if ((s->bcast.len > 0 || s->user.len > 0) && s->cfg.gossip_interval_us != 0)
 		take_min(&d, s->next_gossip);
 	take_min(&d, swim_susp_next_deadline(&s->susp));
 	take_min(&d, swim_pp_next_deadline(s));
 	if (gone_others(s) > 0)
 		take_min(&d, s->next_reap);
+	take_min(&d, swim_user_next_deadline(s));
 	return d;
 }
 

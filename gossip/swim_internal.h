@@ -215,6 +215,42 @@ uint32_t swim_bcast_fill(struct swim *s);
 /* mult * ceil(log10(n + 1)). */
 uint32_t swim_retransmit_limit(uint32_t mult, uint32_t n);
 
+/* ---- user messages (swim_user.c) --------------------------------------- */
+
+/* One queued user message. */
+struct swim_user_item {
+	uint64_t seq;       /* insertion order: larger = newer */
+	uint64_t supersede; /* caller's id for "same subject"; 0 = none */
+	uint64_t gen;       /* the last fill that looked at it */
+	uint32_t transmits; /* times sent so far */
+	uint16_t len;       /* bytes of msg */
+	uint8_t *msg;       /* owned copy of the encoded USER message */
+};
+
+struct swim_user {
+	bool on;                      /* hooks installed */
+	struct swim_user_hooks hooks; /* copy */
+	struct swim_user_item *items; /* unordered; `len` used */
+	uint32_t len, alloc;
+	uint64_t next_seq;
+	uint64_t fill_gen; /* fills so far */
+};
+
+void swim_user_destroy(struct swim *s);
+/* Append queued user messages to s->tx after the membership news; returns
+ * how many were appended. */
+uint32_t swim_user_fill(struct swim *s);
+void swim_user_deliver(struct swim *s, uint64_t now, const struct shoal_addr *from,
+                       const struct swim_msg *m);
+/* Route an opened stream message of a user type: true if it was one. */
+bool swim_user_on_stream(struct swim *s, uint64_t now, uint64_t conv, const struct shoal_addr *from,
+                         const uint8_t *plain, size_t len);
+/* A stream error for a conversation push-pull does not own: true if
+ * handed to the hooks. */
+bool swim_user_on_stream_error(struct swim *s, uint64_t now, uint64_t conv);
+void swim_user_tick(struct swim *s, uint64_t now);
+uint64_t swim_user_next_deadline(const struct swim *s);
+
 /* ---- the swim -------------------------------------------------------- */
 
 /* One member as this node sees it: 24 bytes. */
@@ -325,6 +361,7 @@ struct swim {
 
 	struct swim_susp_table susp;
 	struct swim_bcast bcast;
+	struct swim_user user; /* user messages and the service's hooks */
 
 	uint64_t keyops_seen[SWIM_KEYOPS_SEEN]; /* recent KEYOP ids (ring) */
 	uint32_t keyops_pos;

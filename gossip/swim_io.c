@@ -46,8 +46,10 @@ void swim_send_tx(struct swim *s, const struct shoal_addr *to, uint32_t count, b
 	uint8_t hdr[SWIM_DGRAM_HDR_MAX];
 	size_t outlen;
 
-	if (piggyback)
+	if (piggyback) {
 		count += swim_bcast_fill(s);
+		count += swim_user_fill(s);
+	}
 	if (s->tx.err != 0 || count == 0)
 		return;
 	size_t h = swim_proto_datagram_header(hdr, count);
@@ -168,6 +170,9 @@ static void dispatch(struct swim *s, uint64_t now, const struct shoal_addr *from
 		break;
 	case SWIM_MSG_KEYOP:
 		swim_handle_keyop(s, now, m);
+		break;
+	case SWIM_MSG_USER:
+		swim_user_deliver(s, now, from, m);
 		break;
 	default:
 		break;

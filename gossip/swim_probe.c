@@ -373,7 +373,7 @@ void swim_gossip_tick(struct swim *s, uint64_t now)
 	if (s->cfg.gossip_interval_us == 0 || now < s->next_gossip)
 		return;
 	s->next_gossip = now + s->cfg.gossip_interval_us;
-	if (s->bcast.len == 0)
+	if (s->bcast.len == 0 && s->user.len == 0)
 		return;
 	/* Recently dead members too (until reaped): one that was wrongly
 	 * declared dead learns it here and refutes. */
@@ -381,10 +381,11 @@ void swim_gossip_tick(struct swim *s, uint64_t now)
 	uint32_t n =
 	        swim_sample(s, k, (1u << SWIM_ALIVE) | (1u << SWIM_SUSPECT) | (1u << SWIM_DEAD),
 	                    SWIM_NONE, targets);
-	for (uint32_t i = 0; i < n && s->bcast.len > 0; i++) {
+	for (uint32_t i = 0; i < n && (s->bcast.len > 0 || s->user.len > 0); i++) {
 		const struct swim_record *r = swim_member_record(s, swim_member_at(s, targets[i]));
 		swim_tx_begin(s);
 		uint32_t count = swim_bcast_fill(s);
+		count += swim_user_fill(s);
 		if (count == 0)
 			break;
 		swim_send_tx(s, &r->addr, count, false);

@@ -255,6 +255,8 @@ static uint32_t msg_arity(uint64_t type)
 		return 4;
 	case SWIM_MSG_KEYOP:
 		return 4;
+	case SWIM_MSG_USER:
+		return 2;
 	default:
 		return 0;
 	}
@@ -338,6 +340,12 @@ int swim_proto_decode_msg(const uint8_t **pos, const uint8_t *end, struct swim_m
 		m->op = (uint8_t)v;
 		if ((rc = swim_proto_read_fixed_bin(&q, end, 32, &m->key)) < 0)
 			return rc;
+		break;
+	case SWIM_MSG_USER:
+		if ((rc = shoal_mp_read_bin(&q, end, &m->body, &m->body_len)) < 0)
+			return rc;
+		if (m->body_len == 0 || m->body_len > SWIM_USER_MSG_MAX)
+			return SHOAL_E_RANGE;
 		break;
 	default:
 		return SHOAL_E_MALFORMED;

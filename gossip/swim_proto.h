@@ -29,6 +29,9 @@
  *               body = [name str, incarnation u32]
  *               sig  = Ed25519(body bytes) by the member's key
  *   KEYOP     [9, op_id u64, op u8 (1 install, 2 use, 3 remove), key bin(32)]
+ *   USER      [10, payload bin (1..512)]   opaque to SWIM: a layered service's
+ *               message (replica.h announcements), always placed after the
+ *               membership messages of a datagram
  *
  * Stream messages (push-pull anti-entropy, one sealed message each):
  *
@@ -38,6 +41,8 @@
  *   PP_STATES [21, buckets u16, [bucket index u16, ...], [entry, ...]]
  *               entry = [state u8 (0..3), incarnation u32, body bin, sig bin(64)]
  *               (body/sig: the member's last signed ALIVE record)
+ *
+ * Stream types 30..39 belong to the service layered on SWIM (replica_proto.h).
  *
  * Field rules, all checked on decode:
  *   name     1..64 bytes of [A-Za-z0-9._-], first byte alphanumeric
@@ -85,6 +90,7 @@ enum swim_msg_type {
 	SWIM_MSG_DEAD = 7,
 	SWIM_MSG_LEAVE = 8,
 	SWIM_MSG_KEYOP = 9,
+	SWIM_MSG_USER = 10,
 	SWIM_PP_HELLO = 20,
 	SWIM_PP_STATES = 21,
 };
@@ -122,7 +128,7 @@ struct swim_msg {
 	struct swim_str name;         /* SUSPECT, DEAD, LEAVE: member concerned */
 	uint32_t incarnation;         /* SUSPECT, DEAD, LEAVE */
 	struct swim_str from;         /* SUSPECT, DEAD: accuser */
-	const uint8_t *body;          /* ALIVE, LEAVE: signed body bytes */
+	const uint8_t *body;          /* ALIVE, LEAVE: signed body bytes; USER: payload */
 	uint32_t body_len;            /* bytes of body */
 	const uint8_t *sig;           /* ALIVE, LEAVE: 64-byte signature */
 	struct swim_alive_body alive; /* ALIVE: decoded body */

@@ -48,6 +48,30 @@ static void by_transport(struct shoal_buf *b, const char *name, const char *help
 	emit(b, "%s{transport=\"tcp\"} %llu\n", name, (unsigned long long)tcp);
 }
 
+/* The replication service's counters, once an application attached it. */
+static void replica_metrics(struct shoal_buf *b, const struct replica_stats *r, uint32_t pending)
+{
+	counter(b, "shoal_replica_announces_received_total", "Item announcements heard.",
+	        r->announces_in);
+	counter(b, "shoal_replica_pulls_total", "Pull conversations opened.", r->pulls);
+	counter(b, "shoal_replica_pull_failures_total",
+	        "Pulls that broke, timed out or came back malformed.", r->pull_failures);
+	counter(b, "shoal_replica_body_bytes_received_total", "Item body bytes received in pulls.",
+	        r->body_bytes_in);
+	counter(b, "shoal_replica_accepted_total", "Pulled items the store accepted.", r->accepted);
+	counter(b, "shoal_replica_rejected_total", "Pulled items the store refused.", r->rejected);
+	counter(b, "shoal_replica_bad_bodies_total",
+	        "Pulled bodies truncated or not matching their digest (dropped).", r->bad_bodies);
+	counter(b, "shoal_replica_abandoned_total", "Items given up to anti-entropy after retries.",
+	        r->abandoned);
+	counter(b, "shoal_replica_served_bytes_total", "Item body bytes served to peers.",
+	        r->served_bytes);
+	counter(b, "shoal_replica_antientropy_total", "Anti-entropy exchanges completed.",
+	        r->ae_rounds);
+	family(b, "shoal_replica_pending", "gauge", "Items being fetched.");
+	emit(b, "shoal_replica_pending %u\n", pending);
+}
+
 void node_api_metrics(struct node_http_req *req)
 {
 	struct node *n = req->ctx;
@@ -123,6 +147,8 @@ void node_api_metrics(struct node_http_req *req)
 	emit(&b, "shoal_incarnation %u\n", swim_incarnation(n->swim));
 	family(&b, "shoal_stream_connections", "gauge", "Open gossip stream connections.");
 	emit(&b, "shoal_stream_connections %zu\n", node_transport_conns(&n->transport));
+	if (n->replica != NULL)
+		replica_metrics(&b, replica_stats(n->replica), replica_pending(n->replica));
 
 	if (b.err != 0 || b.data == NULL) {
 		shoal_buf_destroy(&b);

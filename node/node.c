@@ -176,6 +176,7 @@ static void teardown(struct node *n)
 {
 	node_http_stop(n->http);
 	n->http = NULL;
+	node_replica_detach(n); /* before its swim, while streams can still close */
 	node_intents_close(n);
 	if (n->transport_open)
 		node_transport_close(&n->transport);

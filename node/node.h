@@ -25,6 +25,7 @@
 #include "shoal/hlc.h"
 #include "shoal/intent_store.h"
 #include "shoal/seal.h"
+#include "shoal/replica.h"
 #include "shoal/swim.h"
 #include "shoal/trust.h"
 
@@ -52,6 +53,7 @@ struct node {
 	bool transport_open;                /* transport needs closing */
 	struct swim_pool *pool;             /* interned member records */
 	struct swim *swim;                  /* the membership state machine */
+	struct replica *replica;            /* item replication; NULL until an app attaches */
 	uv_timer_t timer;                   /* fires at swim_next_deadline */
 	bool timer_open;                    /* timer needs closing */
 	struct trust_roots roots;           /* --trust: keys that may sign anything */
@@ -95,6 +97,16 @@ void node_driver_arm(struct node *n, uint64_t now);
 /* Transport callbacks that feed SWIM. */
 extern const struct node_transport_cbs node_driver_cbs_template;
 void node_driver_on_timer(uv_timer_t *timer);
+
+/* node_replica.c: an application store attaches the replication service
+ * to the running node (cfg NULL: defaults for the node's profile); it is
+ * detached by node_stop. Attach: 0, SHOAL_E_STATE if the node is not
+ * running, SHOAL_E_EXISTS if one is attached, replica_new's errors.
+ * Announce: replica_announce on the attached service, then re-arm. */
+int node_replica_attach(struct node *n, const struct replica_app *app,
+                        const struct replica_config *cfg);
+void node_replica_detach(struct node *n);
+int node_replica_announce(struct node *n, const struct replica_item *it);
 
 /* events.c: SWIM's event callback (event_ctx = the node). */
 void node_events_on_swim(void *ctx, const struct swim_event *ev);

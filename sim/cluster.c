@@ -78,6 +78,8 @@ struct sim_cluster {
 	struct sim_cluster_stats st;   /* harness counters */
 	sim_observer_fn observer;      /* test hook, may be NULL */
 	void *observer_ctx;
+	sim_lifecycle_fn lifecycle; /* test hook around each swim's life, may be NULL */
+	void *lifecycle_ctx;
 };
 
 /* ---- config --------------------------------------------------------------- */
@@ -448,6 +450,9 @@ void sim_cluster_delete(struct sim_cluster *c)
 		/* Swims first: deleting one may still close streams on the net. */
 		for (uint32_t i = 0; i < c->cfg.capacity; i++) {
 			struct sim_node *nd = &c->nodes[i];
+			if (nd->swim != NULL && c->lifecycle != NULL)
+				c->lifecycle(c->lifecycle_ctx, i, sim_engine_now(c->e), nd->swim,
+				             &nd->env, false);
 			if (nd->swim != NULL)
 				swim_delete(nd->swim);
 			nd->swim = NULL;
@@ -609,6 +614,8 @@ int sim_cluster_start(struct sim_cluster *c, uint32_t i, const uint32_t *seeds, 
 		return rc;
 	}
 	nd->incarnation = swim_incarnation(nd->swim);
+	if (c->lifecycle != NULL)
+		c->lifecycle(c->lifecycle_ctx, i, sim_engine_now(c->e), nd->swim, &nd->env, true);
 	nd->started = 1;
 	nd->life++;
 	nd->state = SIM_NODE_UP;
@@ -748,6 +755,9 @@ static void node_stop(struct sim_cluster *c, struct sim_node *nd)
 	nd->timer_pending = 0;
 	if (nd->swim != NULL) {
 		/* nd->incarnation already holds what the events persisted. */
+		if (c->lifecycle != NULL)
+			c->lifecycle(c->lifecycle_ctx, nd->index, sim_engine_now(c->e), nd->swim,
+			             &nd->env, false);
 		swim_delete(nd->swim);
 		nd->swim = NULL;
 	}
@@ -954,6 +964,12 @@ uint64_t sim_cluster_count_events(const struct sim_cluster *c, enum swim_event_t
 				count++;
 	}
 	return count;
+}
+
+void sim_cluster_set_lifecycle(struct sim_cluster *c, sim_lifecycle_fn fn, void *ctx)
+{
+	c->lifecycle = fn;
+	c->lifecycle_ctx = ctx;
 }
 
 void sim_cluster_set_observer(struct sim_cluster *c, sim_observer_fn fn, void *ctx)

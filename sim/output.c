@@ -168,6 +168,69 @@ static json_t *traffic_json(const struct sim_run_result *r)
 	return o;
 }
 
+/* Time from put to 100 % of live nodes, over the puts that got there. */
+static uint32_t put_times(const struct sim_run_result *r, struct sim_dist *d)
+{
+	double *v = calloc(r->nputs + 1, sizeof(*v));
+	uint32_t n = 0;
+	memset(d, 0, sizeof(*d));
+	if (v == NULL)
+		return 0;
+	for (uint32_t i = 0; i < r->nputs; i++)
+		if (r->put[i].all_us != UINT64_MAX)
+			v[n++] = secs(r->put[i].all_us);
+	for (uint32_t i = 1; i < n; i++) /* insertion sort: puts are few */
+		for (uint32_t j = i; j > 0 && v[j - 1] > v[j]; j--) {
+			double t = v[j];
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	for (uint32_t i = 0; i < n; i++)
+		d->mean += v[i] / n;
+	if (n > 0) {
+		d->p50 = v[(n - 1) / 2];
+		d->p99 = v[(uint32_t)((n - 1) * 0.99)];
+		d->max = v[n - 1];
+	}
+	free(v);
+	return n;
+}
+
+static json_t *puts_json(const struct sim_run_result *r)
+{
+	json_t *o = json_object(), *list = json_array();
+	struct sim_dist d;
+	uint32_t n = put_times(r, &d);
+	double round = secs(r->swim.gossip_interval_us);
+	json_object_set_new(o, "count", json_integer(r->nputs));
+	json_object_set_new(o, "reached_all_live", json_integer(n));
+	json_object_set_new(o, "all_live_s", dist_json(&d, n));
+	if (round > 0)
+		json_object_set_new(o, "all_live_p99_gossip_rounds", json_real(d.p99 / round));
+	json_object_set_new(o, "body_bytes_received", json_integer((json_int_t)r->put_body_bytes));
+	json_object_set_new(o, "body_bytes_per_copy_over_body_size", json_real(r->put_body_ratio));
+	json_object_set_new(o, "bad_bodies", json_integer((json_int_t)r->put_stats.bad_bodies));
+	json_object_set_new(o, "pull_failures",
+	                    json_integer((json_int_t)r->put_stats.pull_failures));
+	json_object_set_new(o, "abandoned", json_integer((json_int_t)r->put_stats.abandoned));
+	json_object_set_new(o, "antientropy_rounds",
+	                    json_integer((json_int_t)r->put_stats.ae_rounds));
+	for (uint32_t i = 0; i < r->nputs; i++) {
+		const struct sim_put *p = &r->put[i];
+		json_t *e = json_object();
+		json_object_set_new(e, "origin", json_integer(p->origin));
+		json_object_set_new(e, "size", json_integer(p->size));
+		json_object_set_new(e, "at_s", json_real(secs(p->at)));
+		json_object_set_new(e, "all_live_s",
+		                    p->all_us == UINT64_MAX ? json_null()
+		                                            : json_real(secs(p->all_us)));
+		json_object_set_new(e, "holders", json_integer(p->holders));
+		json_array_append_new(list, e);
+	}
+	json_object_set_new(o, "list", list);
+	return o;
+}
+
 static json_t *run_json(const struct sim_scenario *sc, const struct sim_run_result *r)
 {
 	json_t *o = json_object(), *st = json_object(), *mem = json_object(), *h = json_object();
@@ -182,6 +245,8 @@ static json_t *run_json(const struct sim_scenario *sc, const struct sim_run_resu
 	json_object_set_new(o, "faults", faults_json(r));
 	json_object_set_new(o, "false_positives", fp_json(r));
 	json_object_set_new(o, "traffic", traffic_json(r));
+	if (r->nputs > 0)
+		json_object_set_new(o, "items", puts_json(r));
 	double nn = (double)r->nodes * (double)r->nodes;
 	json_object_set_new(mem, "pool_bytes", json_integer((json_int_t)r->pool_bytes));
 	json_object_set_new(mem, "pool_bytes_per_member_entry",
@@ -395,6 +460,17 @@ void sim_output_summary(FILE *f, const struct sim_run_result *r)
 	        (unsigned long long)r->fp_suspect_events, (unsigned long long)r->fp_dead_events,
 	        r->node_hours, (unsigned long long)r->slowed_suspect_events,
 	        (unsigned long long)r->slowed_dead_events);
+	if (r->nputs > 0) {
+		n = put_times(r, &d);
+		fprintf(f,
+		        "[%s] items %u: 100%% of live nodes in p50 %.2f s p99 %.2f s max %.2f s "
+		        "(n=%u, p99 = %.1f gossip rounds); body bytes received per copy %.3fx the "
+		        "body; %llu bad bodies, %llu abandoned\n",
+		        r->variant, r->nputs, d.p50, d.p99, d.max, n,
+		        r->swim.gossip_interval_us ? d.p99 / secs(r->swim.gossip_interval_us) : 0,
+		        r->put_body_ratio, (unsigned long long)r->put_stats.bad_bodies,
+		        (unsigned long long)r->put_stats.abandoned);
+	}
 	fprintf(f, "[%s] per node: %.2f pkt/s sent (p99 %.2f), %.0f B/s sent (p99 %.0f)\n",
 	        r->variant, r->pkts_sent.mean, r->pkts_sent.p99, r->bytes_sent.mean,
 	        r->bytes_sent.p99);

@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "items.h"
 #include "shoal/error.h"
 
 #define SCENARIO_STREAM SIM_RNG_STREAM(6, 0) /* the harness's own draws */
@@ -68,6 +69,7 @@ struct run {
 	uint32_t nchurn;
 	struct pending_restart *restarts; /* sorted by (at, node) insertion */
 	uint32_t nrestarts, restarts_alloc;
+	struct sim_items *items;      /* replicated items, if the timeline puts any */
 	double up_us;                 /* accumulated up time (us) */
 	struct sim_net_counters prev; /* totals at the previous sample */
 };
@@ -385,6 +387,14 @@ static int do_action(struct run *R, const struct sim_sc_action *a)
 			R->slow_until[R->scratch[i]] = now + a->for_us;
 		}
 		return 0;
+	case SIM_ACT_PUT: {
+		struct sim_sc_action one = *a;
+		one.count = 1;
+		if (R->items == NULL || pick(R, &one, false) == 0 ||
+		    sim_items_put(R->items, R->scratch[0], a->size, NULL) != 0)
+			R->r->actions_skipped++;
+		return 0;
+	}
 	case SIM_ACT_CHURN:
 		if (R->nchurn == sizeof(R->churn) / sizeof(R->churn[0]))
 			return SHOAL_E_TOO_BIG;
@@ -488,6 +498,53 @@ static int take_sample(struct run *R)
 			scan_fault(R, &r->fault[i]);
 		s->faults_open += r->fault[i].open;
 	}
+	if (R->items != NULL)
+		sim_items_check(R->items); /* a crash may have completed a put */
+	return 0;
+}
+
+static bool has_puts(const struct sim_scenario *sc)
+{
+	for (uint32_t i = 0; i < sc->nactions; i++)
+		if (sc->action[i].kind == SIM_ACT_PUT)
+			return true;
+	return false;
+}
+
+/* The replicas' timers follow the swim profile: a scaled probe interval
+ * scales them alike. */
+static void replica_cfg_for(const struct swim_config *swim, struct replica_config *out)
+{
+	replica_config_defaults(out);
+	if (swim->probe_interval_us > 0 && swim->probe_interval_us < SIM_SEC(1))
+		replica_config_scale(out, (uint32_t)(SIM_SEC(1) / swim->probe_interval_us));
+}
+
+/* Copy what the puts did into the result. */
+static int collect_puts(struct run *R)
+{
+	struct sim_run_result *r = R->r;
+	uint32_t n = sim_items_count(R->items);
+	double delivered = 0;
+	if (n == 0)
+		return 0;
+	if ((r->put = calloc(n, sizeof(*r->put))) == NULL)
+		return -ENOMEM;
+	r->nputs = n;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct sim_item *x = sim_items_get(R->items, i);
+		r->put[i] = (struct sim_put){
+		        .origin = x->origin,
+		        .size = x->size,
+		        .at = rel(R, x->put_at),
+		        .all_us = x->all_at == UINT64_MAX ? UINT64_MAX : x->all_at - x->put_at,
+		        .holders = x->holders,
+		};
+		delivered += (double)x->size * (double)(x->holders > 0 ? x->holders - 1 : 0);
+	}
+	r->put_body_bytes = sim_items_body_bytes_total(R->items);
+	r->put_body_ratio = delivered > 0 ? (double)r->put_body_bytes / delivered : 0;
+	sim_items_stats(R->items, &r->put_stats);
 	return 0;
 }
 
@@ -698,6 +755,7 @@ static int play(struct run *R, const struct sim_run_options *o)
 
 static void run_free(struct run *R)
 {
+	sim_items_delete(R->items); /* before the cluster: it detaches the replicas */
 	free(R->label_value);
 	free(R->open_fault);
 	free(R->life_inc);
@@ -789,6 +847,12 @@ int sim_run(const struct sim_scenario *sc, const struct sim_sc_variant *v,
 	draw_labels(&R);
 	if ((rc = set_classes(&R, err, errlen)) != 0)
 		goto fail;
+	if (has_puts(sc)) {
+		struct replica_config rcfg;
+		replica_cfg_for(&cfg.swim, &rcfg);
+		if ((rc = sim_items_new(&R.items, R.c, &rcfg)) != 0)
+			goto fail;
+	}
 
 	/* Start. */
 	uint64_t took = 0;
@@ -855,6 +919,8 @@ int sim_run(const struct sim_scenario *sc, const struct sim_sc_variant *v,
 	r->events = sim_engine_fired(sim_cluster_engine(R.c));
 	r->end_converged = sim_cluster_converged(R.c);
 	traffic(&R);
+	if (R.items != NULL && (rc = collect_puts(&R)) != 0)
+		goto fail;
 	struct sim_cluster_stats st;
 	sim_cluster_stats(R.c, &st);
 	r->verify_hits = st.verify_hits;
@@ -884,6 +950,7 @@ void sim_run_result_delete(struct sim_run_result *r)
 			free(r->fault[i].curve);
 	free(r->fault);
 	free(r->sample);
+	free(r->put);
 	free(r);
 }
 

@@ -21,6 +21,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "shoal/replica.h"
+
 #include "scenario.h"
 
 #define SIM_RUN_FAULTS_MAX  4096 /* faults tracked; later ones only counted */
@@ -56,6 +58,16 @@ struct sim_sample {
 	uint64_t dgram_bytes;        /* their bytes */
 	uint64_t stream_bytes;       /* stream bytes sent this second */
 	uint32_t faults_open;        /* faults not yet agreed on */
+};
+
+/* One replicated item put by the timeline (items.h). Times are virtual
+ * microseconds since the start of the measured run. */
+struct sim_put {
+	uint32_t origin;  /* node it was put at */
+	uint32_t size;    /* body bytes */
+	uint64_t at;      /* when */
+	uint64_t all_us;  /* from the put until every live node held it; UINT64_MAX = never */
+	uint32_t holders; /* nodes holding it at the end (crashed ones included) */
 };
 
 /* mean and p99 over nodes of a per-node rate. */
@@ -108,6 +120,13 @@ struct sim_run_result {
 	uint64_t stuck_deadlines; /* harness saw a core timer bug */
 	uint64_t swim_errors;     /* harness calls that failed */
 	uint64_t actions_skipped; /* timeline picks that found no eligible node */
+
+	uint32_t nputs;          /* entries in put */
+	struct sim_put *put;     /* [nputs] */
+	uint64_t put_body_bytes; /* sealed pull answers received, all nodes (network count) */
+	double put_body_ratio;   /* put_body_bytes / sum of size * (holders - 1): body bytes
+				  * received per copy delivered, as a multiple of the body */
+	struct replica_stats put_stats; /* the replicas' counters, summed over nodes */
 
 	uint32_t nsamples;         /* entries in sample */
 	struct sim_sample *sample; /* one per virtual second */

@@ -563,6 +563,30 @@ static int parse_churn(struct ps *p, const yaml_node_t *n, struct sim_sc_action 
 	return 0;
 }
 
+/* put: {node: N, size: BYTES}; without node, a random live node. Bodies up
+ * to the replication service's default body_max. */
+static int parse_put(struct ps *p, const yaml_node_t *n, struct sim_sc_action *a)
+{
+	yaml_node_t *k, *v;
+	int rc;
+	if ((rc = need_map(p, n, "put {node: N, size: BYTES}")) != 0)
+		return rc;
+	for (size_t i = 0; map_pair(p, n, i, &k, &v); i++) {
+		const char *key = scalar(k);
+		if (key != NULL && strcmp(key, "node") == 0)
+			rc = get_u32(p, v, "node", 0, SIM_SC_NODES_MAX - 1, &a->node);
+		else if (key != NULL && strcmp(key, "size") == 0)
+			rc = get_u32(p, v, "size", 1, (1u << 20) + (64u << 10), &a->size);
+		else
+			return fail(p, k, "put: unknown key '%s' (node, size)", key ? key : "?");
+		if (rc != 0)
+			return rc;
+	}
+	if (a->size == 0)
+		return fail(p, n, "put needs size");
+	return 0;
+}
+
 static int parse_action(struct ps *p, const yaml_node_t *e, struct sim_sc_action *a)
 {
 	yaml_node_t *k, *v;
@@ -633,10 +657,14 @@ static int parse_action(struct ps *p, const yaml_node_t *e, struct sim_sc_action
 		a->kind = SIM_ACT_CHURN;
 		return parse_churn(p, what, a);
 	}
-	return fail(
-	        p, what_k,
-	        "unknown action '%s' (kill, restart, leave, partition, heal, loss, slow, churn)",
-	        name);
+	if (strcmp(name, "put") == 0) {
+		a->kind = SIM_ACT_PUT;
+		return parse_put(p, what, a);
+	}
+	return fail(p, what_k,
+	            "unknown action '%s' (kill, restart, leave, partition, heal, loss, slow, "
+	            "churn, put)",
+	            name);
 }
 
 static int cmp_action(const void *x, const void *y)

@@ -23,6 +23,8 @@
  *     - {at: 10s, kill: 1}
  *     - {at: 20s, partition: {by: region}}
  *     - {at: 40s, heal: true}
+ *     - {at: 50s, put: {node: 3, size: 20000}}   # a replicated item (node
+ *                                                # optional: a random live one)
  *
  * Ownership: sim_scenario_load/parse allocate; sim_scenario_delete frees.
  */
@@ -95,6 +97,7 @@ enum sim_sc_action_kind {
 	SIM_ACT_LOSS,      /* set global iid loss */
 	SIM_ACT_SLOW,      /* slow receivers for a while */
 	SIM_ACT_CHURN,     /* crash a node every interval, restart it later */
+	SIM_ACT_PUT,       /* put a replicated item at a node (items.h) */
 };
 
 /* One timeline entry. Which fields matter depends on kind. */
@@ -116,6 +119,7 @@ struct sim_sc_action {
 	uint64_t interval_us;         /* CHURN: one node every interval */
 	uint64_t down_us;             /* CHURN: how long a churned node stays down */
 	bool leave;                   /* CHURN: leave gracefully instead of crashing */
+	uint32_t size;                /* PUT: body bytes */
 };
 
 struct sim_scenario {

@@ -436,6 +436,15 @@ uint64_t sim_cluster_count_events(const struct sim_cluster *c, enum swim_event_t
                                   uint32_t member);
 void sim_cluster_set_observer(struct sim_cluster *c, sim_observer_fn fn, void *ctx);
 
+/* Called with up = true right after node `node`'s swim is created (before it
+ * joins), and with up = false right before it is deleted (crash, stop after
+ * a leave, cluster delete): where a test attaches a service layered on the
+ * swim (replica.h) and detaches it. `env` is the node's, valid while the
+ * node is up. Must not start or stop nodes. */
+typedef void (*sim_lifecycle_fn)(void *ctx, uint32_t node, uint64_t now, struct swim *s,
+                                 const struct shoal_env *env, bool up);
+void sim_cluster_set_lifecycle(struct sim_cluster *c, sim_lifecycle_fn fn, void *ctx);
+
 void sim_cluster_stats(const struct sim_cluster *c, struct sim_cluster_stats *out);
 /* The engine's trace hash (see sim_engine_trace). */
 uint64_t sim_cluster_trace(const struct sim_cluster *c);

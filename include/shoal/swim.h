@@ -232,4 +232,60 @@ struct swim_stats {
 };
 const struct swim_stats *swim_stats(const struct swim *s);
 
+/* ---- user messages and streams ----------------------------------------
+ *
+ * A service layered on SWIM (replica.h) rides its dissemination: short
+ * user messages are piggybacked on the same datagrams as membership news,
+ * always after it, with their own transmit limit; and stream messages whose
+ * type lies in [SWIM_USER_STREAM_MIN, SWIM_USER_STREAM_MAX] are sealed,
+ * opened and routed to the service instead of push-pull. One service per
+ * swim. The hooks run inside swim calls: they may queue user messages and
+ * send on streams, but must not delete the swim.
+ */
+#define SWIM_USER_MSG_MAX    512  /* one user message payload, bytes */
+#define SWIM_USER_QUEUE_MAX  1024 /* queued user messages; the worst placed go first */
+#define SWIM_USER_STREAM_MIN 30   /* stream message types routed to the hooks */
+#define SWIM_USER_STREAM_MAX 39
+
+struct swim_user_hooks {
+	void *ctx; /* handed back to every hook */
+	/* A user message arrived in a datagram from `from` (its sender's
+	 * address). The payload is valid only during the call. */
+	void (*on_message)(void *ctx, uint64_t now, const struct shoal_addr *from,
+	                   const uint8_t *msg, size_t len);
+	/* A stream message of a user type, already opened. */
+	void (*on_stream)(void *ctx, uint64_t now, uint64_t conv, const struct shoal_addr *from,
+	                  const uint8_t *plain, size_t len);
+	/* The driver lost a conversation push-pull does not own. */
+	void (*on_stream_error)(void *ctx, uint64_t now, uint64_t conv);
+	/* Run from swim_tick; its deadline is folded into swim_next_deadline. */
+	void (*tick)(void *ctx, uint64_t now);
+	uint64_t (*next_deadline)(void *ctx);
+	/* Each user message is sent mult * ceil(log10(N + 1)) times; 0 means
+	 * the membership retransmit_mult. */
+	uint32_t retransmit_mult;
+};
+
+/* Install (hooks != NULL, copied) or remove (NULL) the service. Removing
+ * drops the queued user messages. SHOAL_E_STATE if one is installed. */
+int swim_set_user(struct swim *s, const struct swim_user_hooks *hooks);
+/* Queue a user message for dissemination. A queued message with the same
+ * nonzero `supersede` id is replaced (newer news about the same thing).
+ * SHOAL_E_TOO_BIG over SWIM_USER_MSG_MAX; SHOAL_E_STATE without hooks. */
+int swim_user_broadcast(struct swim *s, uint64_t supersede, const uint8_t *msg, size_t len);
+/* User messages queued. */
+uint32_t swim_user_queued(const struct swim *s);
+/* A fresh conversation id for a stream the service opens. */
+uint64_t swim_stream_open(struct swim *s);
+/* Seal and send one stream message (plaintext up to 16 MiB); 0 or a
+ * negative code (the conversation should then be considered failed). */
+int swim_stream_send(struct swim *s, uint64_t conv, const struct shoal_addr *to,
+                     const uint8_t *plain, size_t len);
+void swim_stream_close(struct swim *s, uint64_t conv);
+/* The address of a random alive member other than ourselves and `avoid`
+ * (may be NULL); SHOAL_E_NOT_FOUND if there is none. */
+int swim_random_member(struct swim *s, const struct shoal_addr *avoid, struct shoal_addr *out);
+/* Members alive or suspect, self included. */
+uint32_t swim_live_members(const struct swim *s);
+
 #endif

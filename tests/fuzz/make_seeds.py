@@ -162,6 +162,26 @@ def intent_seeds():
         "bad-short-sig": msgpack.packb([app, bytes(10)], use_bin_type=True),
         "bad-truncated": env(app)[:60],
         "bad-not-array": msgpack.packb({"body": app}, use_bin_type=True),
+def binh(b):
+    assert len(b) < 256
+    return bytes([0xC4, len(b)]) + b
+
+
+def replica_seeds():
+    key, digest = binh(b"app/kuard"), binh(bytes(range(32)))
+    ver, size = b"\xcf" + struct.pack(">Q", 7), b"\xce" + struct.pack(">I", 20000)
+    body = binh(b"body")
+    return {
+        "valid-announce": bytes([0x95, 0x01]) + key + ver + digest + size,
+        "valid-pull": bytes([0x92, 0x1E, 0x91, 0x92]) + key + digest,
+        "valid-items": bytes([0x92, 0x1F, 0x91, 0x94]) + key + ver + digest + body,
+        "valid-items-empty": bytes([0x92, 0x1F, 0x90]),
+        "valid-ae-hello": bytes([0x93, 0x20, 0x02]) + binh(bytes(16)),
+        "valid-ae-list": bytes([0x93, 0x21, 0x02, 0x91, 0x94]) + key + ver + digest + size,
+        "bad-announce-digest-31": bytes([0x95, 0x01]) + key + ver + binh(bytes(31)) + size,
+        "bad-pull-empty": bytes([0x92, 0x1E, 0x90]),
+        "bad-ae-hello-buckets-3": bytes([0x93, 0x20, 0x03]) + binh(bytes(24)),
+        "bad-items-count": bytes([0x92, 0x1F, 0xDD, 0xFF, 0xFF, 0xFF, 0xFF]),
     }
 
 
@@ -178,6 +198,5 @@ if __name__ == "__main__":
     write("mp", mp_seeds())
     write("open", open_seeds())
     write("selector", selector_seeds())
-
-
     write("intent", intent_seeds())
+    write("replica", replica_seeds())

@@ -314,6 +314,43 @@ static void test_bad_scenarios_name_the_line(void **state)
 	expect_error("nodes: 10\n", "missing duration");
 	expect_error("duration: 10s\nnodes: 10\nprotocol: {probe_intervall: 1s}\n",
 	             "line 3: protocol: unknown setting 'probe_intervall'");
+	expect_error("duration: 10s\nnodes: 10\ntimeline:\n  - {at: 1s, put: {node: 1}}\n",
+	             "line 4: put needs size");
+	expect_error("duration: 10s\nnodes: 10\ntimeline:\n  - {at: 1s, put: {size: 0}}\n",
+	             "line 4: size");
+	expect_error("duration: 10s\nnodes: 10\ntimeline:\n  - {at: 1s, put: {size: 5, key: x}}\n",
+	             "line 4: put: unknown key 'key'");
+}
+
+/* ---- replicated items ----------------------------------------------------- */
+
+/* Puts in a timeline reach every live node, including a node that was
+ * down when two of them were put (anti-entropy after its restart), and each
+ * node receives about one body per item, counted by the simulated network. */
+static void test_puts_reach_every_live_node(void **state)
+{
+	(void)state;
+	struct sim_scenario *sc = parse("duration: 20s\n"
+	                                "nodes: 60\n"
+	                                "settle: 10s\n"
+	                                "timeline:\n"
+	                                "  - {at: 1s, put: {node: 3, size: 20000}}\n"
+	                                "  - {at: 2s, kill: {node: 7}}\n"
+	                                "  - {at: 3s, put: {size: 5000}}\n"
+	                                "  - {at: 4s, put: {size: 5000}}\n"
+	                                "  - {at: 8s, restart: all}\n");
+	struct sim_run_result *r = run(sc, 11);
+	assert_int_equal(r->nputs, 3);
+	assert_int_equal(r->put[0].origin, 3);
+	for (uint32_t i = 0; i < r->nputs; i++) {
+		assert_true(r->put[i].all_us != UINT64_MAX);
+		assert_int_equal(r->put[i].holders, 60); /* the restarted node caught up */
+	}
+	/* One pull per copy; a sealed answer is the body plus ~100 bytes. */
+	assert_true(r->put_body_ratio >= 1.0 && r->put_body_ratio < 1.1);
+	assert_int_equal(r->put_stats.bad_bodies, 0);
+	sim_run_result_delete(r);
+	sim_scenario_delete(sc);
 }
 
 int main(void)
@@ -324,6 +361,7 @@ int main(void)
 	        cmocka_unit_test(test_no_false_positives_without_loss),
 	        cmocka_unit_test(test_first_detection_swim_periods),
 	        cmocka_unit_test(test_update_spreads_in_log_rounds),
+	        cmocka_unit_test(test_puts_reach_every_live_node),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

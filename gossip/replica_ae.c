@@ -1,0 +1,199 @@
+/*
+ * replica_ae.c - anti-entropy for replicated items: digests first, then only
+ * the differing buckets, then pulls of only what is missing or newer.
+ *
+ * Announcements are best effort: a node that was down, partitioned, or whose
+ * want table overflowed misses some. Periodically (ae_interval, jittered
+ * +-50% so nodes do not exchange in lockstep) and ae_first after start (a
+ * join or a restart), a node asks one random member:
+ *
+ *   C -> S  AE_HELLO [32, B, hash of each of B buckets]
+ *   S -> C  AE_LIST  [33, B, S's (key, version, digest, size) in the
+ *                            buckets whose hash differs]      S closes
+ *   C       wants what it lacks, sourced at S; the pull path fetches it
+ *
+ * Items are spread over B buckets by a hash of their key and each bucket is
+ * summarised by the XOR of a hash of (key, version, digest) (replica_bucket,
+ * replica_item_hash; the app computes them). A converged pair exchanges
+ * 8*B bytes (2 KiB at B = 256) and an empty list. A node that missed k items
+ * is listed about min(k, B) buckets of n/B items each, and pulls the k
+ * bodies: the cost follows what it missed, not the store size (with n = 1000
+ * and B = 256, missing 10 items lists ~40 entries, missing 100 ~320).
+ *
+ * The exchange is one-way: the client learns what the server has. What the
+ * client has and the server lacks reaches the server by its own exchanges,
+ * or by the announcements. An answer is capped at ae_list_max entries and
+ * REPLICA_MSG_MAX bytes; the buckets that do not fit are left for the next
+ * round.
+ */
+#include "replica_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "shoal/error.h"
+#include "shoal/swim.h"
+
+void replica_ae_end(struct replica *r, bool close)
+{
+	if (close)
+		swim_stream_close(r->s, r->ae.conv);
+	memset(&r->ae, 0, sizeof(r->ae));
+}
+
+int replica_sync(struct replica *r, uint64_t now)
+{
+	struct shoal_addr peer;
+	uint32_t b = r->cfg.ae_buckets;
+	uint64_t *hashes;
+	int rc;
+
+	if (r->ae.active)
+		return SHOAL_E_STATE;
+	if (swim_random_member(r->s, NULL, &peer) < 0)
+		return SHOAL_E_NOT_FOUND;
+	if ((hashes = calloc(b, sizeof(*hashes))) == NULL)
+		return -ENOMEM;
+	rc = r->app.bucket_hashes(r->app.ctx, b, hashes);
+	shoal_buf_reset(&r->buf);
+	if (rc == 0)
+		rc = replica_proto_encode_hello(&r->buf, b, hashes);
+	free(hashes);
+	if (rc < 0)
+		return rc;
+	r->ae.active = true;
+	r->ae.conv = swim_stream_open(r->s);
+	r->ae.peer = peer;
+	r->ae.deadline = now + r->cfg.pull_timeout_us;
+	if ((rc = swim_stream_send(r->s, r->ae.conv, &peer, r->buf.data, r->buf.len)) < 0)
+		replica_ae_end(r, true);
+	return rc;
+}
+
+/* Uniform in [interval/2, 3*interval/2). */
+static uint64_t jittered(struct replica *r, uint64_t interval)
+{
+	uint32_t span = interval > UINT32_MAX ? UINT32_MAX : (uint32_t)interval;
+	return interval / 2 + (span > 0 ? shoal_env_uniform(r->env, span) : 0);
+}
+
+void replica_ae_tick(struct replica *r, uint64_t now)
+{
+	if (r->ae.active && now >= r->ae.deadline)
+		replica_ae_end(r, true);
+	if (now < r->next_ae)
+		return;
+	if (replica_sync(r, now) == SHOAL_E_NOT_FOUND) {
+		/* Alone (still joining): try again soon rather than a full
+		 * interval later, so a fresh node catches up right after its join. */
+		r->next_ae = now + r->cfg.ae_first_us;
+		return;
+	}
+	r->next_ae = now + jittered(r, r->cfg.ae_interval_us);
+}
+
+uint64_t replica_ae_deadline(const struct replica *r)
+{
+	uint64_t d = r->next_ae;
+	if (r->ae.active && r->ae.deadline < d)
+		d = r->ae.deadline;
+	return d;
+}
+
+/* ---- server ----------------------------------------------------------- */
+
+struct list_ctx {
+	struct replica *r;
+	struct shoal_buf *entries; /* encoded entries */
+	uint32_t n;                /* entries written */
+	bool full;                 /* the cap was reached */
+};
+
+static int list_one(void *cbctx, const struct replica_item *it)
+{
+	struct list_ctx *lc = cbctx;
+	if (lc->n >= lc->r->cfg.ae_list_max ||
+	    lc->entries->len + replica_proto_list_entry_max(it->key_len) > lc->entries->cap) {
+		lc->full = true;
+		return 1;
+	}
+	if (it->key_len == 0 || it->key_len > REPLICA_KEY_MAX)
+		return 0; /* the app's own bad item: not ours to spread */
+	if (replica_proto_encode_list_entry(lc->entries, it) < 0) {
+		lc->full = true;
+		return 1;
+	}
+	lc->n++;
+	return 0;
+}
+
+void replica_ae_serve(struct replica *r, uint64_t conv, const struct shoal_addr *from,
+                      const uint8_t *plain, size_t len)
+{
+	const uint8_t *theirs;
+	uint32_t b;
+	uint64_t *ours = NULL;
+	struct shoal_buf entries;
+	struct list_ctx lc = {.r = r, .entries = &entries};
+
+	if (replica_proto_decode_hello(plain, len, &b, &theirs) < 0) {
+		r->st.malformed++;
+		swim_stream_close(r->s, conv);
+		return;
+	}
+	if ((ours = calloc(b, sizeof(*ours))) == NULL ||
+	    r->app.bucket_hashes(r->app.ctx, b, ours) < 0) {
+		free(ours);
+		swim_stream_close(r->s, conv);
+		return;
+	}
+	shoal_buf_create(&entries, REPLICA_MSG_MAX - 16);
+	for (uint32_t i = 0; i < b && !lc.full; i++) {
+		uint64_t h = 0;
+		for (uint32_t j = 0; j < 8; j++)
+			h = (h << 8) | theirs[8 * i + j];
+		if (h != ours[i] && r->app.bucket_items(r->app.ctx, b, i, list_one, &lc) < 0)
+			break;
+	}
+	free(ours);
+	shoal_buf_reset(&r->buf);
+	replica_proto_encode_list_head(&r->buf, REPLICA_MSG_AE_LIST, b, lc.n);
+	if (entries.len > 0)
+		shoal_buf_append(&r->buf, entries.data, entries.len);
+	shoal_buf_destroy(&entries);
+	if (r->buf.err == 0)
+		swim_stream_send(r->s, conv, from, r->buf.data, r->buf.len);
+	swim_stream_close(r->s, conv);
+}
+
+/* ---- client ----------------------------------------------------------- */
+
+void replica_ae_on_list(struct replica *r, uint64_t now, const uint8_t *plain, size_t len)
+{
+	struct replica_wire_list l, again;
+	struct replica_wire_item e;
+	uint32_t lacking = 0;
+
+	if (replica_proto_decode_list(plain, len, REPLICA_MSG_AE_LIST, REPLICA_AE_LIST_HARD_MAX,
+	                              &l) < 0) {
+		r->st.malformed++;
+		replica_ae_end(r, true);
+		return;
+	}
+	r->st.ae_rounds++;
+	r->st.ae_entries_in += l.n;
+	again = l;
+	for (uint32_t i = 0; i < l.n; i++) {
+		replica_proto_next(&l, &e);
+		lacking += replica_lacks(r, &e);
+	}
+	/* A bulk catch-up is pulled quietly: the rest of the mesh has it. */
+	bool quiet = lacking > REPLICA_AE_REGOSSIP_MAX;
+	for (uint32_t i = 0; i < again.n && lacking > 0; i++) {
+		replica_proto_next(&again, &e);
+		if (replica_lacks(r, &e))
+			replica_want_add(r, now, &e, &r->ae.peer, quiet);
+	}
+	replica_ae_end(r, true);
+}
