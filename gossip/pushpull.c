@@ -497,6 +497,12 @@ uint64_t swim_pp_jittered(struct swim *s, uint64_t interval)
 	return interval / 2 + (span > 0 ? shoal_env_uniform(s->env, span) : 0);
 }
 
+uint64_t swim_pp_phase(struct swim *s, uint64_t interval)
+{
+	uint32_t span = interval > UINT32_MAX ? UINT32_MAX : (uint32_t)interval;
+	return span > 0 ? shoal_env_uniform(s->env, span) : 0;
+}
+
 void swim_pp_tick(struct swim *s, uint64_t now)
 {
 	for (uint32_t i = 0; i < SWIM_CONVS_MAX && s->nconvs > 0; i++)

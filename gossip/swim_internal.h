@@ -421,6 +421,8 @@ uint64_t swim_pp_next_deadline(const struct swim *s);
 uint64_t swim_pp_interval(const struct swim *s);
 /* Uniform in [interval/2, 3*interval/2). */
 uint64_t swim_pp_jittered(struct swim *s, uint64_t interval);
+/* Uniform in [0, interval): a first phase for nodes that start together. */
+uint64_t swim_pp_phase(struct swim *s, uint64_t interval);
 /* Hash of one member for the digest: shorthash(name || be32 inc || state). */
 uint64_t swim_pp_member_hash(const struct swim_pool_name *n, uint32_t inc, uint8_t state);
 uint32_t swim_pp_bucket_count(uint32_t n);

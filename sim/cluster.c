@@ -741,6 +741,41 @@ out:
 	return rc;
 }
 
+int sim_cluster_preconverge(struct sim_cluster *c)
+{
+	uint64_t now = sim_engine_now(c->e);
+	uint32_t hub = first_up(c, SIM_NO_NODE);
+	int rc;
+
+	for (uint32_t i = 0; i < c->n; i++) {
+		if (c->nodes[i].state != SIM_NODE_IDLE)
+			continue;
+		if ((rc = sim_cluster_start(c, i, NULL, 0)) != 0)
+			return rc;
+		if (hub == SIM_NO_NODE)
+			hub = i;
+	}
+	if (hub == SIM_NO_NODE)
+		return 0;
+	/* The hub learns every node's own record, then every node the hub's
+	 * table: one pass each way instead of N^2 pairwise adoptions. */
+	struct sim_node *h = &c->nodes[hub];
+	for (uint32_t i = 0; i < c->n; i++)
+		if (i != hub && c->nodes[i].state == SIM_NODE_UP &&
+		    (rc = swim_adopt(h->swim, now, c->nodes[i].swim)) != 0)
+			return rc;
+	node_rearm(h);
+	for (uint32_t i = 0; i < c->n; i++) {
+		struct sim_node *nd = &c->nodes[i];
+		if (i == hub || nd->state != SIM_NODE_UP)
+			continue;
+		if ((rc = swim_adopt(nd->swim, now, h->swim)) != 0)
+			return rc;
+		node_rearm(nd);
+	}
+	return 0;
+}
+
 static void node_stop(struct sim_cluster *c, struct sim_node *nd)
 {
 	sim_net_set_up(c->net, nd->index, false);
