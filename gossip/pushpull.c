@@ -142,7 +142,11 @@ static void bucket_hashes(const struct swim *s, uint32_t buckets, uint64_t *out)
 		if (m->rec == 0)
 			continue;
 		const struct swim_pool_name *n = swim_pool_name(s->pool, id);
-		out[n->hash & (buckets - 1)] ^= swim_pp_member_hash(n, m->incarnation, m->state);
+		const struct swim_record *r = swim_member_record(s, m);
+		uint64_t h = m->state == SWIM_ALIVE && m->incarnation == r->incarnation
+		                     ? r->alive_hash
+		                     : swim_pp_member_hash(n, m->incarnation, m->state);
+		out[n->hash & (buckets - 1)] ^= h;
 	}
 }
 

@@ -49,6 +49,9 @@ struct swim_pool_name {
  * holds it. The signed bytes follow the struct. */
 struct swim_record {
 	uint64_t hash;          /* crypto_shorthash(sig), all-zero key: the pool key */
+	uint64_t alive_hash;    /* push-pull digest hash of this member alive at
+				 * this incarnation: computed once per record,
+				 * not once per member per digest */
 	uint32_t refs;          /* holders; freed at 0 */
 	uint32_t next;          /* hash chain: record id + 1, 0 = end */
 	uint32_t name_id;       /* interned name (one reference held) */

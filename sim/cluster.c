@@ -118,14 +118,18 @@ uint32_t sim_cluster_find(const struct sim_cluster *c, const char *name)
 		const char *p = name + 1;
 		while (*p >= '0' && *p <= '9' && v < UINT32_MAX)
 			v = v * 10 + (uint64_t)(*p++ - '0');
-		if (*p == '\0' && v >= 1 && v <= c->n) {
-			const struct sim_node *nd = &c->nodes[v - 1];
-			if (nd->custom_name == NULL && strcmp(nd->gen_name, name) == 0) {
-				/* A custom name on an earlier slot could claim it
-				 * first; only look further when any exist. */
-				if (c->ncustom == 0)
-					return (uint32_t)(v - 1);
-			}
+		/* "n%04u": the digits are v's, zero-padded to 4, and nothing
+		 * else; checked by length so that the hot path (every event
+		 * of every node) reads no other node's memory. */
+		uint32_t ndig = 1;
+		for (uint64_t t = v; t >= 10; t /= 10)
+			ndig++;
+		size_t len = (size_t)(p - (name + 1));
+		if (*p == '\0' && v >= 1 && v <= c->n && len == (ndig < 4 ? 4 : ndig) &&
+		    c->ncustom == 0) {
+			/* A custom name on an earlier slot could claim it
+			 * first; only look further when any exist. */
+			return (uint32_t)(v - 1);
 		}
 	}
 	for (uint32_t i = 0; i < c->n; i++)
