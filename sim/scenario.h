@@ -12,7 +12,8 @@
  *   seed: 1                      # default seed (--seed overrides)
  *   duration: 300s               # number = seconds, or "500ms", "5m", "1h"
  *   nodes: {count: 10000, labels: {region: {jp: 0.5, us: 0.5}}}
- *   start: converged             # or cold (boot_spread: 10s)
+ *   start: converged             # everyone knows everyone (swim_adopt), or
+ *                                # cold (boot_spread: 10s): boot and join
  *   network:
  *     latency: {dist: uniform, min: 0.5ms, max: 2ms}
  *     classes: {label: region, other: {dist: lognormal, median: 80ms, sigma: 0.2}}

