@@ -42,93 +42,6 @@ uint32_t swim_retransmit_limit(uint32_t mult, uint32_t n)
 	return mult * (l == 0 ? 1 : l);
 }
 
-/* ---- name id -> item map --------------------------------------------- */
-
-static uint32_t map_slot(const struct swim_idmap *m, uint32_t key)
-{
-	return (uint32_t)((key * UINT64_C(0x9E3779B97F4A7C15)) >> 32) & (m->cap - 1);
-}
-
-static uint32_t map_get(const struct swim_idmap *m, uint32_t id)
-{
-	if (m->cap == 0)
-		return SWIM_NONE;
-	for (uint32_t i = map_slot(m, id + 1);; i = (i + 1) & (m->cap - 1)) {
-		if (m->keys[i] == 0)
-			return SWIM_NONE;
-		if (m->keys[i] == id + 1)
-			return m->vals[i];
-	}
-}
-
-static int map_put(struct swim_idmap *m, uint32_t id, uint32_t val);
-
-static int map_grow(struct swim_idmap *m)
-{
-	struct swim_idmap n = {0};
-	n.cap = m->cap == 0 ? 16 : m->cap * 2;
-	n.keys = calloc(n.cap, sizeof(*n.keys));
-	n.vals = calloc(n.cap, sizeof(*n.vals));
-	if (n.keys == NULL || n.vals == NULL) {
-		free(n.keys);
-		free(n.vals);
-		return -ENOMEM;
-	}
-	for (uint32_t i = 0; i < m->cap; i++)
-		if (m->keys[i] != 0)
-			map_put(&n, m->keys[i] - 1, m->vals[i]);
-	free(m->keys);
-	free(m->vals);
-	*m = n;
-	return 0;
-}
-
-static int map_put(struct swim_idmap *m, uint32_t id, uint32_t val)
-{
-	int rc;
-	if ((m->len + 1) * 2 > m->cap && (rc = map_grow(m)) < 0)
-		return rc;
-	uint32_t i = map_slot(m, id + 1);
-	while (m->keys[i] != 0 && m->keys[i] != id + 1)
-		i = (i + 1) & (m->cap - 1);
-	if (m->keys[i] == 0)
-		m->len++;
-	m->keys[i] = id + 1;
-	m->vals[i] = val;
-	return 0;
-}
-
-/* Linear-probing delete by backward shift: no tombstones to pile up. */
-static void map_del(struct swim_idmap *m, uint32_t id)
-{
-	if (m->cap == 0)
-		return;
-	uint32_t i = map_slot(m, id + 1);
-	while (m->keys[i] != id + 1) {
-		if (m->keys[i] == 0)
-			return;
-		i = (i + 1) & (m->cap - 1);
-	}
-	m->len--;
-	for (;;) {
-		uint32_t j = i;
-		m->keys[i] = 0;
-		for (;;) {
-			j = (j + 1) & (m->cap - 1);
-			if (m->keys[j] == 0)
-				return;
-			uint32_t home = map_slot(m, m->keys[j]);
-			/* Move j back to i unless its home lies cyclically in (i, j]. */
-			bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
-			if (!stays)
-				break;
-		}
-		m->keys[i] = m->keys[j];
-		m->vals[i] = m->vals[j];
-		i = j;
-	}
-}
-
 /* ---- heap ------------------------------------------------------------ */
 
 static bool better(const struct swim_bcast_item *a, const struct swim_bcast_item *b)
@@ -212,7 +125,7 @@ static void item_free(struct swim_bcast *q, struct swim_pool *pool, uint32_t slo
 {
 	struct swim_bcast_item *it = &q->items[slot];
 	if (it->name_id != SWIM_NONE) {
-		map_del(&q->by_name, it->name_id);
+		swim_idmap_del(&q->by_name, it->name_id);
 		swim_pool_name_unref(pool, it->name_id);
 	}
 	if (it->from_id != SWIM_NONE)
@@ -231,8 +144,7 @@ static void release_storage(struct swim_bcast *q)
 	free(q->items);
 	free(q->free);
 	free(q->heap);
-	free(q->by_name.keys);
-	free(q->by_name.vals);
+	swim_idmap_destroy(&q->by_name);
 	memset(q, 0, sizeof(*q));
 	q->next_seq = next_seq;
 }
@@ -273,7 +185,7 @@ static int item_new(struct swim *s, uint32_t name_id, uint32_t *out)
 	uint32_t slot;
 	int rc;
 
-	if (name_id != SWIM_NONE && (slot = map_get(&q->by_name, name_id)) != SWIM_NONE) {
+	if (name_id != SWIM_NONE && (slot = swim_idmap_get(&q->by_name, name_id)) != SWIM_NONE) {
 		heap_remove(q, q->items[slot].heap_pos);
 		item_free(q, s->pool, slot);
 	}
@@ -285,7 +197,7 @@ static int item_new(struct swim *s, uint32_t name_id, uint32_t *out)
 	}
 	if ((rc = reserve(q)) < 0)
 		return rc;
-	if (name_id != SWIM_NONE && (rc = map_put(&q->by_name, name_id, 0)) < 0)
+	if (name_id != SWIM_NONE && (rc = swim_idmap_put(&q->by_name, name_id, 0)) < 0)
 		return rc;
 	slot = q->nfree > 0 ? q->free[--q->nfree] : q->hwm++;
 	struct swim_bcast_item *it = &q->items[slot];
@@ -297,7 +209,7 @@ static int item_new(struct swim *s, uint32_t name_id, uint32_t *out)
 	it->ours = name_id != SWIM_NONE && name_id == s->self_id;
 	if (name_id != SWIM_NONE) {
 		swim_pool_name_ref(s->pool, name_id);
-		map_put(&q->by_name, name_id, slot); /* present already: cannot fail */
+		swim_idmap_put(&q->by_name, name_id, slot); /* present already: cannot fail */
 	}
 	*out = slot;
 	return 0;

@@ -291,6 +291,7 @@ static int rec_insert(struct swim_pool *p, const uint8_t *body, uint32_t body_le
 	r->version[a->version.len] = '\0';
 	memcpy(r->sig, sig, SWIM_SIG_LEN);
 	memcpy(r->body, body, body_len);
+	r->alive_hash = swim_pp_member_hash(&p->names[name_id], r->incarnation, SWIM_ALIVE);
 
 	uint32_t b = (uint32_t)hash & (p->rec_nheads - 1);
 	r->next = p->rec_heads[b];

@@ -142,7 +142,11 @@ static void bucket_hashes(const struct swim *s, uint32_t buckets, uint64_t *out)
 		if (m->rec == 0)
 			continue;
 		const struct swim_pool_name *n = swim_pool_name(s->pool, id);
-		out[n->hash & (buckets - 1)] ^= swim_pp_member_hash(n, m->incarnation, m->state);
+		const struct swim_record *r = swim_member_record(s, m);
+		uint64_t h = m->state == SWIM_ALIVE && m->incarnation == r->incarnation
+		                     ? r->alive_hash
+		                     : swim_pp_member_hash(n, m->incarnation, m->state);
+		out[n->hash & (buckets - 1)] ^= h;
 	}
 }
 
@@ -495,6 +499,12 @@ uint64_t swim_pp_jittered(struct swim *s, uint64_t interval)
 	 * exchanging in lockstep. */
 	uint32_t span = interval > UINT32_MAX ? UINT32_MAX : (uint32_t)interval;
 	return interval / 2 + (span > 0 ? shoal_env_uniform(s->env, span) : 0);
+}
+
+uint64_t swim_pp_phase(struct swim *s, uint64_t interval)
+{
+	uint32_t span = interval > UINT32_MAX ? UINT32_MAX : (uint32_t)interval;
+	return span > 0 ? shoal_env_uniform(s->env, span) : 0;
 }
 
 void swim_pp_tick(struct swim *s, uint64_t now)

@@ -55,7 +55,13 @@ void swim_susp_destroy(struct swim_susp_table *t, struct swim_pool *pool)
 	}
 	free(t->slots);
 	free(t->heap);
+	swim_idmap_destroy(&t->by_name);
 	memset(t, 0, sizeof(*t));
+}
+
+uint32_t swim_susp_find(const struct swim_susp_table *t, uint32_t name_id)
+{
+	return swim_idmap_get(&t->by_name, name_id);
 }
 
 /* ---- heap ------------------------------------------------------------ */
@@ -128,12 +134,13 @@ int swim_susp_start(struct swim_susp_table *t, struct swim_pool *pool, uint32_t 
 	int rc = reserve(t);
 	if (rc < 0)
 		return rc;
-	if (t->free_head != 0) {
-		slot = t->free_head - 1;
+	slot = t->free_head != 0 ? t->free_head - 1 : t->hwm;
+	if ((rc = swim_idmap_put(&t->by_name, name_id, slot)) < 0)
+		return rc;
+	if (t->free_head != 0)
 		t->free_head = t->slots[slot].name_id;
-	} else {
-		slot = t->hwm++;
-	}
+	else
+		t->hwm++;
 	struct swim_susp *x = &t->slots[slot];
 	memset(x, 0, sizeof(*x));
 	if (k > SWIM_SUSP_ACCUSERS - 1)
@@ -179,6 +186,10 @@ void swim_susp_remove(struct swim_susp_table *t, struct swim_pool *pool, uint32_
 
 	for (uint32_t i = 0; i < x->naccusers; i++)
 		swim_pool_name_unref(pool, x->accusers[i]);
+	/* A restarted suspicion of the same member may already own the map
+	 * entry (started before this one is removed). */
+	if (swim_idmap_get(&t->by_name, x->name_id) == slot)
+		swim_idmap_del(&t->by_name, x->name_id);
 	t->used--;
 	if (pos != t->used) {
 		heap_set(t, pos, t->heap[t->used]);

@@ -352,7 +352,7 @@ static void suspicion_expiries(struct swim *s, uint64_t now)
 		uint32_t slot = swim_susp_top(&s->susp);
 		uint32_t id = s->susp.slots[slot].name_id;
 		struct swim_member *m = swim_member_at(s, id);
-		if (m == NULL || m->state != SWIM_SUSPECT || m->susp != slot + 1) {
+		if (m == NULL || m->state != SWIM_SUSPECT || swim_susp_find(&s->susp, id) != slot) {
 			swim_susp_remove(&s->susp, s->pool, slot); /* orphan: cannot happen */
 			continue;
 		}
@@ -412,8 +412,9 @@ static void fill_info(const struct swim *s, uint32_t id, const struct swim_membe
 	out->version = r->version;
 	out->pubkey = swim_record_pubkey(r);
 	out->is_self = id == s->self_id;
-	if (m->state == SWIM_SUSPECT && m->susp != 0) {
-		const struct swim_susp *x = &s->susp.slots[m->susp - 1];
+	uint32_t slot = m->state == SWIM_SUSPECT ? swim_susp_find(&s->susp, id) : SWIM_NONE;
+	if (slot != SWIM_NONE) {
+		const struct swim_susp *x = &s->susp.slots[slot];
 		out->confirmations = x->n;
 		out->suspect_deadline = x->deadline;
 	}

@@ -9,7 +9,7 @@
  *     recs[rid]       signed ALIVE records, immutable, refcounted, keyed
  *                     by their signature; present = already verified
  *   swim (one per node)
- *     members[id]     24 bytes per name id: record, state, incarnation, since
+ *     members[id]     16 bytes per name id: record, state, incarnation, since
  *     order[]         4 bytes per member: the randomized probe order
  *     susp            one slot per *suspect* member, plus a deadline heap
  *     bcast           one item per member with news pending, plus a heap
@@ -49,6 +49,9 @@ struct swim_pool_name {
  * holds it. The signed bytes follow the struct. */
 struct swim_record {
 	uint64_t hash;          /* crypto_shorthash(sig), all-zero key: the pool key */
+	uint64_t alive_hash;    /* push-pull digest hash of this member alive at
+				 * this incarnation: computed once per record,
+				 * not once per member per digest */
 	uint32_t refs;          /* holders; freed at 0 */
 	uint32_t next;          /* hash chain: record id + 1, 0 = end */
 	uint32_t name_id;       /* interned name (one reference held) */
@@ -116,6 +119,22 @@ static inline const uint8_t *swim_record_pubkey(const struct swim_record *r)
 	return r->body + r->pubkey_off;
 }
 
+/* ---- name id map (idmap.c) ------------------------------------------- */
+
+/* Open addressing name id -> uint32 (linear probing). */
+struct swim_idmap {
+	uint32_t *keys; /* name id + 1; 0 = empty */
+	uint32_t *vals;
+	uint32_t cap; /* power of two or 0 */
+	uint32_t len;
+};
+/* SWIM_NONE if absent. */
+uint32_t swim_idmap_get(const struct swim_idmap *m, uint32_t id);
+/* Insert or replace; -ENOMEM. */
+int swim_idmap_put(struct swim_idmap *m, uint32_t id, uint32_t val);
+void swim_idmap_del(struct swim_idmap *m, uint32_t id);
+void swim_idmap_destroy(struct swim_idmap *m);
+
 /* ---- suspicion ------------------------------------------------------- */
 
 /* Accusers remembered per suspect: the first plus up to k confirmations. */
@@ -135,12 +154,13 @@ struct swim_susp {
 };
 
 struct swim_susp_table {
-	struct swim_susp *slots; /* slot storage; free slots chained by name_id */
-	uint32_t alloc;          /* slots allocated */
-	uint32_t used;           /* slots in use */
-	uint32_t free_head;      /* slot + 1, 0 = none */
-	uint32_t hwm;            /* slots ever handed out */
-	uint32_t *heap;          /* slot indexes, min-heap by deadline */
+	struct swim_susp *slots;   /* slot storage; free slots chained by name_id */
+	uint32_t alloc;            /* slots allocated */
+	uint32_t used;             /* slots in use */
+	uint32_t free_head;        /* slot + 1, 0 = none */
+	uint32_t hwm;              /* slots ever handed out */
+	uint32_t *heap;            /* slot indexes, min-heap by deadline */
+	struct swim_idmap by_name; /* suspect name id -> slot: only suspects pay */
 };
 
 /* Lifeguard's timeout after n confirmations of k expected, clamped >= min. */
@@ -156,6 +176,8 @@ int swim_susp_start(struct swim_susp_table *t, struct swim_pool *pool, uint32_t 
 bool swim_susp_confirm(struct swim_susp_table *t, struct swim_pool *pool, uint32_t slot,
                        uint32_t from_id);
 void swim_susp_remove(struct swim_susp_table *t, struct swim_pool *pool, uint32_t slot);
+/* The slot of a running suspicion of name_id, or SWIM_NONE. */
+uint32_t swim_susp_find(const struct swim_susp_table *t, uint32_t name_id);
 /* Earliest deadline or UINT64_MAX; the slot that holds it, or SWIM_NONE. */
 uint64_t swim_susp_next_deadline(const struct swim_susp_table *t);
 uint32_t swim_susp_top(const struct swim_susp_table *t);
@@ -174,14 +196,6 @@ struct swim_bcast_item {
 	bool ours;            /* about this node: always sent first */
 	uint16_t blob_len;    /* LEAVE, KEYOP: encoded message bytes */
 	uint8_t *blob;        /* LEAVE, KEYOP: owned copy */
-};
-
-/* Open addressing name id -> item index (linear probing). */
-struct swim_idmap {
-	uint32_t *keys; /* name id + 1; 0 = empty */
-	uint32_t *vals;
-	uint32_t cap; /* power of two or 0 */
-	uint32_t len;
 };
 
 struct swim_bcast {
@@ -253,15 +267,16 @@ uint64_t swim_user_next_deadline(const struct swim *s);
 
 /* ---- the swim -------------------------------------------------------- */
 
-/* One member as this node sees it: 24 bytes. */
+/* One member as this node sees it: 16 bytes, the N^2 term of a simulation
+ * (and the largest per-member cost of a node). A suspect's suspicion slot
+ * is found through the suspicion table's map, not stored here. `since` is
+ * an absolute time in us: 56 bits hold 2,283 years. */
 struct swim_member {
 	uint32_t rec;         /* pool record id + 1 (one reference); 0 = no entry */
 	uint32_t incarnation; /* incarnation of the current state */
-	uint64_t since;       /* now when it entered this state */
-	uint8_t state;        /* enum swim_state */
-	uint8_t flags;        /* MEMBER_* */
-	uint16_t pad;
-	uint32_t susp; /* suspicion slot + 1 while suspect */
+	uint64_t since : 56;  /* now when it entered this state */
+	uint64_t state : 3;   /* enum swim_state */
+	uint64_t flags : 5;   /* MEMBER_* */
 };
 #define MEMBER_IN_ORDER 0x01 /* listed in the probe order */
 
@@ -458,6 +473,8 @@ uint64_t swim_pp_next_deadline(const struct swim *s);
 uint64_t swim_pp_interval(const struct swim *s);
 /* Uniform in [interval/2, 3*interval/2). */
 uint64_t swim_pp_jittered(struct swim *s, uint64_t interval);
+/* Uniform in [0, interval): a first phase for nodes that start together. */
+uint64_t swim_pp_phase(struct swim *s, uint64_t interval);
 /* Hash of one member for the digest: shorthash(name || be32 inc || state). */
 uint64_t swim_pp_member_hash(const struct swim_pool_name *n, uint32_t inc, uint8_t state);
 uint32_t swim_pp_bucket_count(uint32_t n);

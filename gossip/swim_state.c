@@ -50,9 +50,10 @@ void swim_emit(struct swim *s, enum swim_event_type type, uint32_t name_id, uint
 static void set_state(struct swim *s, struct swim_member *m, uint8_t state, uint32_t inc,
                       uint64_t now)
 {
-	if (m->state == SWIM_SUSPECT && m->susp != 0 && state != SWIM_SUSPECT) {
-		swim_susp_remove(&s->susp, s->pool, m->susp - 1);
-		m->susp = 0;
+	if (m->state == SWIM_SUSPECT && state != SWIM_SUSPECT) {
+		uint32_t slot = swim_susp_find(&s->susp, (uint32_t)(m - s->members));
+		if (slot != SWIM_NONE)
+			swim_susp_remove(&s->susp, s->pool, slot);
 	}
 	if (m->state != state) {
 		s->counts[m->state]--;
@@ -84,8 +85,9 @@ void swim_member_drop(struct swim *s, uint32_t id)
 	struct swim_member *m = swim_member_at(s, id);
 	if (m == NULL)
 		return;
-	if (m->susp != 0)
-		swim_susp_remove(&s->susp, s->pool, m->susp - 1);
+	uint32_t slot = m->state == SWIM_SUSPECT ? swim_susp_find(&s->susp, id) : SWIM_NONE;
+	if (slot != SWIM_NONE)
+		swim_susp_remove(&s->susp, s->pool, slot);
 	s->counts[m->state]--;
 	swim_pool_record_unref(s->pool, m->rec - 1);
 	memset(m, 0, sizeof(*m));
@@ -294,7 +296,8 @@ void swim_apply_suspect(struct swim *s, uint64_t now, uint32_t id, uint32_t inc,
 		return;
 	}
 	if (m->state == SWIM_SUSPECT && inc == m->incarnation) {
-		if (swim_susp_confirm(&s->susp, s->pool, m->susp - 1, from_id))
+		uint32_t slot = swim_susp_find(&s->susp, id);
+		if (slot != SWIM_NONE && swim_susp_confirm(&s->susp, s->pool, slot, from_id))
 			swim_bcast_accuse(s, SWIM_MSG_SUSPECT, id, inc, from_id);
 		return;
 	}
@@ -304,6 +307,7 @@ void swim_apply_suspect(struct swim *s, uint64_t now, uint32_t id, uint32_t inc,
 	uint32_t k;
 	uint64_t min, max;
 	suspicion_bounds(s, &k, &min, &max);
+	uint32_t old = m->state == SWIM_SUSPECT ? swim_susp_find(&s->susp, id) : SWIM_NONE;
 	int slot = swim_susp_start(&s->susp, s->pool, id, from_id, now, k, min, max, via_probe);
 	if (slot < 0)
 		return;
@@ -315,15 +319,14 @@ void swim_apply_suspect(struct swim *s, uint64_t now, uint32_t id, uint32_t inc,
 		 * a member dead that refuted in time. A member that is really
 		 * down cannot raise its incarnation, so this never delays its
 		 * death by more than one timeout. */
-		swim_susp_remove(&s->susp, s->pool, m->susp - 1);
+		if (old != SWIM_NONE)
+			swim_susp_remove(&s->susp, s->pool, old);
 		m->incarnation = inc;
 		m->since = now;
-		m->susp = (uint32_t)slot + 1;
 		swim_bcast_accuse(s, SWIM_MSG_SUSPECT, id, inc, from_id);
 		return;
 	}
 	set_state(s, m, SWIM_SUSPECT, inc, now);
-	m->susp = (uint32_t)slot + 1;
 	if (via_probe)
 		s->stats.suspicions++;
 	swim_emit(s, SWIM_EV_SUSPECT, id, inc, from_id, via_probe, NULL);

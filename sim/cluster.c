@@ -120,14 +120,18 @@ uint32_t sim_cluster_find(const struct sim_cluster *c, const char *name)
 		const char *p = name + 1;
 		while (*p >= '0' && *p <= '9' && v < UINT32_MAX)
 			v = v * 10 + (uint64_t)(*p++ - '0');
-		if (*p == '\0' && v >= 1 && v <= c->n) {
-			const struct sim_node *nd = &c->nodes[v - 1];
-			if (nd->custom_name == NULL && strcmp(nd->gen_name, name) == 0) {
-				/* A custom name on an earlier slot could claim it
-				 * first; only look further when any exist. */
-				if (c->ncustom == 0)
-					return (uint32_t)(v - 1);
-			}
+		/* "n%04u": the digits are v's, zero-padded to 4, and nothing
+		 * else; checked by length so that the hot path (every event
+		 * of every node) reads no other node's memory. */
+		uint32_t ndig = 1;
+		for (uint64_t t = v; t >= 10; t /= 10)
+			ndig++;
+		size_t len = (size_t)(p - (name + 1));
+		if (*p == '\0' && v >= 1 && v <= c->n && len == (ndig < 4 ? 4 : ndig) &&
+		    c->ncustom == 0) {
+			/* A custom name on an earlier slot could claim it
+			 * first; only look further when any exist. */
+			return (uint32_t)(v - 1);
 		}
 	}
 	for (uint32_t i = 0; i < c->n; i++)
@@ -746,6 +750,41 @@ out:
 	if (took != NULL)
 		*took = sim_engine_now(c->e) - t0;
 	return rc;
+}
+
+int sim_cluster_preconverge(struct sim_cluster *c)
+{
+	uint64_t now = sim_engine_now(c->e);
+	uint32_t hub = first_up(c, SIM_NO_NODE);
+	int rc;
+
+	for (uint32_t i = 0; i < c->n; i++) {
+		if (c->nodes[i].state != SIM_NODE_IDLE)
+			continue;
+		if ((rc = sim_cluster_start(c, i, NULL, 0)) != 0)
+			return rc;
+		if (hub == SIM_NO_NODE)
+			hub = i;
+	}
+	if (hub == SIM_NO_NODE)
+		return 0;
+	/* The hub learns every node's own record, then every node the hub's
+	 * table: one pass each way instead of N^2 pairwise adoptions. */
+	struct sim_node *h = &c->nodes[hub];
+	for (uint32_t i = 0; i < c->n; i++)
+		if (i != hub && c->nodes[i].state == SIM_NODE_UP &&
+		    (rc = swim_adopt(h->swim, now, c->nodes[i].swim)) != 0)
+			return rc;
+	node_rearm(h);
+	for (uint32_t i = 0; i < c->n; i++) {
+		struct sim_node *nd = &c->nodes[i];
+		if (i == hub || nd->state != SIM_NODE_UP)
+			continue;
+		if ((rc = swim_adopt(nd->swim, now, h->swim)) != 0)
+			return rc;
+		node_rearm(nd);
+	}
+	return 0;
 }
 
 static void node_stop(struct sim_cluster *c, struct sim_node *nd)

@@ -15,6 +15,9 @@
  * Exit status: 0 done, 1 a run failed, 2 bad usage or a bad scenario file.
  */
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +76,14 @@ int main(int argc, char **argv)
 	char err[512] = "";
 	char outbuf[4096];
 
+#ifdef __GLIBC__
+	/* Every node's member table and probe order (tens to hundreds of KB
+	 * each) get their own mapping. glibc would otherwise raise its mmap
+	 * threshold at the first large free and put them in the heap, where
+	 * their growth leaves holes: measured at 10,000 nodes, peak RSS 3.6
+	 * GiB against 3.0 GiB with the threshold fixed at 64 KiB. */
+	mallopt(M_MMAP_THRESHOLD, 64 * 1024);
+#endif
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (strcmp(a, "--seed") == 0 && i + 1 < argc) {

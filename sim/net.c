@@ -6,9 +6,14 @@
  *   - Node i owns address 10.(i>>16).(i>>8).(i):7946, so mapping an address
  *     back to a node is arithmetic, not a table.
  *   - Per-node state is a small fixed record (counters, partition group, up
- *     flag, slow window). Per-link settings (latency, loss, cut) are rare, so
- *     they live in a sparse hash keyed by (from, to), consulted only when any
- *     exist: the common packet pays for no N^2 anything.
+ *     flag, slow window, place). Latency comes from places, not links: each
+ *     node has one value per latency tier (rack, region, ...), and a packet
+ *     draws from the distribution of the innermost tier its two ends share,
+ *     or the `other` one - O(N) memory for any N, where a table of
+ *     cross-region links would be O(N^2). Per-link settings (latency, loss,
+ *     cut) are rare, so they live in a sparse hash keyed by (from, to),
+ *     consulted only when any exist: the common packet pays for no N^2
+ *     anything.
  *   - Every packet in flight is an engine event carrying a heap copy of the
  *     bytes, also linked into a list so sim_net_delete can free what never
  *     arrived.
@@ -41,11 +46,12 @@
 #define MAX_NODES   ((uint32_t)1 << 24)
 
 struct node_state {
-	struct sim_net_counters c; /* what this node sent and received */
-	uint64_t slow_until;       /* end of the slow window (virtual us) */
-	uint64_t slow_extra;       /* delay added to arrivals in the window */
-	uint16_t group;            /* partition group */
-	uint8_t up;                /* 0 while crashed or stopped */
+	struct sim_net_counters c;         /* what this node sent and received */
+	uint64_t slow_until;               /* end of the slow window (virtual us) */
+	uint64_t slow_extra;               /* delay added to arrivals in the window */
+	uint16_t group;                    /* partition group */
+	uint16_t place[SIM_NET_TIERS_MAX]; /* value per latency tier */
+	uint8_t up;                        /* 0 while crashed or stopped */
 };
 
 struct link_rule {
@@ -89,14 +95,17 @@ struct pkt {
 };
 
 struct sim_net {
-	struct sim_engine *e;      /* clock and event queue */
-	struct sim_net_config cfg; /* defaults */
-	struct sim_net_ops ops;    /* where packets go */
-	void *ctx;                 /* for ops */
-	struct sim_rng rng;        /* latency and loss draws */
-	uint32_t n;                /* nodes */
-	struct node_state *nodes;  /* [n] */
-	bool partitioned;          /* some node is outside group 0 */
+	struct sim_engine *e;                       /* clock and event queue */
+	struct sim_net_config cfg;                  /* defaults */
+	struct sim_net_ops ops;                     /* where packets go */
+	void *ctx;                                  /* for ops */
+	struct sim_rng rng;                         /* latency and loss draws */
+	uint32_t n;                                 /* nodes */
+	struct node_state *nodes;                   /* [n] */
+	bool partitioned;                           /* some node is outside group 0 */
+	uint32_t ntiers;                            /* latency tiers set; 0 = cfg.latency for all */
+	struct sim_latency tier[SIM_NET_TIERS_MAX]; /* innermost first */
+	struct sim_latency other;                   /* ends that share no tier */
 
 	struct link_rule *rules; /* open-addressed, rules_alloc slots */
 	size_t rules_alloc;
@@ -232,11 +241,24 @@ bool sim_net_reachable(const struct sim_net *n, uint32_t from, uint32_t to)
 	return n->nodes[from].up && n->nodes[to].up && !blocked(n, from, to);
 }
 
+/* The latency class of from -> to: the innermost tier both ends share. */
+static const struct sim_latency *place_latency(const struct sim_net *n, uint32_t from, uint32_t to)
+{
+	if (n->ntiers == 0)
+		return &n->cfg.latency;
+	const uint16_t *a = n->nodes[from].place, *b = n->nodes[to].place;
+	for (uint32_t t = 0; t < n->ntiers; t++)
+		if (a[t] == b[t])
+			return &n->tier[t];
+	return &n->other;
+}
+
 /* When a packet sent now from -> to is handled by `to`. */
 static uint64_t arrival(struct sim_net *n, uint32_t from, uint32_t to)
 {
 	const struct link_rule *r = rule_find(n, from, to);
-	const struct sim_latency *lat = (r != NULL && r->has_lat) ? &r->lat : &n->cfg.latency;
+	const struct sim_latency *lat =
+	        (r != NULL && r->has_lat) ? &r->lat : place_latency(n, from, to);
 	uint64_t at = sim_engine_now(n->e) + sim_latency_sample(lat, &n->rng);
 	const struct node_state *dst = &n->nodes[to];
 	if (dst->slow_extra > 0 && at < dst->slow_until)
@@ -727,6 +749,27 @@ int sim_net_set_link_latency(struct sim_net *n, uint32_t from, uint32_t to,
 	} else {
 		r->has_lat = 0;
 	}
+	return 0;
+}
+
+int sim_net_set_tiers(struct sim_net *n, uint32_t ntiers, const struct sim_latency *tier,
+                      const struct sim_latency *other)
+{
+	if (ntiers > SIM_NET_TIERS_MAX || (ntiers > 0 && (tier == NULL || other == NULL)))
+		return -EINVAL;
+	for (uint32_t t = 0; t < ntiers; t++)
+		n->tier[t] = tier[t];
+	if (ntiers > 0)
+		n->other = *other;
+	n->ntiers = ntiers;
+	return 0;
+}
+
+int sim_net_set_place(struct sim_net *n, uint32_t node, uint32_t tier, uint16_t value)
+{
+	if (node >= n->n || tier >= SIM_NET_TIERS_MAX)
+		return -EINVAL;
+	n->nodes[node].place[tier] = value;
 	return 0;
 }
 

@@ -573,38 +573,23 @@ static void draw_labels(struct run *R)
 /* Links between nodes whose class label differs get the `other` latency.
  * The net keeps per-link settings in a table of at most ~2M links, which
  * bounds this to about 1.4k nodes split evenly. */
+/* Latency tiers: each node's place is its value of each tier's label. */
 static int set_classes(struct run *R, char *err, size_t errlen)
 {
 	const struct sim_scenario *sc = R->sc;
-	if (!sc->has_class)
+	if (sc->ntiers == 0)
 		return 0;
-	int k = label_index(sc, sc->class_key);
-	uint64_t pairs = 0;
-	for (uint32_t i = 0; i < R->n; i++)
-		for (uint32_t j = 0; j < R->n; j++)
-			pairs += R->label_value[(size_t)i * sc->nlabels + (size_t)k] !=
-			         R->label_value[(size_t)j * sc->nlabels + (size_t)k];
-	if (pairs > (UINT64_C(1) << 21)) {
-		snprintf(err, errlen,
-		         "network.classes: %llu cross-class links exceed the net's per-link table "
-		         "(2^21 links); use fewer nodes",
-		         (unsigned long long)pairs);
-		return SHOAL_E_CONFIG;
-	}
 	struct sim_net *net = sim_cluster_net(R->c);
-	for (uint32_t i = 0; i < R->n; i++)
-		for (uint32_t j = 0; j < R->n; j++) {
-			if (R->label_value[(size_t)i * sc->nlabels + (size_t)k] ==
-			    R->label_value[(size_t)j * sc->nlabels + (size_t)k])
-				continue;
-			int rc = sim_net_set_link_latency(net, i, j, &sc->other);
-			if (rc != 0) {
-				snprintf(err, errlen,
-				         "network.classes: cannot set link latency (%d)", rc);
-				return rc;
-			}
-		}
-	return 0;
+	int rc = sim_net_set_tiers(net, sc->ntiers, sc->tier_lat, &sc->other);
+	for (uint32_t t = 0; t < sc->ntiers && rc == 0; t++) {
+		int k = label_index(sc, sc->tier_key[t]);
+		for (uint32_t i = 0; i < R->n && rc == 0; i++)
+			rc = sim_net_set_place(net, i, t,
+			                       R->label_value[(size_t)i * sc->nlabels + (size_t)k]);
+	}
+	if (rc != 0)
+		snprintf(err, errlen, "network.classes: cannot set latency tiers (%d)", rc);
+	return rc;
 }
 
 static bool pred_cold(struct sim_cluster *c, void *ctx)
@@ -864,7 +849,7 @@ int sim_run(const struct sim_scenario *sc, const struct sim_sc_variant *v,
 			rc = sim_cluster_run_until(R.c, pred_cold, NULL, sc->start_timeout_us,
 			                           &took);
 	} else {
-		rc = sim_cluster_converge(R.c, sc->start_timeout_us, &took);
+		rc = sim_cluster_preconverge(R.c);
 	}
 	r->start_ok = rc == 0;
 	r->start_us = took;

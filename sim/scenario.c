@@ -306,33 +306,91 @@ static int parse_nodes(struct ps *p, const yaml_node_t *n)
 
 /* ---- network ------------------------------------------------------------ */
 
-static int parse_classes(struct ps *p, const yaml_node_t *m)
+/* One entry of network.classes.tiers: {label: rack, latency: {...}}. */
+static int parse_tier(struct ps *p, const yaml_node_t *e)
 {
 	yaml_node_t *k, *v;
 	int rc;
-	bool has_label = false, has_other = false;
-	if ((rc = need_map(p, m, "network.classes")) != 0)
+	bool has_label = false, has_lat = false;
+	if ((rc = need_map(p, e, "network.classes.tiers entry")) != 0)
 		return rc;
-	for (size_t i = 0; map_pair(p, m, i, &k, &v); i++) {
+	if (p->sc->ntiers == SIM_NET_TIERS_MAX)
+		return fail(p, e, "network.classes.tiers: at most %d tiers", SIM_NET_TIERS_MAX);
+	uint32_t t = p->sc->ntiers;
+	for (size_t i = 0; map_pair(p, e, i, &k, &v); i++) {
 		const char *key = scalar(k);
 		if (key != NULL && strcmp(key, "label") == 0) {
-			rc = get_name(p, v, "network.classes.label", p->sc->class_key);
+			rc = get_name(p, v, "network.classes.tiers.label", p->sc->tier_key[t]);
 			has_label = true;
-		} else if (key != NULL && strcmp(key, "same") == 0) {
-			rc = parse_latency(p, v, "network.classes.same", &p->sc->latency);
-		} else if (key != NULL && strcmp(key, "other") == 0) {
-			rc = parse_latency(p, v, "network.classes.other", &p->sc->other);
-			has_other = true;
+		} else if (key != NULL && strcmp(key, "latency") == 0) {
+			rc = parse_latency(p, v, "network.classes.tiers.latency",
+			                   &p->sc->tier_lat[t]);
+			has_lat = true;
 		} else {
-			return fail(p, k, "network.classes: unknown key '%s' (label, same, other)",
+			return fail(p, k,
+			            "network.classes.tiers: unknown key '%s' (label, latency)",
 			            key ? key : "?");
 		}
 		if (rc != 0)
 			return rc;
 	}
-	if (!has_label || !has_other)
-		return fail(p, m, "network.classes needs label and other");
-	p->sc->has_class = true;
+	if (!has_label || !has_lat)
+		return fail(p, e, "network.classes.tiers entry needs label and latency");
+	p->sc->ntiers++;
+	return 0;
+}
+
+static int parse_tiers(struct ps *p, const yaml_node_t *s)
+{
+	int rc;
+	if (s->type != YAML_SEQUENCE_NODE ||
+	    s->data.sequence.items.start == s->data.sequence.items.top)
+		return fail(p, s,
+		            "network.classes.tiers: expected a list of {label, latency}, "
+		            "innermost first");
+	for (yaml_node_item_t *it = s->data.sequence.items.start; it < s->data.sequence.items.top;
+	     it++)
+		if ((rc = parse_tier(p, node_at(p, *it))) != 0)
+			return rc;
+	return 0;
+}
+
+/* network.classes: one tier by `label` (its latency is network.latency, or
+ * `same`), or `tiers` innermost first; `other` between nodes sharing none. */
+static int parse_classes(struct ps *p, const yaml_node_t *m)
+{
+	yaml_node_t *k, *v;
+	int rc;
+	bool has_label = false, has_tiers = false, has_other = false;
+	if ((rc = need_map(p, m, "network.classes")) != 0)
+		return rc;
+	for (size_t i = 0; map_pair(p, m, i, &k, &v); i++) {
+		const char *key = scalar(k);
+		if (key != NULL && strcmp(key, "label") == 0) {
+			rc = get_name(p, v, "network.classes.label", p->sc->tier_key[0]);
+			has_label = true;
+		} else if (key != NULL && strcmp(key, "same") == 0) {
+			rc = parse_latency(p, v, "network.classes.same", &p->sc->latency);
+		} else if (key != NULL && strcmp(key, "tiers") == 0) {
+			rc = parse_tiers(p, v);
+			has_tiers = true;
+		} else if (key != NULL && strcmp(key, "other") == 0) {
+			rc = parse_latency(p, v, "network.classes.other", &p->sc->other);
+			has_other = true;
+		} else {
+			return fail(p, k,
+			            "network.classes: unknown key '%s' (label, same, tiers, other)",
+			            key ? key : "?");
+		}
+		if (rc != 0)
+			return rc;
+	}
+	if (has_label == has_tiers || !has_other)
+		return fail(p, m, "network.classes needs other and either label or tiers");
+	if (has_label) {
+		p->sc->ntiers = 1;
+		p->sc->tier0_same = true;
+	}
 	return 0;
 }
 
@@ -812,14 +870,18 @@ static int parse_root(struct ps *p, const yaml_node_t *root)
 			return fail(p, NULL, "line %u: node %u does not exist (nodes: %u)", a->line,
 			            a->node, p->sc->nodes);
 	}
-	if (p->sc->has_class) {
+	for (uint32_t t = 0; t < p->sc->ntiers; t++) {
 		bool found = false;
 		for (uint32_t i = 0; i < p->sc->nlabels; i++)
-			found |= strcmp(p->sc->labels[i].key, p->sc->class_key) == 0;
+			found |= strcmp(p->sc->labels[i].key, p->sc->tier_key[t]) == 0;
 		if (!found)
-			return fail(p, root, "network.classes.label '%s' is not in nodes.labels",
-			            p->sc->class_key);
+			return fail(p, root, "network.classes: label '%s' is not in nodes.labels",
+			            p->sc->tier_key[t]);
 	}
+	/* The one-label form's tier runs at network.latency (or `same`),
+	 * whichever order the keys came in. */
+	if (p->sc->tier0_same)
+		p->sc->tier_lat[0] = p->sc->latency;
 	if (p->sc->nvariants == 0) {
 		p->sc->nvariants = 1;
 		memcpy(p->sc->variants[0].name, "default", sizeof("default"));

@@ -12,10 +12,14 @@
  *   seed: 1                      # default seed (--seed overrides)
  *   duration: 300s               # number = seconds, or "500ms", "5m", "1h"
  *   nodes: {count: 10000, labels: {region: {jp: 0.5, us: 0.5}}}
- *   start: converged             # or cold (boot_spread: 10s)
+ *   start: converged             # everyone knows everyone (swim_adopt), or
+ *                                # cold (boot_spread: 10s): boot and join
  *   network:
  *     latency: {dist: uniform, min: 0.5ms, max: 2ms}
  *     classes: {label: region, other: {dist: lognormal, median: 80ms, sigma: 0.2}}
+ *     # or tiers, innermost first, each sampled per packet:
+ *     # classes: {tiers: [{label: rack, latency: ...}, {label: region, latency: ...}],
+ *     #           other: ...}
  *     loss: 0.01
  *   protocol: {probe_interval: 1s, lifeguard: false}
  *   compare: [{name: on}, {name: off, protocol: {lifeguard: false}}]
@@ -136,10 +140,13 @@ struct sim_scenario {
 	uint32_t nlabels;                              /* entries in labels */
 	struct sim_sc_label labels[SIM_SC_LABELS_MAX]; /* per-node label draws */
 
-	struct sim_latency latency; /* default link latency (same class) */
-	bool has_class;             /* links across class_key values use other */
-	char class_key[SIM_SC_NAME_MAX];
-	struct sim_latency other; /* latency between nodes whose class_key differs */
+	struct sim_latency latency; /* every pair's latency without classes */
+	uint32_t ntiers;            /* latency tiers (network.classes), 0 = none */
+	char tier_key[SIM_NET_TIERS_MAX][SIM_SC_NAME_MAX]; /* label of each tier,
+							     * innermost first */
+	struct sim_latency tier_lat[SIM_NET_TIERS_MAX];    /* nodes sharing that label value */
+	bool tier0_same;          /* `label:` form: tier 0 is network.latency */
+	struct sim_latency other; /* nodes that share no tier */
 	double loss;              /* initial global iid loss */
 
 	uint32_t nbase;                                /* base protocol overrides */

@@ -12,7 +12,7 @@
  *            clock is in microseconds and starts at SIM_CLOCK_START, not 0,
  *            so code that treats 0 as "unset" or "the beginning" shows up.
  *   net      nodes 0..n-1 with addresses 10.x.y.z:7946; datagrams with
- *            per-link latency (constant, uniform, lognormal) and iid loss,
+ *            latency by place tier (constant, uniform, lognormal) and iid loss,
  *            partitions into groups, one-way cuts, slow receivers; reliable
  *            ordered streams that a partition, cut or crash breaks. It
  *            counts packets and bytes per node itself.
@@ -237,7 +237,19 @@ void sim_net_set_loss(struct sim_net *n, double p);
 /* Extra iid loss on the one-way link from -> to (combined with the global
  * rate as independent losses). -EINVAL if p outside [0,1]; -ENOMEM. */
 int sim_net_set_link_loss(struct sim_net *n, uint32_t from, uint32_t to, double p);
-/* One-way latency of from -> to; NULL restores the default. */
+/* Latency by place. Each node has one value per tier (tier 0 innermost,
+ * e.g. rack, then region, ...; all 0 at first). A packet draws its one-way
+ * latency, per packet, from tier[t] for the smallest t where both ends have
+ * the same value, else from `other`. ntiers 0 (the start) uses the
+ * config's latency for every pair. Memory is per node, not per link, so
+ * any cluster size works. -EINVAL for more than SIM_NET_TIERS_MAX tiers,
+ * a missing array, or a bad node. */
+#define SIM_NET_TIERS_MAX 4
+int sim_net_set_tiers(struct sim_net *n, uint32_t ntiers, const struct sim_latency *tier,
+                      const struct sim_latency *other);
+int sim_net_set_place(struct sim_net *n, uint32_t node, uint32_t tier, uint16_t value);
+/* One-way latency of from -> to, overriding the tiers (a sparse per-link
+ * table: for a handful of links); NULL restores the default. */
 int sim_net_set_link_latency(struct sim_net *n, uint32_t from, uint32_t to,
                              const struct sim_latency *lat);
 /* Cut (or restore) the one-way link from -> to: datagrams dropped, streams
@@ -378,12 +390,20 @@ int sim_cluster_start(struct sim_cluster *c, uint32_t i, const uint32_t *seeds, 
 /* Cold start: node 0 now with no seed; every other idle node at a random
  * time in [now, now + spread_us) joining node 0. */
 int sim_cluster_boot(struct sim_cluster *c, uint64_t spread_us);
-/* Pre-converged start: start every idle node, one per join_gap_us, each
+/* Converged start through real joins (what `start: cold` measures, but
+ * paced): start every idle node, one per join_gap_us, each
  * joining the hub (the first up node, else node 0); run until the hub knows
  * every up node; have each node that does not yet know everyone push-pull
  * with the hub again (same spacing); run until converged. `took` gets the
  * virtual time spent. -ETIMEDOUT after timeout_us. */
 int sim_cluster_converge(struct sim_cluster *c, uint64_t timeout_us, uint64_t *took);
+/* Pre-converged start without a join: start every idle node (no seeds),
+ * then install the full membership in each through swim_adopt (the hub
+ * adopts every node, every node adopts the hub), all at the current virtual
+ * time. Each node ends as a settled join leaves it: everyone alive at
+ * their incarnation, no suspicion, empty broadcast queue, probe order
+ * shuffled by its own PRNG, push-pull phase spread over the interval. */
+int sim_cluster_preconverge(struct sim_cluster *c);
 
 /* Crash: the node stops processing and sending at once; its swim is freed;
  * its incarnation, key, keyring and name survive ("disk"). */

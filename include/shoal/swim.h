@@ -30,9 +30,9 @@
  * signed by it; a name already bound to another key is refused and reported.
  *
  * Memory: members are identified by a dense name id from the pool; a node's
- * table is an array indexed by that id (24 bytes per member, 28 with the
- * probe order; with broadcast queues and growth slack a settled node at 10k
- * members measures ~47 bytes per member). The signed alive records
+ * table is an array indexed by that id (16 bytes per member, 20 with the
+ * probe order; 10,000 simulated nodes started converged measure 22.8 bytes
+ * per member entry all told). The signed alive records
  * themselves are immutable, refcounted and interned in the pool, so the
  * simulator can share one pool across thousands of nodes and every
  * identical record is stored (and verified) once per process.
@@ -153,6 +153,20 @@ void swim_delete(struct swim *s);
 /* Start push-pull with each seed address (over streams). While no other live
  * member is known, the seeds are tried again every 5 probe intervals. */
 int swim_join(struct swim *s, uint64_t now, const struct shoal_addr *seeds, size_t n);
+
+/* Adopt the live membership of `peer`, another swim on the same pool:
+ * every member it holds alive (itself included) becomes alive here at the
+ * peer's incarnation, as a settled join would leave it - no exchange, no
+ * suspicion, nothing queued for gossip (the mesh already knows), each new
+ * member at a random place in our probe order (our own PRNG), and our
+ * periodic push-pull re-phased over the interval for the new size. The
+ * records are shared, already verified, from the pool; events (ALIVE, or
+ * NAME_CONFLICT) are emitted as for gossiped news. For processes that host
+ * many swims on one pool, e.g. the simulator's converged start: adopting
+ * every node into one hub, then the hub into every node, builds a mesh of
+ * N in O(N^2) member inserts. -EINVAL if peer is s or on another pool,
+ * SHOAL_E_STATE after swim_leave, -ENOMEM (members adopted so far stay). */
+int swim_adopt(struct swim *s, uint64_t now, const struct swim *peer);
 
 /* Broadcast a signed leave; the driver should keep running it for about
  * swim_leave_linger_us() before exiting so the leave spreads. */

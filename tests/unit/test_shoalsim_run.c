@@ -320,6 +320,25 @@ static void test_bad_scenarios_name_the_line(void **state)
 	             "line 4: size");
 	expect_error("duration: 10s\nnodes: 10\ntimeline:\n  - {at: 1s, put: {size: 5, key: x}}\n",
 	             "line 4: put: unknown key 'key'");
+	/* Latency tiers: both forms at once, a tier without latency, a label
+	 * no node has. */
+	const char *head = "duration: 10s\nnodes: {count: 10, labels: {rack: {a: 0.5, b: 0.5}}}\n"
+	                   "network:\n  classes:\n";
+	char buf[512];
+	snprintf(buf, sizeof(buf),
+	         "%s    label: rack\n    tiers: [{label: rack, latency: {dist: constant, value: "
+	         "1ms}}]\n"
+	         "    other: {dist: constant, value: 9ms}\n",
+	         head);
+	expect_error(buf, "either label or tiers");
+	snprintf(buf, sizeof(buf),
+	         "%s    tiers: [{label: rack}]\n    other: {dist: constant, value: 9ms}\n", head);
+	expect_error(buf, "needs label and latency");
+	snprintf(buf, sizeof(buf),
+	         "%s    tiers: [{label: region, latency: {dist: constant, value: 1ms}}]\n"
+	         "    other: {dist: constant, value: 9ms}\n",
+	         head);
+	expect_error(buf, "label 'region' is not in nodes.labels");
 }
 
 /* ---- replicated items ----------------------------------------------------- */
@@ -353,10 +372,45 @@ static void test_puts_reach_every_live_node(void **state)
 	sim_scenario_delete(sc);
 }
 
+/* Tiers, innermost first; the one-label form is tier 0 at network.latency. */
+static void test_latency_tiers_parse(void **state)
+{
+	(void)state;
+	struct sim_scenario *sc = parse(
+	        "duration: 10s\n"
+	        "nodes: {count: 10, labels: {rack: {a: 0.5, b: 0.5}, region: {x: 0.5, y: 0.5}}}\n"
+	        "network:\n"
+	        "  classes:\n"
+	        "    tiers:\n"
+	        "      - {label: rack, latency: {dist: constant, value: 100us}}\n"
+	        "      - {label: region, latency: {dist: uniform, min: 1ms, max: 2ms}}\n"
+	        "    other: {dist: constant, value: 80ms}\n");
+	assert_int_equal(sc->ntiers, 2);
+	assert_string_equal(sc->tier_key[0], "rack");
+	assert_string_equal(sc->tier_key[1], "region");
+	assert_int_equal(sc->tier_lat[0].a_us, 100);
+	assert_int_equal(sc->tier_lat[1].kind, SIM_LAT_UNIFORM);
+	assert_int_equal(sc->tier_lat[1].b_us, 2000);
+	assert_int_equal(sc->other.a_us, 80000);
+	sim_scenario_delete(sc);
+
+	sc = parse("duration: 10s\n"
+	           "nodes: {count: 10, labels: {region: {x: 0.5, y: 0.5}}}\n"
+	           "network:\n"
+	           "  classes: {label: region, other: {dist: constant, value: 50ms}}\n"
+	           "  latency: {dist: constant, value: 3ms}\n");
+	assert_int_equal(sc->ntiers, 1);
+	assert_string_equal(sc->tier_key[0], "region");
+	assert_int_equal(sc->tier_lat[0].a_us, 3000);
+	assert_int_equal(sc->other.a_us, 50000);
+	sim_scenario_delete(sc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_bad_scenarios_name_the_line),
+	        cmocka_unit_test(test_latency_tiers_parse),
 	        cmocka_unit_test(test_same_seed_same_report),
 	        cmocka_unit_test(test_no_false_positives_without_loss),
 	        cmocka_unit_test(test_first_detection_swim_periods),

@@ -379,6 +379,67 @@ static void test_latency_and_byte_counting(void **state)
 	rig_delete(g);
 }
 
+/* Latency tiers: a packet draws from the innermost tier both ends share. */
+static void test_latency_tiers(void **state)
+{
+	(void)state;
+	struct rig *g = rig_new(4, &lat_1ms, 0.0, 1);
+	const struct sim_latency tiers[2] = {
+	        {.kind = SIM_LAT_CONST, .a_us = 100},  /* same rack */
+	        {.kind = SIM_LAT_CONST, .a_us = 2000}, /* same region */
+	};
+	const struct sim_latency other = {.kind = SIM_LAT_UNIFORM, .a_us = 70000, .b_us = 90000};
+	/* racks 0 0 1 2; regions 0 0 0 1 */
+	const uint16_t rack[4] = {0, 0, 1, 2}, region[4] = {0, 0, 0, 1};
+	assert_int_equal(sim_net_set_tiers(g->net, 2, tiers, &other), 0);
+	for (uint32_t i = 0; i < 4; i++) {
+		assert_int_equal(sim_net_set_place(g->net, i, 0, rack[i]), 0);
+		assert_int_equal(sim_net_set_place(g->net, i, 1, region[i]), 0);
+	}
+	assert_int_equal(sim_net_set_place(g->net, 4, 0, 0), -EINVAL);
+	assert_int_equal(sim_net_set_place(g->net, 0, SIM_NET_TIERS_MAX, 0), -EINVAL);
+	assert_int_equal(sim_net_set_tiers(g->net, SIM_NET_TIERS_MAX + 1, tiers, &other), -EINVAL);
+
+	uint64_t t0 = sim_engine_now(g->e);
+	send_dgram(g, 0, 1, 'r', 10); /* same rack */
+	send_dgram(g, 0, 2, 'g', 10); /* same region, other rack */
+	sim_engine_run_until(g->e, t0 + SIM_SEC(1));
+	assert_int_equal(g->nd, 2);
+	assert_int_equal(g->d[0].to, 1);
+	assert_int_equal(g->d[0].at, t0 + 100);
+	assert_int_equal(g->d[1].to, 2);
+	assert_int_equal(g->d[1].at, t0 + 2000);
+
+	/* Across regions: drawn per packet from `other`, so they differ. */
+	g->nd = 0;
+	t0 = sim_engine_now(g->e);
+	for (int k = 0; k < 20; k++)
+		send_dgram(g, 3, 0, 'o', 10);
+	sim_engine_run_until(g->e, t0 + SIM_SEC(1));
+	assert_int_equal(g->nd, 20);
+	uint64_t lo = UINT64_MAX, hi = 0;
+	for (size_t k = 0; k < g->nd; k++) {
+		uint64_t d = g->d[k].at - t0;
+		lo = d < lo ? d : lo;
+		hi = d > hi ? d : hi;
+	}
+	assert_true(lo >= 70000 && hi <= 90000 && hi > lo);
+
+	/* A per-link latency still overrides the tiers; no tiers = default. */
+	struct sim_latency slow = {.kind = SIM_LAT_CONST, .a_us = 50000};
+	assert_int_equal(sim_net_set_link_latency(g->net, 0, 1, &slow), 0);
+	assert_int_equal(sim_net_set_tiers(g->net, 0, NULL, NULL), 0);
+	g->nd = 0;
+	t0 = sim_engine_now(g->e);
+	send_dgram(g, 0, 1, 'l', 10);
+	send_dgram(g, 3, 0, 'd', 10);
+	sim_engine_run_until(g->e, t0 + SIM_SEC(1));
+	assert_int_equal(g->nd, 2);
+	assert_int_equal(g->d[0].at, t0 + 1000);
+	assert_int_equal(g->d[1].at, t0 + 50000);
+	rig_delete(g);
+}
+
 static void test_loss_rate(void **state)
 {
 	(void)state;
@@ -763,6 +824,7 @@ int main(void)
 	        cmocka_unit_test(test_streams_ordered_and_answered),
 	        cmocka_unit_test(test_streams_broken_by_cut_and_crash),
 	        cmocka_unit_test(test_determinism_trace),
+	        cmocka_unit_test(test_latency_tiers),
 	        cmocka_unit_test(test_verify_cache),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

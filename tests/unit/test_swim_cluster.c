@@ -263,6 +263,63 @@ static void test_probe_ack_three_nodes(void **state)
 	sim_cluster_delete(c);
 }
 
+/* A pre-converged start by swim_adopt: everyone knows everyone at once, with
+ * no join traffic, and the mesh then runs as a settled one. */
+static void test_preconverge_by_adoption(void **state)
+{
+	(void)state;
+	const uint32_t n = 64;
+	struct sim_cluster *c = cluster_new(n, 0, seed_for(131), NULL);
+
+	assert_int_equal(sim_cluster_preconverge(c), 0);
+	assert_int_equal(sim_cluster_up_count(c), n);
+	assert_true(sim_cluster_converged(c));
+	struct sim_net_counters tot;
+	sim_net_totals(sim_cluster_net(c), &tot);
+	assert_int_equal(tot.dgrams_sent + tot.stream_msgs_sent, 0);
+
+	/* Same state a converged join leaves: every member alive at the
+	 * incarnation it signed, no suspicion. */
+	for (uint32_t i = 0; i < n; i++) {
+		struct swim_member_info mi;
+		uint32_t counts[4];
+		swim_member_counts(sim_cluster_swim(c, i), counts);
+		assert_int_equal(counts[SWIM_ALIVE], n);
+		assert_int_equal(counts[SWIM_SUSPECT] + counts[SWIM_DEAD] + counts[SWIM_LEFT], 0);
+		uint32_t j = (i * 7 + 3) % n;
+		assert_int_equal(sim_cluster_view(c, i, j, &mi), 0);
+		assert_int_equal(mi.incarnation, swim_incarnation(sim_cluster_swim(c, j)));
+	}
+	/* Adopting oneself is refused. */
+	assert_int_equal(
+	        swim_adopt(sim_cluster_swim(c, 0), sim_cluster_now(c), sim_cluster_swim(c, 0)),
+	        -EINVAL);
+
+	/* Nothing was queued for gossip: the first seconds carry probes and
+	 * acks, about one probe per node per period, not a join storm. */
+	uint64_t t0 = sim_cluster_now(c);
+	sim_cluster_run_for(c, SIM_SEC(10));
+	sim_net_totals(sim_cluster_net(c), &tot);
+	double per_node_s = (double)tot.dgrams_sent / n / secs(sim_cluster_now(c) - t0);
+	printf("# %u nodes adopted; %.2f datagrams per node per s in the first 10 s\n", n,
+	       per_node_s);
+	assert_true(per_node_s < 8.0);
+
+	/* Push-pulls are phased over the interval (60 s at 64 members), not
+	 * all at once: in its first 10 s about a sixth of the nodes exchanged. */
+	uint64_t pp = 0;
+	for (uint32_t i = 0; i < n; i++)
+		pp += swim_stats(sim_cluster_swim(c, i))->pushpulls;
+	assert_true(pp < n / 2);
+
+	sim_cluster_run_for(c, SIM_SEC(50));
+	assert_no_events(c, SWIM_EV_SUSPECT);
+	assert_no_events(c, SWIM_EV_DEAD);
+	assert_true(sim_cluster_converged(c));
+	assert_harness_clean(c);
+	sim_cluster_delete(c);
+}
+
 /* ---- indirect probes ----------------------------------------------------- */
 
 static void test_indirect_probe_around_cut(void **state)
@@ -1023,6 +1080,7 @@ int main(void)
 	}
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_probe_ack_three_nodes),
+	        cmocka_unit_test(test_preconverge_by_adoption),
 	        cmocka_unit_test(test_indirect_probe_around_cut),
 	        cmocka_unit_test(test_suspicion_refuted),
 	        cmocka_unit_test(test_suspicion_to_dead),

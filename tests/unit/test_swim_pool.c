@@ -150,6 +150,13 @@ static void test_records_shared_and_verified_once(void **state)
 	assert_memory_equal(swim_record_pubkey(r), pk, 32);
 	assert_int_equal(r->labels_len, 5);
 	assert_memory_equal(r->body + r->labels_off, "\x81\xa1k\xa1v", 5);
+	/* The digest hash of the member alive at this incarnation is cached
+	 * in the record, equal to computing it; the newer record's differs. */
+	const struct swim_pool_name *nm = swim_pool_name(p, r->name_id);
+	assert_true(r->alive_hash == swim_pp_member_hash(nm, 1, SWIM_ALIVE));
+	assert_true(swim_pool_record(p, rid3)->alive_hash ==
+	            swim_pp_member_hash(nm, 2, SWIM_ALIVE));
+	assert_true(r->alive_hash != swim_pool_record(p, rid3)->alive_hash);
 
 	size_t with = swim_pool_bytes(p);
 	assert_true(with > 2 * r1.len);
