@@ -284,6 +284,59 @@ static void test_no_false_positives_without_loss(void **state)
 	sim_scenario_delete(sc);
 }
 
+/*
+ * Under 10 % iid loss, no healthy member is declared dead, while every crash
+ * is agreed on within a bound derived from the defaults (200 nodes: P =
+ * 0.5 s period, suspicion min = 2 * log10(200) * P = 2.3 s, k = 3):
+ *   - first suspicion: the victim is probed at an aggregate rate of one per
+ *     period, so no probe within 8 P has probability e^-8 (3e-4 per crash);
+ *     the probe then fails at the end of its period: <= 9 P = 4.5 s;
+ *   - first death: min, or until k = 3 other probers' failures have
+ *     arrived; 3 probes within 12 P fails with probability
+ *     e^-12 * (1 + 12 + 72) = 5e-4, and each accusation spreads in
+ *     log2 N + ln N / f = 9.4 gossip rounds of 200 ms (1.9 s):
+ *     max(2.3, 6 + 1.9) = 7.9 s;
+ *   - everyone holds it dead: the DEAD spreads in another 1.9 s.
+ * So every crash is agreed within 4.5 + 7.9 + 1.9 = 14.3 s, and a failure
+ * of this bound, at ~1e-3 per crash, would show on this fixed seed only as
+ * a different, deterministic replay. A false suspicion is refuted in a few
+ * gossip rounds; one that k others do not confirm lasts 10 * min = 23 s,
+ * and a node that missed the refutation pings the suspect before it gives
+ * up on it.
+ */
+static void test_loss_no_false_deaths(void **state)
+{
+	(void)state;
+	struct sim_scenario *sc =
+	        parse("duration: 150s\n"
+	              "nodes: 200\n"
+	              "network: {loss: 0.10}\n"
+	              "timeline:\n"
+	              "  - {at: 10s, churn: {interval: 20s, for: 130s, down: 60s}}\n");
+	struct sim_run_result *r = run(sc, 11);
+	uint32_t agreed = 0;
+	double worst = 0;
+	for (uint32_t i = 0; i < r->nfaults; i++) {
+		const struct sim_fault *f = &r->fault[i];
+		if (f->leave)
+			continue;
+		assert_true(f->agree != UINT64_MAX);
+		double s = (double)(f->agree - f->at) / 1e6;
+		worst = s > worst ? s : worst;
+		assert_true(s <= 14.3);
+		agreed++;
+	}
+	printf("# 200 nodes, 10 %% loss, 150 s: %u crashes agreed, worst %.2f s; %llu false "
+	       "suspicions, %llu false deaths\n",
+	       agreed, worst, (unsigned long long)r->fp_accusations,
+	       (unsigned long long)r->fp_dead_events);
+	assert_true(agreed >= 6);
+	assert_true(r->fp_accusations > 0);     /* loss did cause suspicions... */
+	assert_int_equal(r->fp_dead_events, 0); /* ...and none became a death */
+	sim_run_result_delete(r);
+	sim_scenario_delete(sc);
+}
+
 /* ---- scenario errors ---------------------------------------------------- */
 
 static void expect_error(const char *text, const char *needle)
@@ -322,6 +375,7 @@ int main(void)
 	        cmocka_unit_test(test_bad_scenarios_name_the_line),
 	        cmocka_unit_test(test_same_seed_same_report),
 	        cmocka_unit_test(test_no_false_positives_without_loss),
+	        cmocka_unit_test(test_loss_no_false_deaths),
 	        cmocka_unit_test(test_first_detection_swim_periods),
 	        cmocka_unit_test(test_update_spreads_in_log_rounds),
 	};
