@@ -112,13 +112,19 @@ def main():
         print("no such points; known: %s" % ", ".join(p[0] for p in POINTS), file=sys.stderr)
         return 2
     os.makedirs(args.out, exist_ok=True)
-    sc = os.path.join(args.out, "tradeoff.yaml")
-    write_scenario(args.scenario, sc, points, args.crash_every, seconds(args.duration))
+    # shoalsim runs at most 8 variants per scenario: one file per batch.
+    batches = []
+    for b in range(0, len(points), 8):
+        sc = os.path.join(args.out, "tradeoff-%d.yaml" % (b // 8))
+        write_scenario(args.scenario, sc, points[b:b + 8], args.crash_every,
+                       seconds(args.duration))
+        batches.append(sc)
 
     acc = {name: {"agree": [], "fs": 0, "fd": 0, "dead_nodes": 0, "hours": 0.0,
                   "bytes": [], "never": 0, "proto": None} for name, _ in points}
-    for seed in [s for s in args.seeds.split(",") if s]:
-        out = os.path.join(args.out, "n%d-s%s" % (args.nodes, seed))
+    for seed, (bi, sc) in [(s, b) for s in args.seeds.split(",") if s
+                           for b in enumerate(batches)]:
+        out = os.path.join(args.out, "n%d-s%s-b%d" % (args.nodes, seed, bi))
         cmd = [os.path.join(args.bin, "shoalsim"), sc, "--nodes", str(args.nodes),
                "--duration", args.duration, "--seed", seed, "--out", out, "--no-plots"]
         print("$ " + " ".join(cmd), flush=True)
