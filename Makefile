@@ -46,7 +46,7 @@ UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(O)/tests/%)
 
 PROGRAMS = $(O)/shoald $(O)/shoalctl $(if $(wildcard sim/main.c),$(O)/shoalsim)
 
-.PHONY: all build deps test unit integration demo clean core-check check-style fuzz bench-membership bench-sim
+.PHONY: all build deps test unit integration demo clean core-check check-style fuzz bench-membership bench-sim bench-tradeoff
 .DEFAULT_GOAL := all
 
 all: deps
@@ -131,6 +131,13 @@ bench-membership: deps
 bench-sim: deps
 	@$(MAKE) --no-print-directory build
 	@$(PYTHON) scripts/bench_sim.py --bin $(O) --out $(O)/bench-sim $(if $(N),--nodes $(N)) $(if $(DURATION),--duration $(DURATION))
+
+# Failure detection under 10 % loss: suspicion timeout against false positives
+# and time to agreement, one shoalsim run per point (N=1000 DURATION=300s
+# SEEDS=1,2 CRASH_EVERY=15s POINTS=defaults,lg-m4).
+bench-tradeoff: deps
+	@$(MAKE) --no-print-directory build
+	@$(PYTHON) scripts/tradeoff_curve.py --bin $(O) --out $(O)/bench-tradeoff --nodes $(or $(N),1000) --duration $(or $(DURATION),300s) --seeds $(or $(SEEDS),1) --crash-every $(or $(CRASH_EVERY),15s) $(if $(POINTS),--points $(POINTS))
 
 check-style:
 	@sh scripts/check-style.sh

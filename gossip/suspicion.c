@@ -179,6 +179,15 @@ bool swim_susp_confirm(struct swim_susp_table *t, struct swim_pool *pool, uint32
 	return true;
 }
 
+void swim_susp_defer(struct swim_susp_table *t, uint32_t slot, uint64_t deadline)
+{
+	struct swim_susp *x = &t->slots[slot];
+	if (deadline <= x->deadline)
+		return;
+	x->deadline = deadline;
+	sift_down(t, x->heap_pos);
+}
+
 void swim_susp_remove(struct swim_susp_table *t, struct swim_pool *pool, uint32_t slot)
 {
 	struct swim_susp *x = &t->slots[slot];

@@ -177,6 +177,13 @@ static void send_ping(struct swim *s, uint32_t target, uint32_t seq, bool buddy)
 	swim_send_tx(s, &r->addr, count, true);
 }
 
+void swim_probe_check_suspect(struct swim *s, uint32_t id)
+{
+	/* Its own sequence number: the ack matches no probe and is dropped,
+	 * but the suspect's ALIVE rides first in it and ends the suspicion. */
+	send_ping(s, id, ++s->seq, true);
+}
+
 static void send_ping_reqs(struct swim *s)
 {
 	struct swim_probe *p = &s->probe;
@@ -187,6 +194,11 @@ static void send_ping_reqs(struct swim *s)
 	p->indirect = true;
 	if (t == NULL)
 		return;
+	/* Ping the target directly once more, alongside the helpers: under
+	 * loss the first ping or its ack is the likeliest hop to have been
+	 * dropped, and a second try costs two small datagrams against the
+	 * four hops each helper needs (memberlist sends a TCP ping here). */
+	send_ping(s, p->target, p->seq, s->cfg.lifeguard_buddy && t->state == SWIM_SUSPECT);
 	const struct swim_record *tr = swim_member_record(s, t);
 	const struct swim_pool_name *tn = swim_pool_name(s->pool, p->target);
 	uint32_t n = swim_sample(s, k, 1u << SWIM_ALIVE, p->target, helpers);

@@ -271,10 +271,15 @@ static void suspicion_bounds(const struct swim *s, uint32_t *k, uint64_t *min, u
 	double scale = n > 10 ? log10((double)n) : 1.0;
 	*min = (uint64_t)((double)s->cfg.suspicion_mult * scale * (double)s->cfg.probe_interval_us);
 	*max = *min * s->cfg.suspicion_max_mult;
-	*k = s->cfg.suspicion_mult > 2 ? s->cfg.suspicion_mult - 2 : 0;
-	/* Fewer members than confirmations expected: nobody could confirm. */
-	if (n < *k + 2)
-		*k = 0;
+	/* memberlist derives k from the multiplier (mult - 2); Shoal sets it
+	 * on its own, so a short min can demand many confirmations. */
+	*k = s->cfg.suspicion_confirm;
+	/* Only n - 2 members (not us, not the suspect) can confirm. memberlist
+	 * drops to k = 0, the fixed minimum, when n - 2 < k; that hands a lone
+	 * false suspicion in a small mesh the shortest timeout, so Shoal asks
+	 * for as many confirmations as there are members able to give them. */
+	if (*k > 0 && n < *k + 2)
+		*k = n > 2 ? n - 2 : 0;
 	if (!s->cfg.lifeguard_suspicion) {
 		*k = 0;
 		*max = *min;

@@ -52,6 +52,7 @@ static json_t *protocol_json(const struct swim_config *c)
 	json_object_set_new(o, "gossip_nodes", json_integer(c->gossip_nodes));
 	json_object_set_new(o, "suspicion_mult", json_integer(c->suspicion_mult));
 	json_object_set_new(o, "suspicion_max_mult", json_integer(c->suspicion_max_mult));
+	json_object_set_new(o, "suspicion_confirm", json_integer(c->suspicion_confirm));
 	json_object_set_new(o, "retransmit_mult", json_integer(c->retransmit_mult));
 	json_object_set_new(o, "pushpull_interval_s", json_real(secs(c->pushpull_interval_us)));
 	json_object_set_new(o, "dead_keep_s", json_real(secs(c->dead_keep_us)));

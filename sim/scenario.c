@@ -433,6 +433,7 @@ static const struct {
         {"gossip_nodes", SIM_SC_GOSSIP_NODES, OV_COUNT},
         {"suspicion_mult", SIM_SC_SUSPICION_MULT, OV_COUNT},
         {"suspicion_max_mult", SIM_SC_SUSPICION_MAX_MULT, OV_COUNT},
+        {"suspicion_confirm", SIM_SC_SUSPICION_CONFIRM, OV_COUNT},
         {"retransmit_mult", SIM_SC_RETRANSMIT_MULT, OV_COUNT},
         {"pushpull_interval", SIM_SC_PUSHPULL_INTERVAL, OV_DURATION},
         {"dead_keep", SIM_SC_DEAD_KEEP, OV_DURATION},
@@ -1002,6 +1003,9 @@ static void apply(struct swim_config *cfg, const struct sim_sc_override *o)
 		break;
 	case SIM_SC_SUSPICION_MAX_MULT:
 		cfg->suspicion_max_mult = (uint32_t)o->value;
+		break;
+	case SIM_SC_SUSPICION_CONFIRM:
+		cfg->suspicion_confirm = (uint32_t)o->value;
 		break;
 	case SIM_SC_RETRANSMIT_MULT:
 		cfg->retransmit_mult = (uint32_t)o->value;

@@ -122,6 +122,7 @@ struct swim_config {
 	uint32_t gossip_nodes;         /* members per gossip round */
 	uint32_t suspicion_mult;       /* min = mult*max(1,log10 N)*probe_interval */
 	uint32_t suspicion_max_mult;   /* max = max_mult*min */
+	uint32_t suspicion_confirm;    /* k distinct confirmations to shrink max to min */
 	uint32_t retransmit_mult;      /* limit = mult*ceil(log10(N+1)) */
 	uint64_t pushpull_interval_us; /* anti-entropy; scaled up past 32 members; 0 = off */
 	uint64_t dead_keep_us;         /* dead/left members kept (and gossiped) this long */
@@ -135,8 +136,9 @@ struct swim_config {
 	void *event_ctx;
 };
 
-/* memberlist's LAN profile: 1 s / 500 ms / k=3 / 200 ms x3 / 4 / 6 / 4 /
- * 30 s; dead kept 60 s; Lifeguard on. */
+/* memberlist's LAN profile with failure detection tuned for loss: probe
+ * every 500 ms, 250 ms ack timeout, 5 helpers; suspicion 2 / 10 / k=3; gossip 200 ms x3; retransmit 4; push-pull 30 s; dead kept 60 s;
+ * Lifeguard on (docs/protocol.md, "Timers and defaults"). */
 void swim_config_defaults(struct swim_config *cfg);
 /* The LAN profile with every timer divided by `divisor` (tests use 10). */
 void swim_config_scale(struct swim_config *cfg, uint32_t divisor);

@@ -241,10 +241,11 @@ static void test_probe_ack_three_nodes(void **state)
 	for (uint32_t i = 0; i < 3; i++) {
 		const struct swim_stats *st = swim_stats(sim_cluster_swim(c, i));
 		const struct sim_net_counters *nc = sim_net_counters(sim_cluster_net(c), i);
-		/* One probe per 1 s period while healthy (awareness 0): 60 in
-		 * 60 s, give or take the probe in flight at each end. */
+		/* One probe per period while healthy (awareness 0): 60 s worth
+		 * of periods, give or take the probe in flight at each end. */
+		uint64_t periods = SIM_SEC(60) / lan()->probe_interval_us;
 		uint64_t probes = st->probes - p0[i];
-		assert_true(probes >= 58 && probes <= 61);
+		assert_true(probes + 2 >= periods && probes <= periods + 1);
 		/* Every probe of a healthy peer is acked, bar one in flight. */
 		assert_true(st->acks + 1 >= st->probes);
 		assert_int_equal(st->indirect_probes, 0);
@@ -715,14 +716,15 @@ static void test_retransmit_limit(void **state)
 
 	/* Idle baseline: with empty broadcast queues gossip sends nothing, so
 	 * each node sends only its own ping (1 per period) and acks to the
-	 * pings it receives (1 per period on average): ~2 per second. */
+	 * pings it receives (1 per period on average): ~2 per period. */
+	const double per_s = 1e6 / (double)lan()->probe_interval_us;
 	sim_cluster_run_for(c, SIM_SEC(10));
 	uint64_t idle = 0;
 	for (uint32_t i = 0; i < n; i++)
 		idle += tap.all[i];
 	double rate = (double)idle / n / 10.0;
 	printf("# idle datagrams per node per second: %.2f\n", rate);
-	assert_true(rate <= 2.5);
+	assert_true(rate <= 2.5 * per_s);
 
 	assert_int_equal(sim_cluster_view(c, 0, origin, &mi), 0);
 	uint32_t inc0 = mi.incarnation;
@@ -756,7 +758,7 @@ static void test_retransmit_limit(void **state)
 	idle = 0;
 	for (uint32_t i = 0; i < n; i++)
 		idle += tap.all[i];
-	assert_true((double)idle / n / 10.0 <= 2.5);
+	assert_true((double)idle / n / 10.0 <= 2.5 * per_s);
 	sim_net_set_tap(sim_cluster_net(c), NULL, NULL);
 	assert_harness_clean(c);
 	sim_cluster_delete(c);
@@ -970,14 +972,15 @@ static void test_slow_node_not_killed(void **state)
 	struct sim_cluster *c = cluster_new(n, 0, seed_for(2), NULL);
 
 	converge(c);
-	/* Node 3 handles every packet 1.5 s late for 30 s (a CPU-starved
-	 * process): its acks miss every prober's 1 s period, and the acks it
-	 * awaits arrive after its own period ends. Others suspect it; it hears
-	 * of that 1.5 s late and refutes, well inside the 4 s minimum
-	 * suspicion timeout. Its own failed probes raise its local health
-	 * multiplier, which stretches its timeouts until its probes succeed. */
+	/* Node 3 handles every packet 1.5 periods late for 30 s (a
+	 * CPU-starved process): its acks miss every prober's period, and the
+	 * acks it awaits arrive after its own period ends. Others suspect it;
+	 * it hears of that 1.5 periods late and refutes, inside the minimum
+	 * suspicion timeout (2 periods below 10 members). Its own failed
+	 * probes raise its local health multiplier, which stretches its
+	 * timeouts until its probes succeed. */
 	uint64_t t0 = sim_cluster_now(c);
-	sim_net_slow(sim_cluster_net(c), slow, SIM_MS(1500), t0 + SIM_SEC(30));
+	sim_net_slow(sim_cluster_net(c), slow, lan()->probe_interval_us * 3 / 2, t0 + SIM_SEC(30));
 	sim_cluster_run_for(c, SIM_SEC(15));
 	uint32_t aw = swim_awareness(sim_cluster_swim(c, slow));
 	sim_cluster_run_for(c, SIM_SEC(15));

@@ -175,6 +175,15 @@ static const uint8_t key2[32] = {9, 9, 9, 9, 9, 9, 9, 9};
 static void node_config(struct swim_config *cfg, int i, const char *name)
 {
 	swim_config_defaults(cfg);
+	/* These cases time the rules against memberlist's LAN profile (the
+	 * comments' periods and timeouts); the defaults' own failure detector
+	 * is exercised in test_swim_cluster.c and test_shoalsim_run.c. */
+	cfg->probe_interval_us = 1000000;
+	cfg->probe_timeout_us = 500000;
+	cfg->indirect_checks = 3;
+	cfg->suspicion_mult = 4;
+	cfg->suspicion_max_mult = 6;
+	cfg->suspicion_confirm = 2;
 	swim_config_scale(cfg, 10);
 	cfg->name = name;
 	cfg->advertise = W.n[i].addr;
