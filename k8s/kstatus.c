@@ -187,6 +187,25 @@ enum k8s_kstatus k8s_kstatus_of(const json_t *obj, char *reason, size_t cap)
 	return job(obj, reason, cap);
 }
 
+/* Which bucket explains a pod best when its containers disagree: a config
+ * error or a missing image is the cause of any waiting around it, an OOM
+ * kill the cause of a crash loop, and "creating" says the least. */
+static int precedence(enum k8s_pod_bucket b)
+{
+	switch (b) {
+	case K8S_POD_CONFIG_ERROR:
+		return 0;
+	case K8S_POD_IMAGE:
+		return 1;
+	case K8S_POD_OOM_KILLED:
+		return 2;
+	case K8S_POD_CRASH_LOOP:
+		return 3;
+	default:
+		return 4;
+	}
+}
+
 /* The most telling bucket among one list of container statuses. */
 static enum k8s_pod_bucket containers(const json_t *statuses, enum k8s_pod_bucket best)
 {
@@ -215,8 +234,8 @@ static enum k8s_pod_bucket containers(const json_t *statuses, enum k8s_pod_bucke
 		else if (why != NULL &&
 		         (!strcmp(why, "ContainerCreating") || !strcmp(why, "PodInitializing")))
 			b = K8S_POD_CREATING;
-		/* Lower enum values rank higher except RUNNING, which never wins here. */
-		if (b != K8S_POD_BUCKETS && (best == K8S_POD_BUCKETS || b < best))
+		if (b != K8S_POD_BUCKETS &&
+		    (best == K8S_POD_BUCKETS || precedence(b) < precedence(best)))
 			best = b;
 	}
 	return best;

@@ -63,7 +63,7 @@ static int flatten(json_t *docs, json_t *out, char *err, size_t errcap)
 	{
 		const char *kind = json_string_value(json_object_get(d, "kind"));
 		json_t *items = json_object_get(d, "items");
-		if (kind != NULL && strlen(kind) > 4 &&
+		if (kind != NULL && strlen(kind) >= 4 &&
 		    strcmp(kind + strlen(kind) - 4, "List") == 0 && json_is_array(items)) {
 			if (json_array_extend(out, items) != 0)
 				return -ENOMEM;

@@ -49,8 +49,9 @@ enum k8s_state {
 	K8S_FAILED,      /* the server rejected an object, or a workload failed */
 };
 
-/* Where a set's pods stand; the order is the precedence used when a pod
- * fits more than one bucket (a config error explains an image wait). */
+/* Where a set's pods stand. A pod whose containers fit several buckets is
+ * counted once, in the one that explains it best: config error, then
+ * waiting for image, OOM killed, crash loop, creating. */
 enum k8s_pod_bucket {
 	K8S_POD_RUNNING = 0,
 	K8S_POD_CREATING,      /* ContainerCreating, PodInitializing */
