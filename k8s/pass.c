@@ -10,7 +10,7 @@
  * is no longer in the set. The same LIST hands the watches their
  * resourceVersion.
  *
- * Errors come in two kinds. A rejection (4xx other than 408/409/429: a
+ * Errors come in two kinds. A rejection (4xx other than 401/408/409/429: a
  * 422 Invalid, a 404 namespace, a 403) is the object's fault: the pass
  * carries on with the other objects, the set is failed with the server's
  * message, and pruning is skipped because an incomplete apply must not
@@ -66,10 +66,12 @@ void k8s_describe_error(const struct k8s_obj *o, const struct k8s_http_result *r
 	json_decref(st);
 }
 
-/* A rejection the object itself earned, as opposed to a cluster trouble. */
+/* A rejection the object itself earned, as opposed to a cluster trouble.
+ * 401 is the client's credential (an expired token), not the object. */
 static bool is_rejection(long status)
 {
-	return status >= 400 && status < 500 && status != 408 && status != 409 && status != 429;
+	return status >= 400 && status < 500 && status != 401 && status != 408 && status != 409 &&
+	       status != 429;
 }
 
 static void finish(struct k8s_set *s)

@@ -6,6 +6,7 @@ own API and the engine's status snapshot. Timing bounds are generous: the
 engine ticks every 100 ms, the fake's controller makes workloads ready
 after --ready-delay, and a sanitizer build is several times slower.
 """
+import base64
 import json
 import os
 import select
@@ -375,6 +376,88 @@ class K8sAccessTest(unittest.TestCase):
                     rc, err = d.close()
                     self.assertEqual(rc, 0, err)
                     self.assertNotIn("AddressSanitizer", err)
+        finally:
+            fk.stop()
+
+    def exec_kubeconfig(self, fk, workdir, bad_first):
+        """A kubeconfig whose exec plugin counts its runs in workdir/runs,
+        checks the environment it is given, and (bad_first) answers a wrong
+        token the first time, as a plugin with a stale cache would."""
+        plugin = os.path.join(workdir, "plugin.py")
+        with open(plugin, "w") as f:
+            f.write(f"""import datetime, json, os, sys
+runs = os.path.join({workdir!r}, "runs")
+with open(runs, "a") as f:
+    f.write("run\\n")
+n = sum(1 for _ in open(runs))
+info = json.loads(os.environ["KUBERNETES_EXEC_INFO"])
+assert info["kind"] == "ExecCredential" and os.environ["SHOAL_TEST_ENV"] == "yes"
+token = open(sys.argv[1]).read().strip()
+if {bad_first!r} and n == 1:
+    token = "stale"
+exp = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1)
+print(json.dumps({{"apiVersion": "client.authentication.k8s.io/v1beta1",
+                  "kind": "ExecCredential",
+                  "status": {{"token": token,
+                             "expirationTimestamp": exp.strftime("%Y-%m-%dT%H:%M:%SZ")}}}}))
+""")
+        ca = base64.b64encode(fk.kubeconfig["ca_pem"].encode()).decode()
+        token_file = os.path.join(os.path.dirname(fk.info["kubeconfig"]), "token")
+        path = os.path.join(workdir, "kubeconfig")
+        with open(path, "w") as f:
+            f.write(f"""apiVersion: v1
+kind: Config
+clusters:
+- name: fk
+  cluster:
+    server: {fk.kubeconfig["server"]}
+    certificate-authority-data: {ca}
+users:
+- name: u
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1beta1
+      command: /usr/bin/python3
+      args: [{plugin}, {token_file}]
+      env:
+      - name: SHOAL_TEST_ENV
+        value: "yes"
+contexts:
+- name: c
+  context: {{cluster: fk, user: u}}
+current-context: c
+""")
+        return path, os.path.join(workdir, "runs")
+
+    def test_exec_plugin_token_is_cached_and_refreshed_after_401(self):
+        fk = FakeKube()
+        try:
+            with tempfile.TemporaryDirectory() as work:
+                kc, runs = self.exec_kubeconfig(fk, work, bad_first=False)
+                d = Driver(kc, "--backoff-min", "200", "--backoff-max", "400")
+                try:
+                    for i in range(3):
+                        d.apply("e", [configmap("e", {"i": str(i)}, ns="default")])
+                        d.wait("e", lambda s: s["state"] == "ready", what="ready")
+                    # An hour-long token: one run for all those requests.
+                    with open(runs) as f:
+                        self.assertEqual(len(f.readlines()), 1)
+                finally:
+                    rc, err = d.close()
+                    self.assertEqual(rc, 0, err)
+            with tempfile.TemporaryDirectory() as work:
+                kc, runs = self.exec_kubeconfig(fk, work, bad_first=True)
+                d = Driver(kc, "--backoff-min", "200", "--backoff-max", "400")
+                try:
+                    d.apply("e", [configmap("e2", {"a": "1"}, ns="default")])
+                    # The stale token gets a 401; the plugin runs again and
+                    # the retry goes through.
+                    d.wait("e", lambda s: s["state"] == "ready", what="ready after 401")
+                    with open(runs) as f:
+                        self.assertEqual(len(f.readlines()), 2)
+                finally:
+                    rc, err = d.close()
+                    self.assertEqual(rc, 0, err)
         finally:
             fk.stop()
 
