@@ -30,6 +30,7 @@
 #define K8S_CRD_WAIT_MS     60000u /* a CRD not Established by then is an error */
 #define K8S_WATCH_TIMEOUT_S 300    /* asked of the server; it ends the watch */
 #define K8S_PATH_MAX        1024
+#define K8S_POD_SETTLED_MS  30000u /* pod listing interval of a ready set */
 
 struct k8s_set;
 
@@ -106,6 +107,7 @@ struct k8s_set {
 	uint32_t pod_tmp[K8S_POD_BUCKETS];
 	uint32_t pods[K8S_POD_BUCKETS];
 	uint64_t pod_at;
+	bool pods_stale; /* a workload moved since the poll in flight began */
 };
 
 struct k8s_ctx {

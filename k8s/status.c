@@ -11,7 +11,9 @@
  *
  * Pods are found by each workload's own selector in its namespace (the
  * part-of label is on the workload, not on the pods its controller makes),
- * listed every pod_poll_ms, one workload at a time, counting each pod once.
+ * listed one workload at a time, counting each pod once: every pod_poll_ms
+ * while the set is not ready, every K8S_POD_SETTLED_MS once it is, and at
+ * once when a watch event shows a workload's counts moving.
  */
 #include "engine.h"
 
@@ -68,7 +70,15 @@ static void pods_next(struct k8s_set *s)
 	}
 	if (s->pod_idx >= s->nobjs)
 		memcpy(s->pods, s->pod_tmp, sizeof(s->pods));
-	s->pod_at = k8s_now(s->ctx) + s->ctx->pod_poll_ms;
+	/* A settled set's pods are looked at rarely: a change that matters
+	 * moves its workload's counts, and that watch event asks for a look. */
+	struct k8s_set_status st;
+	k8s_status_compute(s, &st);
+	uint64_t every = s->ctx->pod_poll_ms;
+	if (st.state == K8S_READY && every < K8S_POD_SETTLED_MS)
+		every = K8S_POD_SETTLED_MS;
+	/* A workload moved while this poll ran: its counts may be old already. */
+	s->pod_at = k8s_now(s->ctx) + (s->pods_stale ? 0 : every);
 }
 
 void k8s_pods_tick(struct k8s_set *s, uint64_t now)
@@ -81,6 +91,7 @@ void k8s_pods_tick(struct k8s_set *s, uint64_t now)
 		return;
 	memset(s->pod_tmp, 0, sizeof(s->pod_tmp));
 	s->pod_idx = 0;
+	s->pods_stale = false;
 	pods_next(s);
 }
 

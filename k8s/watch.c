@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kstatus.h"
 #include "shoal/error.h"
 
 bool k8s_json_subset(const json_t *want, const json_t *live)
@@ -78,6 +79,11 @@ void k8s_kind_observe(struct k8s_kind *k, const char *type, json_t *obj)
 			return;
 		}
 		k8s_obj_set_live(o, obj);
+		/* A workload's counts moved: its pods did something; look now. */
+		if (k8s_is_workload(o->api_version, o->kind) && s->pod_at != 0) {
+			s->pod_at = k8s_now(s->ctx);
+			s->pods_stale = true;
+		}
 		/* Before the pass applied it, a difference is expected, not drift. */
 		if (o->applied && o->live != NULL && !k8s_json_subset(o->manifest, o->live))
 			k8s_set_schedule(s);
