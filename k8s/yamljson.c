@@ -11,6 +11,7 @@
 #include "yamljson.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,8 +97,9 @@ static json_t *plain_scalar(const char *s, size_t n)
 		buf[n] = '\0';
 		char *end;
 		double v = strtod(buf, &end);
+		/* JSON has no infinity: 2e555 cannot be sent, so it is refused. */
 		if (*end == '\0')
-			return json_real(v);
+			return isfinite(v) ? json_real(v) : NULL;
 	}
 	return json_stringn(s, n);
 }
@@ -140,8 +142,13 @@ static json_t *convert(struct walk *w, yaml_node_t *node, int depth)
 		return NULL;
 	}
 	switch (node->type) {
-	case YAML_SCALAR_NODE:
-		return scalar(node);
+	case YAML_SCALAR_NODE: {
+		json_t *v = scalar(node);
+		if (v == NULL)
+			walk_fail(w, SHOAL_E_MALFORMED, node,
+			          "a number out of range, or text that is not UTF-8");
+		return v;
+	}
 	case YAML_SEQUENCE_NODE: {
 		json_t *arr = json_array();
 		for (yaml_node_item_t *it = node->data.sequence.items.start;
@@ -224,12 +231,16 @@ int yamljson_parse(const char *text, size_t len, json_t **docs, char *err, size_
 		yaml_document_delete(&doc);
 		if (v == NULL) {
 			rc = w.rc != 0 ? w.rc : -ENOMEM;
+			if (w.rc == 0)
+				snprintf(err, errcap, "out of memory");
 			break;
 		}
 		if (json_is_null(v)) /* a document with only comments or "---" */
 			json_decref(v);
-		else if (json_array_append_new(out, v) != 0)
+		else if (json_array_append_new(out, v) != 0) {
+			snprintf(err, errcap, "out of memory");
 			rc = -ENOMEM;
+		}
 	}
 	yaml_parser_delete(&parser);
 	if (rc != 0) {
