@@ -584,12 +584,16 @@ int k8s_http_start(struct k8s_http *h, const struct k8s_http_opts *o, k8s_http_d
 	if (t == 1 && !h->exec_running) {
 		int rc = k8s_exec_cred_run(h->exec, on_exec_done, h);
 		if (rc != 0) {
-			r->cb = NULL;
-			free_req(r);
-			return rc;
+			/* The parked request fails from the reaper with this text:
+			 * "cannot run aws: No such file or directory" says what to fix. */
+			snprintf(h->exec_error, sizeof(h->exec_error),
+			         "exec plugin: cannot run %s: %s", h->cfg->exec.command,
+			         uv_strerror(rc));
+			h->exec_failed = 1;
+		} else {
+			h->exec_running = 1;
+			h->exec_failed = 0;
 		}
-		h->exec_running = 1;
-		h->exec_failed = 0;
 	}
 	kick(h);
 	if (out != NULL)

@@ -461,6 +461,28 @@ current-context: c
         finally:
             fk.stop()
 
+    def test_exec_plugin_missing_is_reported(self):
+        fk = FakeKube()
+        try:
+            with tempfile.TemporaryDirectory() as work:
+                kc, _ = self.exec_kubeconfig(fk, work, bad_first=False)
+                with open(kc) as f:
+                    text = f.read().replace("command: /usr/bin/python3",
+                                            "command: /nonexistent/aws")
+                with open(kc, "w") as f:
+                    f.write(text)
+                d = Driver(kc, "--backoff-min", "200", "--backoff-max", "400")
+                try:
+                    d.apply("e", [configmap("e", {"a": "1"}, ns="default")])
+                    st = d.wait("e", lambda s: "exec plugin" in s["reason"], what="reason")
+                    self.assertEqual(st["state"], "applying")
+                    self.assertIn("cannot run /nonexistent/aws", st["reason"])
+                finally:
+                    rc, err = d.close()
+                    self.assertEqual(rc, 0, err)
+        finally:
+            fk.stop()
+
     def test_bad_kubeconfig_is_refused_at_start(self):
         with tempfile.NamedTemporaryFile("w", suffix=".yaml") as f:
             f.write("apiVersion: v1\nkind: Config\ncurrent-context: nope\ncontexts: []\n")
