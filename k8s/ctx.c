@@ -114,6 +114,7 @@ void k8s_set_destroy(struct k8s_set *s)
 	json_decref(s->ns_done);
 	json_decref(s->doomed);
 	json_decref(s->pod_seen);
+	free(s->parent_text);
 	free(s->id);
 	free(s);
 }

@@ -64,8 +64,10 @@ enum k8s_step {
 	STEP_NAMESPACE,    /* creating objs[idx]'s namespace */
 	STEP_APPLY,        /* server-side apply of objs[idx] */
 	STEP_WAIT_CRD,     /* objs[idx] is a CRD not yet Established */
+	STEP_PARENT_WRITE, /* recording every resource that may hold members */
 	STEP_PRUNE_LIST,   /* listing kinds[idx] by the part-of label */
 	STEP_PRUNE_DELETE, /* deleting doomed[idx] */
+	STEP_PARENT_FINAL, /* recording what the set now holds (or deleting the record) */
 };
 
 struct k8s_set {
@@ -77,7 +79,9 @@ struct k8s_set {
 	size_t nobjs;
 	struct k8s_kind **kinds; /* every resource ever applied by this set */
 	size_t nkinds;
-	bool removing; /* deleting everything, then freed */
+	bool removing;     /* deleting everything, then freed */
+	bool parent_read;  /* the ApplySet record was read (parent.c) */
+	char *parent_text; /* the resources the record holds now; NULL: no record */
 
 	/* the pass in progress */
 	bool in_pass;
@@ -129,6 +133,12 @@ uint64_t k8s_backoff_ms(struct k8s_ctx *ctx, uint32_t attempt);
 void k8s_set_destroy(struct k8s_set *s);
 
 /* pass.c */
+void k8s_pass_step(struct k8s_set *s);
+void k8s_pass_fail(struct k8s_set *s, const char *msg);
+void k8s_pass_reject(struct k8s_set *s, const char *msg);
+int k8s_pass_request(struct k8s_set *s, const char *method, const char *path, const char *body,
+                     const char *ctype, k8s_http_done_cb cb);
+bool k8s_is_rejection(long status);
 void k8s_pass_start(struct k8s_set *s);
 void k8s_pass_abort(struct k8s_set *s);
 void k8s_pass_tick(struct k8s_set *s, uint64_t now);
@@ -141,6 +151,12 @@ void k8s_describe_error(const struct k8s_obj *o, const struct k8s_http_result *r
 /* Store a live object, giving it the manifest's apiVersion and kind (LIST
  * items come without them). Takes a reference. */
 void k8s_obj_set_live(struct k8s_obj *o, json_t *live);
+
+/* parent.c: the set's record on the cluster of the resources it may have
+ * members in, so pruning after a restart still finds them. Each returns
+ * true when it started a request (whose callback resumes the pass). */
+bool k8s_parent_read(struct k8s_set *s);
+bool k8s_parent_write(struct k8s_set *s, bool all_kinds);
 
 /* watch.c */
 void k8s_watch_start(struct k8s_kind *k);

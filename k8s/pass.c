@@ -30,6 +30,11 @@
 
 static void step(struct k8s_set *s);
 
+void k8s_pass_step(struct k8s_set *s)
+{
+	step(s);
+}
+
 static struct k8s_ctx *ctx_of(struct k8s_set *s)
 {
 	return s->ctx;
@@ -68,7 +73,7 @@ void k8s_describe_error(const struct k8s_obj *o, const struct k8s_http_result *r
 
 /* A rejection the object itself earned, as opposed to a cluster trouble.
  * 401 is the client's credential (an expired token), not the object. */
-static bool is_rejection(long status)
+bool k8s_is_rejection(long status)
 {
 	return status >= 400 && status < 500 && status != 401 && status != 408 && status != 409 &&
 	       status != 429;
@@ -105,7 +110,7 @@ static void finish(struct k8s_set *s)
 }
 
 /* The cluster could not take the pass: stop and retry later. */
-static void fail_transient(struct k8s_set *s, const char *msg)
+void k8s_pass_fail(struct k8s_set *s, const char *msg)
 {
 	struct k8s_ctx *ctx = ctx_of(s);
 	s->in_pass = false;
@@ -116,15 +121,15 @@ static void fail_transient(struct k8s_set *s, const char *msg)
 	s->run_at = k8s_now(ctx) + k8s_backoff_ms(ctx, s->retries);
 }
 
-static void reject(struct k8s_set *s, const char *msg)
+void k8s_pass_reject(struct k8s_set *s, const char *msg)
 {
 	if (!s->pass_failed)
 		k8s_fmt(s->pass_reason, sizeof(s->pass_reason), "%s", msg);
 	s->pass_failed = true;
 }
 
-static int start(struct k8s_set *s, const char *method, const char *path, const char *body,
-                 const char *ctype, k8s_http_done_cb cb)
+int k8s_pass_request(struct k8s_set *s, const char *method, const char *path, const char *body,
+                     const char *ctype, k8s_http_done_cb cb)
 {
 	struct k8s_http_opts o = {.method = method,
 	                          .path = path,
@@ -135,7 +140,7 @@ static int start(struct k8s_set *s, const char *method, const char *path, const 
 	if (rc != 0) {
 		char msg[128];
 		k8s_fmt(msg, sizeof(msg), "cannot start a request: %s", shoal_strerror(rc));
-		fail_transient(s, msg);
+		k8s_pass_fail(s, msg);
 	}
 	return rc;
 }
@@ -195,7 +200,7 @@ void k8s_pass_start(struct k8s_set *s)
 		s->objs[i].discovered = false;
 	}
 	if (s->ns_done == NULL || s->doomed == NULL) {
-		fail_transient(s, "out of memory");
+		k8s_pass_fail(s, "out of memory");
 		return;
 	}
 	step(s);
@@ -228,7 +233,7 @@ static void on_discovery(void *arg, const struct k8s_http_result *res)
 	} else if (res->status != 404) {
 		char msg[K8S_REASON_MAX];
 		k8s_describe_error(NULL, res, msg, sizeof(msg));
-		fail_transient(s, msg);
+		k8s_pass_fail(s, msg);
 		return;
 	}
 	step(s);
@@ -243,19 +248,19 @@ static bool resolve(struct k8s_set *s, struct k8s_obj *o)
 		char path[K8S_PATH_MAX];
 		k8s_gv_path(o->api_version, path, sizeof(path));
 		s->step = STEP_RESOLVE;
-		start(s, "GET", path, NULL, NULL, on_discovery);
+		k8s_pass_request(s, "GET", path, NULL, NULL, on_discovery);
 		return false;
 	}
 	if (r == NULL) {
 		char msg[K8S_REASON_MAX];
 		k8s_fmt(msg, sizeof(msg), "%s %s: the cluster serves no kind %s in %s", o->kind,
 		        o->name, o->kind, o->api_version);
-		reject(s, msg);
+		k8s_pass_reject(s, msg);
 		return true;
 	}
 	int ki = k8s_set_add_kind(s, r);
 	if (ki < 0) {
-		fail_transient(s, "out of memory");
+		k8s_pass_fail(s, "out of memory");
 		return false;
 	}
 	json_t *meta = json_object_get(o->manifest, "metadata");
@@ -296,11 +301,11 @@ static void on_namespace(void *arg, const struct k8s_http_result *res)
 	} else {
 		char msg[K8S_REASON_MAX];
 		k8s_describe_error(NULL, res, msg, sizeof(msg));
-		if (!is_rejection(res->status)) {
-			fail_transient(s, msg);
+		if (!k8s_is_rejection(res->status)) {
+			k8s_pass_fail(s, msg);
 			return;
 		}
-		reject(s, msg);
+		k8s_pass_reject(s, msg);
 		s->idx++;
 	}
 	step(s);
@@ -316,8 +321,8 @@ static bool ensure_namespace(struct k8s_set *s, struct k8s_obj *o)
 	        "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"%s\"}}",
 	        o->ns);
 	s->step = STEP_NAMESPACE;
-	start(s, "POST", "/api/v1/namespaces?fieldManager=" K8S_FIELD_MANAGER, body,
-	      "application/json", on_namespace);
+	k8s_pass_request(s, "POST", "/api/v1/namespaces?fieldManager=" K8S_FIELD_MANAGER, body,
+	                 "application/json", on_namespace);
 	return false;
 }
 
@@ -361,13 +366,13 @@ static void on_apply(void *arg, const struct k8s_http_result *res)
 	}
 	char msg[K8S_REASON_MAX];
 	k8s_describe_error(o, res, msg, sizeof(msg));
-	if (!is_rejection(res->status)) {
-		fail_transient(s, msg);
+	if (!k8s_is_rejection(res->status)) {
+		k8s_pass_fail(s, msg);
 		return;
 	}
 	if (res->status == 404) /* the kind may have gone (CRD deleted): look again next time */
 		o->kind_idx = -1;
-	reject(s, msg);
+	k8s_pass_reject(s, msg);
 	s->idx++;
 	step(s);
 }
@@ -377,7 +382,7 @@ static void apply(struct k8s_set *s, struct k8s_obj *o)
 	const struct k8s_resource *r = &s->kinds[o->kind_idx]->res;
 	char path[K8S_PATH_MAX];
 	if (k8s_resource_path(r, o->ns, o->name, path, sizeof(path) - 64) != 0) {
-		reject(s, "object path too long");
+		k8s_pass_reject(s, "object path too long");
 		s->idx++;
 		step(s);
 		return;
@@ -387,11 +392,11 @@ static void apply(struct k8s_set *s, struct k8s_obj *o)
 	/* JSON is YAML, so the apply-patch+yaml content type takes it as is. */
 	char *body = json_dumps(o->manifest, JSON_COMPACT);
 	if (body == NULL) {
-		fail_transient(s, "out of memory");
+		k8s_pass_fail(s, "out of memory");
 		return;
 	}
 	s->step = STEP_APPLY;
-	start(s, "PATCH", path, body, "application/apply-patch+yaml", on_apply);
+	k8s_pass_request(s, "PATCH", path, body, "application/apply-patch+yaml", on_apply);
 	free(body);
 }
 
@@ -417,7 +422,7 @@ static void on_crd_poll(void *arg, const struct k8s_http_result *res)
 		k8s_fmt(msg, sizeof(msg),
 		        "CustomResourceDefinition %s is not Established after %u s", o->name,
 		        K8S_CRD_WAIT_MS / 1000);
-		fail_transient(s, msg);
+		k8s_pass_fail(s, msg);
 		return;
 	}
 	s->wait_at = now + K8S_CRD_POLL_MS;
@@ -449,7 +454,7 @@ static void on_prune_list(void *arg, const struct k8s_http_result *res)
 			step(s);
 			return;
 		}
-		fail_transient(s, msg);
+		k8s_pass_fail(s, msg);
 		return;
 	}
 	json_t *list = json_loadb(res->body, res->len, 0, NULL);
@@ -494,11 +499,11 @@ static void on_delete(void *arg, const struct k8s_http_result *res)
 		        "delete %s: ", json_string_value(json_array_get(s->doomed, s->idx)));
 		char full[K8S_REASON_MAX];
 		k8s_fmt(full, sizeof(full), "%s%s", what, msg);
-		if (!is_rejection(res->status)) {
-			fail_transient(s, full);
+		if (!k8s_is_rejection(res->status)) {
+			k8s_pass_fail(s, full);
 			return;
 		}
-		reject(s, full);
+		k8s_pass_reject(s, full);
 	}
 	s->idx++;
 	step(s);
@@ -510,6 +515,10 @@ static void step(struct k8s_set *s)
 {
 	char path[K8S_PATH_MAX + 128];
 	while (s->in_pass) {
+		if (!s->parent_read) {
+			k8s_parent_read(s);
+			return;
+		}
 		if (s->step <= STEP_WAIT_CRD && s->idx < s->nobjs) {
 			struct k8s_obj *o = &s->objs[s->idx];
 			if (o->kind_idx < 0 && !resolve(s, o))
@@ -528,8 +537,15 @@ static void step(struct k8s_set *s)
 				finish(s);
 				return;
 			}
+			s->step = STEP_PARENT_WRITE;
+		}
+		if (s->step == STEP_PARENT_WRITE) {
+			/* Record every resource that may hold members before pruning,
+			 * so a restart in the middle still knows where to look. */
 			s->step = STEP_PRUNE_LIST;
 			s->idx = 0;
+			if (k8s_parent_write(s, true))
+				return;
 		}
 		if (s->step == STEP_PRUNE_LIST && s->idx < s->nkinds) {
 			struct k8s_kind *k = s->kinds[s->idx];
@@ -539,18 +555,24 @@ static void step(struct k8s_set *s)
 			k8s_resource_path(&k->res, NULL, NULL, path, K8S_PATH_MAX);
 			size_t n = strlen(path);
 			k8s_fmt(path + n, sizeof(path) - n, "?labelSelector=%s", sel);
-			start(s, "GET", path, NULL, NULL, on_prune_list);
+			k8s_pass_request(s, "GET", path, NULL, NULL, on_prune_list);
 			return;
 		}
 		if (s->step == STEP_PRUNE_LIST) {
 			s->step = STEP_PRUNE_DELETE;
 			s->idx = 0;
 		}
-		if (s->idx < json_array_size(s->doomed)) {
+		if (s->step == STEP_PRUNE_DELETE && s->idx < json_array_size(s->doomed)) {
 			k8s_fmt(path, sizeof(path), "%s?propagationPolicy=Background",
 			        json_string_value(json_array_get(s->doomed, s->idx)));
-			start(s, "DELETE", path, NULL, NULL, on_delete);
+			k8s_pass_request(s, "DELETE", path, NULL, NULL, on_delete);
 			return;
+		}
+		if (s->step == STEP_PRUNE_DELETE) {
+			/* Pruned: the record narrows to what the set now holds. */
+			s->step = STEP_PARENT_FINAL;
+			if (k8s_parent_write(s, false))
+				return;
 		}
 		finish(s);
 		return;
@@ -569,6 +591,6 @@ void k8s_pass_tick(struct k8s_set *s, uint64_t now)
 		char path[K8S_PATH_MAX];
 		if (k8s_resource_path(&s->kinds[o->kind_idx]->res, NULL, o->name, path,
 		                      sizeof(path)) == 0)
-			start(s, "GET", path, NULL, NULL, on_crd_poll);
+			k8s_pass_request(s, "GET", path, NULL, NULL, on_crd_poll);
 	}
 }

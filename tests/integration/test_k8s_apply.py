@@ -228,6 +228,36 @@ class K8sApplyTest(unittest.TestCase):
         wait_for(lambda: self.get("/api/v1/namespaces/demo/configmaps/stray").status == 404,
                  what="stray pruned")
 
+    def test_prune_and_remove_after_a_restart(self):
+        d = self.driver()
+        d.apply("shop", [configmap("cfg", {"a": "1"}), deployment("web")])
+        d.wait("shop", lambda s: s["state"] == "ready", what="ready")
+        label = self.get("/api/v1/namespaces/demo/configmaps/cfg").json["metadata"]["labels"][
+            PART_OF]
+        record = self.get(f"/api/v1/namespaces/default/configmaps/applyset-{label}")
+        self.assertEqual(record.status, 200)
+        ann = record.json["metadata"]["annotations"]
+        self.assertEqual(ann["applyset.kubernetes.io/contains-group-kinds"],
+                         "ConfigMap,Deployment.apps")
+        self.assertEqual(record.json["metadata"]["labels"]["applyset.kubernetes.io/id"], label)
+        # A new process knows nothing of Deployments, yet prunes the one the
+        # set dropped: the record on the cluster says where to look.
+        self.drivers.remove(d)
+        d.close()
+        d = self.driver()
+        d.apply("shop", [configmap("cfg", {"a": "1"})])
+        wait_for(lambda: self.get("/apis/apps/v1/namespaces/demo/deployments/web").status == 404,
+                 what="deployment pruned after restart")
+        d.wait("shop", lambda s: s["state"] == "ready")
+        wait_for(lambda: self.get(f"/api/v1/namespaces/default/configmaps/applyset-{label}")
+                 .json["metadata"]["annotations"]["applyset.kubernetes.io/contains-group-kinds"]
+                 == "ConfigMap", what="record narrowed")
+        d.cmd("remove shop")
+        wait_for(lambda: d.status("shop").get("error") == "not_found", what="removed")
+        self.assertEqual(self.get("/api/v1/namespaces/demo/configmaps/cfg").status, 404)
+        self.assertEqual(
+            self.get(f"/api/v1/namespaces/default/configmaps/applyset-{label}").status, 404)
+
     def test_watch_relists_after_410(self):
         # A first retry 1-2 s after a failure leaves time to age the
         # watch's resourceVersion while it is cut off.
