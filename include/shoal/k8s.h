@@ -69,11 +69,11 @@ enum k8s_pod_bucket {
 /* A snapshot of one set on this cluster, copied out by k8s_set_status. */
 struct k8s_set_status {
 	enum k8s_state state;
-	char reason[K8S_REASON_MAX];    /* why this state; "" when ready */
-	uint32_t objects;               /* objects in the set */
-	uint32_t applied;               /* objects the server has accepted in the current pass */
-	uint32_t workloads;             /* Deployments, StatefulSets, DaemonSets, Jobs in the set */
-	uint32_t workloads_ready;       /* of which current by kstatus (a Job: complete) */
+	char reason[K8S_REASON_MAX]; /* why this state; "" when ready */
+	uint32_t objects;            /* objects in the set */
+	uint32_t applied;         /* objects accepted this pass, or on the cluster since the last */
+	uint32_t workloads;       /* Deployments, StatefulSets, DaemonSets, Jobs in the set */
+	uint32_t workloads_ready; /* of which current by kstatus (a Job: complete) */
 	uint32_t pods[K8S_POD_BUCKETS]; /* pods of the set's workloads, per bucket */
 	uint64_t passes;                /* apply passes completed since the set was (re)applied */
 	uint32_t retries;               /* consecutive failed attempts (0 once a pass succeeds) */
