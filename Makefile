@@ -5,6 +5,7 @@
 #   libshoalcore.a  gossip/ + crdt/  -- sans-IO; links neither libuv nor libcurl
 #   libshoalsim.a   sim/ engine and virtual network (tests and shoalsim)
 #   libshoalnode.a  node/ driver pieces shared by shoald and shoalctl
+#   libshoalk8s.a   k8s/ Kubernetes client and per-site apply engine
 # Two flavours: build/rel (-O2) for demo and benchmarks, build/san (ASan +
 # UBSan, -O1 -g) for tests.
 
@@ -35,12 +36,14 @@ LIBS_TEST = $(shell pkg-config --libs cmocka 2>/dev/null)
 CORE_SRC = $(wildcard gossip/*.c crdt/*.c)
 SIM_SRC = $(filter-out sim/main.c,$(wildcard sim/*.c))
 NODE_SRC = $(filter-out node/shoald_main.c node/shoalctl_main.c,$(wildcard node/*.c))
+K8S_SRC = $(wildcard k8s/*.c)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 TESTLIB_SRC = $(wildcard tests/lib/*.c)
 
 CORE_OBJ = $(CORE_SRC:%.c=$(O)/%.o)
 SIM_OBJ = $(SIM_SRC:%.c=$(O)/%.o)
 NODE_OBJ = $(NODE_SRC:%.c=$(O)/%.o)
+K8S_OBJ = $(K8S_SRC:%.c=$(O)/%.o)
 TESTLIB_OBJ = $(TESTLIB_SRC:%.c=$(O)/%.o)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(O)/tests/%)
 
@@ -52,7 +55,8 @@ PROGRAMS = $(O)/shoald $(O)/shoalctl $(if $(wildcard sim/main.c),$(O)/shoalsim)
 all: deps
 	@$(MAKE) --no-print-directory build
 
-build: $(PROGRAMS) $(O)/libshoalcore.a $(O)/libshoalsim.a core-check
+build: $(PROGRAMS) $(O)/libshoalcore.a $(O)/libshoalsim.a $(O)/libshoalk8s.a $(O)/tests/k8s-driver \
+	core-check
 
 # ---- dependencies ---------------------------------------------------------
 DEB_PACKAGES = build-essential pkg-config libsodium-dev libuv1-dev libmsgpack-dev \
@@ -85,6 +89,9 @@ $(O)/libshoalsim.a: $(SIM_OBJ)
 $(O)/libshoalnode.a: $(NODE_OBJ)
 	@rm -f $@; ar rcs $@ $^
 
+$(O)/libshoalk8s.a: $(K8S_OBJ)
+	@rm -f $@; ar rcs $@ $^
+
 # The core must stay sans-IO: no libuv, libcurl, sockets, clocks or rand().
 core-check: $(O)/libshoalcore.a
 	@bad=$$(nm -u $< | awk '{print $$2}' | grep -E '^(uv_|curl_|mdb_|MHD_|socket$$|bind$$|sendto$$|recvfrom$$|clock_gettime$$|gettimeofday$$|time$$|rand$$|random$$|srand$$)' | sort -u); \
@@ -100,7 +107,13 @@ $(O)/shoalsim: $(O)/sim/main.o $(O)/libshoalsim.a $(O)/libshoalcore.a
 	$(CC) $(LDSAN) -o $@ $(filter-out %.h,$^) $(LIBS_NODE)
 
 # ---- tests ----------------------------------------------------------------
-$(O)/tests/%: tests/unit/%.c $(TESTLIB_OBJ) $(O)/libshoalnode.a $(O)/libshoalsim.a $(O)/libshoalcore.a
+# The k8s driver: a line-command front end to libshoalk8s.a for the
+# integration suite and manual runs against a cluster.
+$(O)/tests/k8s-driver: $(O)/tests/tools/k8s_driver.o $(O)/libshoalk8s.a $(O)/libshoalcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDSAN) -o $@ $(filter-out %.h,$^) $(LIBS_NODE)
+
+$(O)/tests/%: tests/unit/%.c $(TESTLIB_OBJ) $(O)/libshoalnode.a $(O)/libshoalk8s.a $(O)/libshoalsim.a $(O)/libshoalcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_NODE) $(LDSAN) -o $@ $(filter-out %.h,$^) $(LIBS_TEST) $(LIBS_NODE)
 

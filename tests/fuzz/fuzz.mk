@@ -42,7 +42,14 @@ FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS = $(CFLAGS_BASE) -O1 -g -fno-omit-frame-pointer $(FUZZ_SAN) \
 	$(shell pkg-config --cflags $(PKGS_CORE) 2>/dev/null)
 
+# Targets named fuzz_k8s_* also link the k8s/ text parsers and their
+# libraries (libyaml, jansson); the rest link the core alone.
+FUZZ_K8S_PARSE_SRC := k8s/yamljson.c k8s/manifest.c k8s/kubeconfig.c
+FUZZ_K8S_NAMES := $(filter k8s_%,$(FUZZ_NAMES))
+FUZZ_K8S_LIBS = $(shell pkg-config --libs jansson yaml-0.1 2>/dev/null)
+
 FUZZ_CORE_OBJ := $(CORE_SRC:%.c=$(FUZZ_O)/%.o)
+FUZZ_K8S_OBJ := $(FUZZ_K8S_PARSE_SRC:%.c=$(FUZZ_O)/%.o)
 FUZZ_SUPPORT_OBJ := $(FUZZ_LIB_SRC:%.c=$(FUZZ_O)/%.o)
 FUZZ_TARGET_OBJ := $(FUZZ_SRC:%.c=$(FUZZ_O)/%.o)
 FUZZ_BINS := $(FUZZ_NAMES:%=$(FUZZ_O)/fuzz_%)
@@ -50,7 +57,7 @@ FUZZ_BINS := $(FUZZ_NAMES:%=$(FUZZ_O)/fuzz_%)
 .PHONY: fuzz-build
 
 # Library code: instrumented for coverage, no libFuzzer main.
-$(FUZZ_CORE_OBJ) $(FUZZ_SUPPORT_OBJ): $(FUZZ_O)/%.o: %.c
+$(FUZZ_CORE_OBJ) $(FUZZ_SUPPORT_OBJ) $(FUZZ_K8S_OBJ): $(FUZZ_O)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
@@ -62,7 +69,11 @@ $(FUZZ_O)/libshoalcore.a: $(FUZZ_CORE_OBJ)
 	@rm -f $@; ar rcs $@ $^
 
 $(FUZZ_BINS): $(FUZZ_O)/fuzz_%: $(FUZZ_O)/tests/fuzz/fuzz_%.o $(FUZZ_SUPPORT_OBJ) $(FUZZ_O)/libshoalcore.a
-	$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $^ $(LIBS_CORE)
+	$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $(filter-out %.a $(FUZZ_K8S_OBJ),$^) \
+		$(if $(filter k8s_%,$*),$(FUZZ_K8S_OBJ) $(FUZZ_K8S_LIBS)) $(FUZZ_O)/libshoalcore.a \
+		$(LIBS_CORE)
+
+$(FUZZ_K8S_NAMES:%=$(FUZZ_O)/fuzz_%): $(FUZZ_K8S_OBJ)
 
 fuzz-build: $(FUZZ_BINS)
 
@@ -91,6 +102,10 @@ $(FUZZ_REPLAY_OBJ): $(O)/fuzz-replay/obj/%.o: tests/fuzz/%.c
 
 $(FUZZ_REPLAY_BINS): $(O)/fuzz-replay/%: $(O)/fuzz-replay/obj/fuzz_%.o \
 		$(O)/fuzz-replay/obj/replay_main.o $(FUZZ_REPLAY_SUPPORT) $(O)/libshoalcore.a
-	$(CC) $(LDSAN) -o $@ $^ $(LIBS_CORE)
+	$(CC) $(LDSAN) -o $@ $(filter-out %.a,$^) \
+		$(if $(filter k8s_%,$*),$(O)/libshoalk8s.a $(FUZZ_K8S_LIBS)) $(O)/libshoalcore.a \
+		$(LIBS_CORE)
+
+$(FUZZ_K8S_NAMES:%=$(O)/fuzz-replay/%): $(O)/libshoalk8s.a
 
 unit-bins: $(FUZZ_REPLAY_BINS)
