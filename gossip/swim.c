@@ -54,6 +54,8 @@ void swim_config_defaults(struct swim_config *cfg)
 	cfg->retransmit_mult = 4;
 	cfg->pushpull_interval_us = 30000000;
 	cfg->dead_keep_us = 60000000;
+	cfg->reconnect_interval_us = 30000000;
+	cfg->reconnect_timeout_us = 24ull * 3600 * 1000000;
 	cfg->awareness_max = 8;
 	cfg->lifeguard_lhm = true;
 	cfg->lifeguard_suspicion = true;
@@ -70,6 +72,8 @@ void swim_config_scale(struct swim_config *cfg, uint32_t divisor)
 	cfg->gossip_interval_us /= divisor;
 	cfg->pushpull_interval_us /= divisor;
 	cfg->dead_keep_us /= divisor;
+	cfg->reconnect_interval_us /= divisor;
+	cfg->reconnect_timeout_us /= divisor;
 }
 
 /* ---- lifecycle --------------------------------------------------------- */
@@ -188,6 +192,7 @@ int swim_new(struct swim **out, const struct swim_config *cfg, const struct shoa
 	s->next_gossip = now + s->cfg.gossip_interval_us;
 	s->next_pushpull = now + random_phase(env, swim_pp_interval(s));
 	s->next_reap = now + reap_period(s);
+	s->next_reconnect = now + random_phase(env, s->cfg.reconnect_interval_us);
 	*out = s;
 	return 0;
 fail:
@@ -204,6 +209,8 @@ void swim_delete(struct swim *s)
 			s->env->stream_close(s->env->ctx, s->convs[i].conv);
 	swim_susp_destroy(&s->susp, s->pool);
 	swim_bcast_destroy(&s->bcast, s->pool);
+	if (s->members != NULL)
+		swim_tomb_destroy(s);
 	for (uint32_t id = 0; id < s->members_alloc; id++)
 		if (s->members[id].rec != 0)
 			swim_pool_record_unref(s->pool, s->members[id].rec - 1);
@@ -331,6 +338,7 @@ static void reap(struct swim *s, uint64_t now)
 	if (now < s->next_reap)
 		return;
 	s->next_reap = now + reap_period(s);
+	swim_tomb_expire(s, now);
 	if (gone_others(s) == 0)
 		return;
 	for (uint32_t id = 0; id < s->members_alloc; id++) {
@@ -340,7 +348,7 @@ static void reap(struct swim *s, uint64_t now)
 		    now - m->since < s->cfg.dead_keep_us)
 			continue;
 		swim_emit(s, SWIM_EV_REAPED, id, m->incarnation, SWIM_NONE, false, NULL);
-		swim_member_drop(s, id);
+		swim_tomb_reap(s, now, id);
 	}
 }
 
@@ -365,6 +373,7 @@ void swim_tick(struct swim *s, uint64_t now)
 	suspicion_expiries(s, now);
 	swim_gossip_tick(s, now);
 	swim_pp_tick(s, now);
+	swim_reconnect_tick(s, now);
 	reap(s, now);
 }
 
@@ -386,8 +395,9 @@ uint64_t swim_next_deadline(const struct swim *s)
 		take_min(&d, s->next_gossip);
 	take_min(&d, swim_susp_next_deadline(&s->susp));
 	take_min(&d, swim_pp_next_deadline(s));
-	if (gone_others(s) > 0)
+	if (gone_others(s) > 0 || s->tombs_len > 0)
 		take_min(&d, s->next_reap);
+	take_min(&d, swim_reconnect_deadline(s));
 	return d;
 }
 

@@ -55,6 +55,8 @@ static json_t *protocol_json(const struct swim_config *c)
 	json_object_set_new(o, "retransmit_mult", json_integer(c->retransmit_mult));
 	json_object_set_new(o, "pushpull_interval_s", json_real(secs(c->pushpull_interval_us)));
 	json_object_set_new(o, "dead_keep_s", json_real(secs(c->dead_keep_us)));
+	json_object_set_new(o, "reconnect_interval_s", json_real(secs(c->reconnect_interval_us)));
+	json_object_set_new(o, "reconnect_timeout_s", json_real(secs(c->reconnect_timeout_us)));
 	json_object_set_new(o, "awareness_max", json_integer(c->awareness_max));
 	json_object_set_new(o, "lifeguard_lhm", json_boolean(c->lifeguard_lhm));
 	json_object_set_new(o, "lifeguard_suspicion", json_boolean(c->lifeguard_suspicion));

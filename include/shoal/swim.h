@@ -119,28 +119,31 @@ struct swim_config {
 	uint8_t site_sk[64];  /* Ed25519 secret key; copied, wiped on delete */
 	uint32_t incarnation; /* start at this (persisted + 1 on restart) */
 
-	uint64_t probe_interval_us;    /* base protocol period */
-	uint64_t probe_timeout_us;     /* direct ack wait before ping-req */
-	uint32_t indirect_checks;      /* k members asked to ping-req */
-	uint64_t gossip_interval_us;   /* piggyback-only gossip period; 0 = off */
-	uint32_t gossip_nodes;         /* members per gossip round */
-	uint32_t suspicion_mult;       /* min = mult*max(1,log10 N)*probe_interval */
-	uint32_t suspicion_max_mult;   /* max = max_mult*min */
-	uint32_t retransmit_mult;      /* limit = mult*ceil(log10(N+1)) */
-	uint64_t pushpull_interval_us; /* anti-entropy; scaled up past 32 members; 0 = off */
-	uint64_t dead_keep_us;         /* dead/left members kept (and gossiped) this long */
-	uint32_t awareness_max;        /* Lifeguard local health multiplier cap */
-	bool lifeguard_lhm;            /* local health multiplier + nacks */
-	bool lifeguard_suspicion;      /* dynamic suspicion timeout; off = fixed min */
-	bool lifeguard_buddy;          /* tell a suspect directly in our ping */
-	size_t udp_max;                /* sealed datagram cap, <= SWIM_UDP_MAX */
+	uint64_t probe_interval_us;     /* base protocol period */
+	uint64_t probe_timeout_us;      /* direct ack wait before ping-req */
+	uint32_t indirect_checks;       /* k members asked to ping-req */
+	uint64_t gossip_interval_us;    /* piggyback-only gossip period; 0 = off */
+	uint32_t gossip_nodes;          /* members per gossip round */
+	uint32_t suspicion_mult;        /* min = mult*max(1,log10 N)*probe_interval */
+	uint32_t suspicion_max_mult;    /* max = max_mult*min */
+	uint32_t retransmit_mult;       /* limit = mult*ceil(log10(N+1)) */
+	uint64_t pushpull_interval_us;  /* anti-entropy; scaled up past 32 members; 0 = off */
+	uint64_t dead_keep_us;          /* dead/left members kept (and gossiped) this long */
+	uint64_t reconnect_interval_us; /* push-pull with a reaped dead member or a seed; 0 = off */
+	uint64_t reconnect_timeout_us;  /* reaped members remembered this long (tombstones) */
+	uint32_t awareness_max;         /* Lifeguard local health multiplier cap */
+	bool lifeguard_lhm;             /* local health multiplier + nacks */
+	bool lifeguard_suspicion;       /* dynamic suspicion timeout; off = fixed min */
+	bool lifeguard_buddy;           /* tell a suspect directly in our ping */
+	size_t udp_max;                 /* sealed datagram cap, <= SWIM_UDP_MAX */
 
 	swim_event_cb on_event; /* may be NULL */
 	void *event_ctx;
 };
 
 /* memberlist's LAN profile: 1 s / 500 ms / k=3 / 200 ms x3 / 4 / 6 / 4 /
- * 30 s; dead kept 60 s; Lifeguard on. */
+ * 30 s; dead kept 60 s; Lifeguard on; Serf's reconnect: every 30 s, reaped
+ * members remembered 24 h. */
 void swim_config_defaults(struct swim_config *cfg);
 /* The LAN profile with every timer divided by `divisor` (tests use 10). */
 void swim_config_scale(struct swim_config *cfg, uint32_t divisor);
@@ -233,6 +236,8 @@ struct swim_stats {
 	uint64_t stale;             /* well-formed but older than what we hold */
 	uint64_t pushpull_failures; /* exchanges we started that failed or stalled */
 	uint64_t keyops_ignored;    /* peer key ops we could not apply (unknown key, primary) */
+	uint64_t reconnects;        /* push-pulls started with a reaped member or a seed */
+	uint64_t reinstated;        /* old records of reaped members put back as dead/left */
 };
 const struct swim_stats *swim_stats(const struct swim *s);
 

@@ -615,6 +615,108 @@ static void test_newer_suspicion_restarts_timer(void **state)
 	assert_int_equal(count_ev(0, SWIM_EV_SUSPECT, "beta"), 1);
 }
 
+/* Hand node `to` the ALIVE record `rid` (from the pool), sealed under the
+ * cluster key, as if node `from` passed it on. */
+static void inject_alive(int from, int to, uint32_t rid)
+{
+	const struct swim_record *r = swim_pool_record(W.pool, rid);
+	struct shoal_buf b;
+	uint8_t plain[1400], sealed[1500];
+	size_t slen;
+	shoal_buf_create(&b, 1400);
+	assert_int_equal(swim_proto_encode_signed(&b, SWIM_MSG_ALIVE, r->body, r->body_len, r->sig),
+	                 0);
+	size_t h = swim_proto_datagram_header(plain, 1);
+	memcpy(plain + h, b.data, b.len);
+	assert_int_equal(shoal_seal(&W.n[to].kr, &W.n[to].env, plain, h + b.len, sealed,
+	                            sizeof(sealed), &slen),
+	                 0);
+	shoal_buf_destroy(&b);
+	swim_on_datagram(W.n[to].swim, W.now, &W.n[from].addr, sealed, slen);
+}
+
+/* A crashed member's last ALIVE still travelling after the member was
+ * reaped (a slow node's gossip or push-pull) must not bring it back: it is
+ * the very incarnation it was declared dead at. Before tombstones, alpha
+ * took it as a new member and showed beta alive again. */
+static void test_reaped_record_not_resurrected(void **state)
+{
+	(void)state;
+	struct swim_member_info mi;
+	join_pair();
+	uint32_t old = W.n[1].swim->self_rec; /* beta's ALIVE, incarnation 0 */
+	W.n[1].up = false;
+	/* Suspect within 2 periods, dead 400 ms later, reaped after dead_keep
+	 * (6 s) at the next reap scan (every 1.5 s). */
+	run_for(200000 + 400000 + 100000 + 6000000 + 1500000 + 100000);
+	assert_int_equal(count_ev(0, SWIM_EV_REAPED, "beta"), 1);
+	assert_int_equal(swim_member_find(W.n[0].swim, "beta", &mi), SHOAL_E_NOT_FOUND);
+
+	inject_alive(1, 0, old);
+	assert_int_equal(count_ev(0, SWIM_EV_ALIVE, "beta"), 1); /* the join only */
+	assert_int_equal(swim_member_find(W.n[0].swim, "beta", &mi), 0);
+	assert_int_equal(mi.state, SWIM_DEAD);
+	assert_int_equal(mi.incarnation, 0);
+	assert_int_equal(swim_stats(W.n[0].swim)->reinstated, 1);
+	/* Still dead after it has been gossiped around and reaped again. */
+	run_for(10000000);
+	assert_int_equal(count_ev(0, SWIM_EV_ALIVE, "beta"), 1);
+	assert_int_equal(count_ev(0, SWIM_EV_REAPED, "beta"), 2);
+}
+
+/* The other reading of an old record after the reap: the member is in fact
+ * running (it was cut off, not crashed). Put back as dead, it hears so from
+ * the DEAD gossiped to it and refutes; the refutation outbids the tomb. */
+static void test_reaped_but_running_refutes(void **state)
+{
+	(void)state;
+	struct swim_member_info mi;
+	join_pair();
+	W.n[1].up = false;
+	run_for(200000 + 400000 + 100000 + 6000000 + 1500000 + 100000);
+	assert_int_equal(swim_member_find(W.n[0].swim, "beta", &mi), SHOAL_E_NOT_FOUND);
+	assert_int_equal(swim_member_find(W.n[1].swim, "alpha", &mi), 0);
+
+	W.n[1].up = true;
+	inject_alive(1, 0, W.n[1].swim->self_rec);
+	state_of(0, "beta", SWIM_DEAD);
+	/* alpha gossips the DEAD to beta within a gossip round (20 ms);
+	 * beta's refutation rides its next datagram to alpha. */
+	run_for(1000000);
+	state_of(0, "beta", SWIM_ALIVE);
+	assert_int_equal(swim_incarnation(W.n[1].swim), 1);
+	assert_int_equal(count_ev(1, SWIM_EV_REFUTED, "beta"), 1);
+	assert_int_equal(swim_member_find(W.n[0].swim, "beta", &mi), 0);
+	assert_int_equal(mi.incarnation, 1);
+}
+
+/* A reaped member that restarts announces a higher incarnation: that is
+ * news, and it is a member again at once. */
+static void test_reaped_member_restarts(void **state)
+{
+	(void)state;
+	struct swim_member_info mi;
+	join_pair();
+	W.n[1].up = false;
+	run_for(200000 + 400000 + 100000 + 6000000 + 1500000 + 100000);
+	assert_int_equal(swim_member_find(W.n[0].swim, "beta", &mi), SHOAL_E_NOT_FOUND);
+	/* beta's next life: same key, persisted incarnation + 1. */
+	swim_delete(W.n[1].swim);
+	shoal_keyring_destroy(&W.n[1].kr);
+	node_start(1, "beta", 2, NULL, 0);
+	swim_delete(W.n[1].swim);
+	struct swim_config cfg;
+	node_config(&cfg, 1, "beta");
+	cfg.incarnation = 1;
+	assert_int_equal(swim_new(&W.n[1].swim, &cfg, &W.n[1].env, &W.n[1].kr, W.pool, W.now), 0);
+	assert_int_equal(swim_join(W.n[1].swim, W.now, &W.n[0].addr, 1), 0);
+	run_for(1000);
+	state_of(0, "beta", SWIM_ALIVE);
+	assert_int_equal(swim_member_find(W.n[0].swim, "beta", &mi), 0);
+	assert_int_equal(mi.incarnation, 1);
+	assert_int_equal(swim_stats(W.n[0].swim)->reinstated, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -633,6 +735,10 @@ int main(void)
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_newer_suspicion_restarts_timer, setup,
 	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_reaped_record_not_resurrected, setup,
+	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_reaped_but_running_refutes, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_reaped_member_restarts, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
