@@ -149,6 +149,9 @@ static json_t *fp_json(const struct sim_run_result *r)
 	json_object_set_new(o, "about_just_restarted_members_dead",
 	                    json_integer((json_int_t)r->restarting_dead_events));
 	json_object_set_new(o, "refutations", json_integer((json_int_t)r->refutations));
+	json_object_set_new(o, "alive_events_about_down_members",
+	                    json_integer((json_int_t)r->revived_events));
+	json_object_set_new(o, "latest_alive_after_down_s", json_real(secs(r->revived_last_us)));
 	return o;
 }
 
@@ -397,6 +400,8 @@ void sim_output_summary(FILE *f, const struct sim_run_result *r)
 	        (unsigned long long)r->fp_suspect_events, (unsigned long long)r->fp_dead_events,
 	        r->node_hours, (unsigned long long)r->slowed_suspect_events,
 	        (unsigned long long)r->slowed_dead_events);
+	fprintf(f, "[%s] down members seen alive: %llu events, latest %.1f s after going down\n",
+	        r->variant, (unsigned long long)r->revived_events, secs(r->revived_last_us));
 	fprintf(f, "[%s] per node: %.2f pkt/s sent (p99 %.2f), %.0f B/s sent (p99 %.0f)\n",
 	        r->variant, r->pkts_sent.mean, r->pkts_sent.p99, r->bytes_sent.mean,
 	        r->bytes_sent.p99);

@@ -717,6 +717,66 @@ static void test_reaped_member_restarts(void **state)
 	assert_int_equal(swim_stats(W.n[0].swim)->reinstated, 0);
 }
 
+/* Hand node `to` one PP_STATES on a stream it did not open (the client's
+ * half of an exchange), holding one entry: `state` at `inc` with record
+ * `rid`. */
+static void inject_pp_entry(int from, int to, uint8_t state, uint32_t inc, uint32_t rid)
+{
+	const struct swim_record *r = swim_pool_record(W.pool, rid);
+	struct shoal_buf b;
+	uint8_t sealed[2048];
+	size_t slen;
+	uint32_t idx = 0;
+	shoal_buf_create(&b, 1400);
+	assert_int_equal(swim_proto_encode_states_head(&b, 1, &idx, 1, 1), 0);
+	assert_int_equal(swim_proto_encode_entry(&b, state, inc, r->body, r->body_len, r->sig), 0);
+	assert_int_equal(b.err, 0);
+	assert_int_equal(
+	        shoal_seal(&W.n[to].kr, &W.n[to].env, b.data, b.len, sealed, sizeof(sealed), &slen),
+	        0);
+	shoal_buf_destroy(&b);
+	swim_on_stream(W.n[to].swim, W.now, SHOAL_CONV_INBOUND | 77, &W.n[from].addr, sealed, slen);
+}
+
+/* The cause of crashed members coming back in the simulator (1,000 nodes,
+ * CPU-starved, Lifeguard off): a node holds X dead at incarnation 0 (an
+ * early false death X refuted), X crashes at incarnation 1, and a peer's
+ * push-pull says "X dead at 1" with X's incarnation-1 record. The record
+ * used to go through the ALIVE rule first - newer than held, so X was made
+ * alive (SWIM_EV_ALIVE, its ALIVE queued for gossip, reviving it at every
+ * node that held it dead at 0) and only then suspect. A pushed DEAD or
+ * SUSPECT about a member held dead is no news of life: it stays dead, at
+ * the newer incarnation. */
+static void test_pushed_death_does_not_revive(void **state)
+{
+	(void)state;
+	struct swim_member_info mi;
+	join_pair();
+	W.n[1].up = false;
+	/* beta refutes a suspicion (incarnation 1) that alpha never hears of;
+	 * alpha meanwhile hears beta was dead at 0. */
+	inject_accuse(0, 1, SWIM_MSG_SUSPECT, "beta", 0, "alpha");
+	assert_int_equal(swim_incarnation(W.n[1].swim), 1);
+	uint32_t rec1 = W.n[1].swim->self_rec;
+	inject_accuse(1, 0, SWIM_MSG_DEAD, "beta", 0, "alpha");
+	state_of(0, "beta", SWIM_DEAD);
+	run_for(2000000); /* alpha's DEAD is gossiped out and dropped */
+	uint32_t queued = W.n[0].swim->bcast.len;
+
+	inject_pp_entry(1, 0, SWIM_DEAD, 1, rec1);
+	inject_pp_entry(1, 0, SWIM_SUSPECT, 1, rec1);
+	assert_int_equal(swim_member_find(W.n[0].swim, "beta", &mi), 0);
+	assert_int_equal(mi.state, SWIM_DEAD);
+	assert_int_equal(mi.incarnation, 1);
+	assert_int_equal(count_ev(0, SWIM_EV_ALIVE, "beta"), 1); /* the join only */
+	assert_int_equal(W.n[0].swim->bcast.len, queued);        /* no ALIVE of beta */
+
+	/* An ALIVE entry above that is news of life, as before. */
+	inject_accuse(0, 1, SWIM_MSG_SUSPECT, "beta", 1, "alpha");
+	inject_pp_entry(1, 0, SWIM_ALIVE, 2, W.n[1].swim->self_rec);
+	state_of(0, "beta", SWIM_ALIVE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -739,6 +799,7 @@ int main(void)
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_reaped_but_running_refutes, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_reaped_member_restarts, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_pushed_death_does_not_revive, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -129,7 +129,8 @@ static uint64_t long_partition_heal(uint32_t n, uint64_t seed, uint64_t cut_us)
  * then everyone they gossip to refute (a gossip round is 200 ms, the
  * suspicion of the pushed DEAD entries at most 6 * 4 s), and the periodic
  * push-pulls (30 s) fill in any member the epidemic missed. 45 + 24 + 30
- * s, rounded up to two minutes. */
+ * s, rounded up to two minutes. Measured over seeds 1-40: 8 nodes at most
+ * 34 s, 40 nodes at most 45 s. */
 static void test_partition_longer_than_dead_keep(void **state)
 {
 	(void)state;
