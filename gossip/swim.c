@@ -12,7 +12,8 @@
  * Timers are a handful of absolute deadlines in struct swim plus the
  * suspicion heap; swim_next_deadline is their minimum, O(1) apart from the
  * fixed-size helper and conversation tables. Dead and left members are
- * reaped by a scan every dead_keep/4, the only O(N) pass outside push-pull.
+ * reaped by a scan every dead_keep/4, the only O(N) pass outside push-pull;
+ * what is remembered of them, and the reconnect timer, live in tomb.c.
  */
 #include "shoal/swim.h"
 

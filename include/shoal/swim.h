@@ -24,7 +24,12 @@
  *     to a few random members, each retransmitted mult*ceil(log10(N+1))
  *     times, refutations first;
  *   - push-pull anti-entropy over a stream: bucket digests first, then only
- *     the members of the buckets that differ.
+ *     the members of the buckets that differ;
+ *   - reaped members leave a tombstone (incarnation, state, address) for
+ *     reconnect_timeout: an old ALIVE at or below it puts the member back
+ *     as dead instead of alive, and every reconnect_interval one push-pull
+ *     goes to a reaped dead member or a seed (Serf's throttle), so
+ *     partitions longer than dead_keep heal.
  *
  * Identity: each site has an Ed25519 keypair. Its alive and leave messages are
  * signed by it; a name already bound to another key is refused and reported.
@@ -158,7 +163,8 @@ int swim_new(struct swim **out, const struct swim_config *cfg, const struct shoa
 void swim_delete(struct swim *s);
 
 /* Start push-pull with each seed address (over streams). While no other live
- * member is known, the seeds are tried again every 5 probe intervals. */
+ * member is known, the seeds are tried again every 5 probe intervals; after
+ * that they stay reconnect candidates. */
 int swim_join(struct swim *s, uint64_t now, const struct shoal_addr *seeds, size_t n);
 
 /* Broadcast a signed leave; the driver should keep running it for about
