@@ -211,7 +211,7 @@ out:
  * stays as it is, at the newer incarnation and record, so that digests
  * agree again. memberlist likewise ignores suspicion of a dead node. */
 static void gone_entry(struct swim *s, uint32_t id, struct swim_member *m, uint32_t rid,
-                       uint32_t inc, bool rebroadcast)
+                       uint32_t inc)
 {
 	const struct swim_record *r = swim_pool_record(s->pool, rid);
 	const struct swim_record *held = swim_member_record(s, m);
@@ -231,8 +231,10 @@ static void gone_entry(struct swim *s, uint32_t id, struct swim_member *m, uint3
 	/* Spread the death at the newer incarnation: a node that holds the
 	 * member alive there (it heard the refutation, not the accusation)
 	 * drops a DEAD at the older one as stale and would otherwise wait for
-	 * its own probe or a periodic push-pull (minutes at 1,000 members). */
-	if (m->state == SWIM_DEAD && rebroadcast)
+	 * its own probe or a periodic push-pull (minutes at 1,000 members).
+	 * Even in a bulk merge: it is one small accusation about a member that
+	 * refuted and then died, rare, and no other message carries it. */
+	if (m->state == SWIM_DEAD)
 		swim_bcast_accuse(s, SWIM_MSG_DEAD, id, inc, s->self_id);
 }
 
@@ -259,7 +261,7 @@ static void merge_entry(struct swim *s, uint64_t now, const struct swim_pp_entry
 		goto done;
 	if (e->state != SWIM_ALIVE && m != NULL &&
 	    (m->state == SWIM_DEAD || m->state == SWIM_LEFT)) {
-		gone_entry(s, id, m, rid, e->incarnation, rebroadcast);
+		gone_entry(s, id, m, rid, e->incarnation);
 		goto done;
 	}
 	swim_apply_alive(s, now, rid, rebroadcast);
