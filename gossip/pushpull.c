@@ -205,6 +205,43 @@ out:
 	return rc;
 }
 
+/* A pushed SUSPECT, DEAD or LEFT entry about a member we hold dead or left.
+ * Its record may be newer than ours (the member refuted our verdict, then
+ * was accused or died again), but the entry is no news of life, so it must
+ * not pass through the ALIVE rule: that made the member alive, emitted
+ * SWIM_EV_ALIVE and queued its ALIVE, which revived it at every node that
+ * held it dead at the older incarnation - crashed members "came back" in
+ * the simulator minutes after the crash, one push-pull after another. It
+ * stays as it is, at the newer incarnation and record, so that digests
+ * agree again. memberlist likewise ignores suspicion of a dead node. */
+static void gone_entry(struct swim *s, uint32_t id, struct swim_member *m, uint32_t rid,
+                       uint32_t inc)
+{
+	const struct swim_record *r = swim_pool_record(s->pool, rid);
+	const struct swim_record *held = swim_member_record(s, m);
+	if (memcmp(swim_record_pubkey(held), swim_record_pubkey(r), SWIM_PK_LEN) != 0)
+		return; /* another key's record: the name stays bound */
+	if (inc <= m->incarnation) {
+		if (inc < m->incarnation)
+			s->stats.stale++;
+		return;
+	}
+	if (r->incarnation > held->incarnation) {
+		swim_pool_record_ref(s->pool, rid);
+		swim_pool_record_unref(s->pool, m->rec - 1);
+		m->rec = rid + 1;
+	}
+	m->incarnation = inc;
+	/* Spread the death at the newer incarnation: a node that holds the
+	 * member alive there (it heard the refutation, not the accusation)
+	 * drops a DEAD at the older one as stale and would otherwise wait for
+	 * its own probe or a periodic push-pull (minutes at 1,000 members).
+	 * Even in a bulk merge: it is one small accusation about a member that
+	 * refuted and then died, rare, and no other message carries it. */
+	if (m->state == SWIM_DEAD)
+		swim_bcast_accuse(s, SWIM_MSG_DEAD, id, inc, s->self_id);
+}
+
 /* Merge one pushed entry under the gossip rules. */
 static void merge_entry(struct swim *s, uint64_t now, const struct swim_pp_entry *e,
                         bool rebroadcast)
@@ -226,6 +263,11 @@ static void merge_entry(struct swim *s, uint64_t now, const struct swim_pp_entry
 	/* Someone else's memory of a member we never knew: not news to act on. */
 	if (m == NULL && (e->state == SWIM_DEAD || e->state == SWIM_LEFT))
 		goto done;
+	if (e->state != SWIM_ALIVE && m != NULL &&
+	    (m->state == SWIM_DEAD || m->state == SWIM_LEFT)) {
+		gone_entry(s, id, m, rid, e->incarnation);
+		goto done;
+	}
 	swim_apply_alive(s, now, rid, rebroadcast);
 	m = swim_member_at(s, id);
 	if (e->state == SWIM_ALIVE || m == NULL)

@@ -12,7 +12,8 @@
  * Timers are a handful of absolute deadlines in struct swim plus the
  * suspicion heap; swim_next_deadline is their minimum, O(1) apart from the
  * fixed-size helper and conversation tables. Dead and left members are
- * reaped by a scan every dead_keep/4, the only O(N) pass outside push-pull.
+ * reaped by a scan every dead_keep/4, the only O(N) pass outside push-pull;
+ * what is remembered of them, and the reconnect timer, live in tomb.c.
  */
 #include "shoal/swim.h"
 
@@ -61,6 +62,8 @@ void swim_config_defaults(struct swim_config *cfg)
 	cfg->retransmit_mult = 4;
 	cfg->pushpull_interval_us = 30000000;
 	cfg->dead_keep_us = 60000000;
+	cfg->reconnect_interval_us = 30000000;
+	cfg->reconnect_timeout_us = 24ull * 3600 * 1000000;
 	cfg->awareness_max = 8;
 	cfg->lifeguard_lhm = true;
 	cfg->lifeguard_suspicion = true;
@@ -77,6 +80,8 @@ void swim_config_scale(struct swim_config *cfg, uint32_t divisor)
 	cfg->gossip_interval_us /= divisor;
 	cfg->pushpull_interval_us /= divisor;
 	cfg->dead_keep_us /= divisor;
+	cfg->reconnect_interval_us /= divisor;
+	cfg->reconnect_timeout_us /= divisor;
 }
 
 /* ---- lifecycle --------------------------------------------------------- */
@@ -197,6 +202,7 @@ int swim_new(struct swim **out, const struct swim_config *cfg, const struct shoa
 	s->next_gossip = now + s->cfg.gossip_interval_us;
 	s->next_pushpull = now + random_phase(env, swim_pp_interval(s));
 	s->next_reap = now + reap_period(s);
+	s->next_reconnect = now + random_phase(env, s->cfg.reconnect_interval_us);
 	*out = s;
 	return 0;
 fail:
@@ -214,6 +220,8 @@ void swim_delete(struct swim *s)
 	swim_susp_destroy(&s->susp, s->pool);
 	swim_bcast_destroy(&s->bcast, s->pool);
 	swim_user_destroy(s);
+	if (s->members != NULL)
+		swim_tomb_destroy(s);
 	for (uint32_t id = 0; id < s->members_alloc; id++)
 		if (s->members[id].rec != 0)
 			swim_pool_record_unref(s->pool, s->members[id].rec - 1);
@@ -342,6 +350,7 @@ static void reap(struct swim *s, uint64_t now)
 	if (now < s->next_reap)
 		return;
 	s->next_reap = now + reap_period(s);
+	swim_tomb_expire(s, now);
 	if (gone_others(s) == 0)
 		return;
 	for (uint32_t id = 0; id < s->members_alloc; id++) {
@@ -351,7 +360,7 @@ static void reap(struct swim *s, uint64_t now)
 		    now - m->since < s->cfg.dead_keep_us)
 			continue;
 		swim_emit(s, SWIM_EV_REAPED, id, m->incarnation, SWIM_NONE, false, NULL);
-		swim_member_drop(s, id);
+		swim_tomb_reap(s, now, id);
 	}
 }
 
@@ -386,6 +395,7 @@ void swim_tick(struct swim *s, uint64_t now)
 	suspicion_expiries(s, now);
 	swim_gossip_tick(s, now);
 	swim_pp_tick(s, now);
+	swim_reconnect_tick(s, now);
 	reap(s, now);
 	swim_user_tick(s, now);
 }
@@ -408,9 +418,10 @@ uint64_t swim_next_deadline(const struct swim *s)
 		take_min(&d, s->next_gossip);
 	take_min(&d, swim_susp_next_deadline(&s->susp));
 	take_min(&d, swim_pp_next_deadline(s));
-	if (gone_others(s) > 0)
+	if (gone_others(s) > 0 || s->tombs_len > 0)
 		take_min(&d, s->next_reap);
 	take_min(&d, swim_user_next_deadline(s));
+	take_min(&d, swim_reconnect_deadline(s));
 	return d;
 }
 

@@ -294,6 +294,18 @@ struct swim_member {
 	uint64_t flags : 5;   /* MEMBER_* */
 };
 #define MEMBER_IN_ORDER 0x01 /* listed in the probe order */
+/* rec == 0 and MEMBER_TOMB: a reaped member (tomb.c); incarnation and
+ * state are those it was reaped in, since is when it was reaped. */
+#define MEMBER_TOMB 0x02
+
+/* A reaped member's ring entry (tomb.c): 32 bytes. */
+struct swim_tomb {
+	uint64_t reaped_at;     /* the slot's `since` while this entry is current */
+	uint32_t name_id;       /* reference held */
+	struct shoal_addr addr; /* where it was last reachable */
+};
+/* Reaped members remembered at most; beyond, the oldest is forgotten. */
+#define SWIM_TOMBS_MAX 4096
 
 /* The probe in flight. */
 struct swim_probe {
@@ -381,6 +393,7 @@ struct swim {
 	uint64_t next_pushpull;
 	uint64_t next_reap;
 	uint64_t next_join;          /* 0 = no join retry pending */
+	uint64_t next_reconnect;     /* next reconnect attempt (tomb.c) */
 	struct swim_catchup catchup; /* push-pulls soon after a join */
 
 	struct shoal_addr seeds[SWIM_SEEDS_MAX];
@@ -392,6 +405,12 @@ struct swim {
 	struct swim_susp_table susp;
 	struct swim_bcast bcast;
 	struct swim_user user; /* user messages and the service's hooks */
+
+	struct swim_tomb *tombs; /* ring of reaped members, oldest first */
+	uint32_t tombs_alloc;    /* power of two or 0 */
+	uint32_t tombs_head;     /* index of the oldest */
+	uint32_t tombs_len;      /* entries, current or superseded */
+	uint32_t tombs_dead;     /* current tombs of dead (not left) members */
 
 	uint64_t keyops_seen[SWIM_KEYOPS_SEEN]; /* recent KEYOP ids (ring) */
 	uint32_t keyops_pos;
@@ -501,5 +520,17 @@ uint32_t swim_pp_bucket_count(uint32_t n);
 void swim_catchup_start(struct swim *s, uint64_t now);
 void swim_catchup_tick(struct swim *s, uint64_t now);
 uint64_t swim_catchup_deadline(const struct swim *s);
+
+/* tomb.c: reaped members and reconnect. reap drops the member and keeps
+ * its tomb; tomb_at returns the slot of a reaped member or NULL; forget
+ * clears it (the member is back); expire drops tombs past
+ * reconnect_timeout; reconnect_tick runs the attempt due. */
+void swim_tomb_reap(struct swim *s, uint64_t now, uint32_t id);
+const struct swim_member *swim_tomb_at(const struct swim *s, uint32_t id);
+void swim_tomb_forget(struct swim *s, uint32_t id);
+void swim_tomb_expire(struct swim *s, uint64_t now);
+void swim_tomb_destroy(struct swim *s);
+void swim_reconnect_tick(struct swim *s, uint64_t now);
+uint64_t swim_reconnect_deadline(const struct swim *s);
 
 #endif

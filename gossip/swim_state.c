@@ -209,6 +209,34 @@ static void accused_self(struct swim *s, uint64_t now, uint32_t inc)
 	swim_refute(s, now, inc);
 }
 
+/* An ALIVE at or below the incarnation a reaped member was dead (or left)
+ * at is that member's old record, not news: put the member back as it was
+ * reaped (tomb.c says why). A dead member that is in fact running hears
+ * about it from the DEAD we queue (gossip reaches dead members too) and
+ * refutes with a higher incarnation; memberlist, which forgets reaped
+ * members entirely, takes the old record as a new member. */
+static void reinstate(struct swim *s, uint64_t now, uint32_t id, uint32_t rid, uint8_t state,
+                      uint32_t inc, bool rebroadcast)
+{
+	const struct swim_record *r = swim_pool_record(s->pool, rid);
+	swim_tomb_forget(s, id);
+	struct swim_member *m = &s->members[id];
+	swim_pool_record_ref(s->pool, rid);
+	m->rec = rid + 1;
+	m->state = state;
+	m->incarnation = inc;
+	m->since = now;
+	s->counts[state]++;
+	s->stats.reinstated++;
+	if (state == SWIM_LEFT) {
+		swim_emit(s, SWIM_EV_LEFT, id, inc, SWIM_NONE, false, NULL);
+		return;
+	}
+	swim_emit(s, SWIM_EV_DEAD, id, inc, SWIM_NONE, false, &r->addr);
+	if (rebroadcast)
+		swim_bcast_accuse(s, SWIM_MSG_DEAD, id, inc, s->self_id);
+}
+
 void swim_apply_alive(struct swim *s, uint64_t now, uint32_t rid, bool rebroadcast)
 {
 	const struct swim_record *r = swim_pool_record(s->pool, rid);
@@ -220,6 +248,14 @@ void swim_apply_alive(struct swim *s, uint64_t now, uint32_t rid, bool rebroadca
 		return;
 	}
 	m = swim_member_at(s, id);
+	if (m == NULL && swim_tomb_at(s, id) != NULL) {
+		const struct swim_member *t = swim_tomb_at(s, id);
+		if (r->incarnation <= t->incarnation) {
+			reinstate(s, now, id, rid, t->state, t->incarnation, rebroadcast);
+			return;
+		}
+		swim_tomb_forget(s, id); /* it restarted or refuted: a member again */
+	}
 	if (m == NULL) {
 		if (swim_members_reserve(s, id) < 0)
 			return;

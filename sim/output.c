@@ -56,6 +56,8 @@ static json_t *protocol_json(const struct swim_config *c)
 	json_object_set_new(o, "retransmit_mult", json_integer(c->retransmit_mult));
 	json_object_set_new(o, "pushpull_interval_s", json_real(secs(c->pushpull_interval_us)));
 	json_object_set_new(o, "dead_keep_s", json_real(secs(c->dead_keep_us)));
+	json_object_set_new(o, "reconnect_interval_s", json_real(secs(c->reconnect_interval_us)));
+	json_object_set_new(o, "reconnect_timeout_s", json_real(secs(c->reconnect_timeout_us)));
 	json_object_set_new(o, "awareness_max", json_integer(c->awareness_max));
 	json_object_set_new(o, "lifeguard_lhm", json_boolean(c->lifeguard_lhm));
 	json_object_set_new(o, "lifeguard_suspicion", json_boolean(c->lifeguard_suspicion));
@@ -148,6 +150,9 @@ static json_t *fp_json(const struct sim_run_result *r)
 	json_object_set_new(o, "about_just_restarted_members_dead",
 	                    json_integer((json_int_t)r->restarting_dead_events));
 	json_object_set_new(o, "refutations", json_integer((json_int_t)r->refutations));
+	json_object_set_new(o, "alive_events_about_down_members",
+	                    json_integer((json_int_t)r->revived_events));
+	json_object_set_new(o, "latest_alive_after_down_s", json_real(secs(r->revived_last_us)));
 	return o;
 }
 
@@ -472,6 +477,8 @@ void sim_output_summary(FILE *f, const struct sim_run_result *r)
 		        r->put_body_ratio, (unsigned long long)r->put_stats.bad_bodies,
 		        (unsigned long long)r->put_stats.abandoned);
 	}
+	fprintf(f, "[%s] down members seen alive: %llu events, latest %.1f s after going down\n",
+	        r->variant, (unsigned long long)r->revived_events, secs(r->revived_last_us));
 	fprintf(f, "[%s] per node: %.2f pkt/s sent (p99 %.2f), %.0f B/s sent (p99 %.0f)\n",
 	        r->variant, r->pkts_sent.mean, r->pkts_sent.p99, r->bytes_sent.mean,
 	        r->bytes_sent.p99);

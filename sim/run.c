@@ -57,6 +57,7 @@ struct run {
 	uint32_t *life_inc;            /* [n] incarnation of the current life */
 	uint64_t *slow_until;          /* [n] absolute end of the slow window */
 	uint64_t *up_since;            /* [n] absolute start of the current up time, 0 = down */
+	uint64_t *down_at;             /* [n] absolute time it last went down */
 	uint64_t *restarted_at;        /* [n] absolute time of the last restart, 0 = never */
 	uint64_t grace_us;             /* how long after a restart accusations are not false */
 	uint8_t *fp_flags;             /* [n] bit 0 ever falsely suspected, bit 1 dead */
@@ -87,6 +88,15 @@ static void observe(void *ctx, uint32_t node, uint64_t now, const struct swim_ev
 	struct sim_run_result *r = R->r;
 	if (ev->type == SWIM_EV_REFUTED) {
 		r->refutations++;
+		return;
+	}
+	if (ev->type == SWIM_EV_ALIVE && ev->name != NULL) {
+		uint32_t a = sim_cluster_find(R->c, ev->name);
+		if (a != SIM_NO_NODE && sim_cluster_state(R->c, a) == SIM_NODE_DOWN) {
+			r->revived_events++;
+			if (now - R->down_at[a] > r->revived_last_us)
+				r->revived_last_us = now - R->down_at[a];
+		}
 		return;
 	}
 	if (ev->type != SWIM_EV_SUSPECT && ev->type != SWIM_EV_DEAD && ev->type != SWIM_EV_LEFT)
@@ -166,6 +176,7 @@ static void mark_down(struct run *R, uint32_t i)
 	if (R->up_since[i] != 0)
 		R->up_us += (double)(now - R->up_since[i]);
 	R->up_since[i] = 0;
+	R->down_at[i] = now;
 }
 
 static void mark_up(struct run *R, uint32_t i)
@@ -746,6 +757,7 @@ static void run_free(struct run *R)
 	free(R->life_inc);
 	free(R->slow_until);
 	free(R->up_since);
+	free(R->down_at);
 	free(R->restarted_at);
 	free(R->fp_flags);
 	free(R->accused);
@@ -784,6 +796,7 @@ int sim_run(const struct sim_scenario *sc, const struct sim_sc_variant *v,
 	R.life_inc = calloc(n, sizeof(uint32_t));
 	R.slow_until = calloc(n, sizeof(uint64_t));
 	R.up_since = calloc(n, sizeof(uint64_t));
+	R.down_at = calloc(n, sizeof(uint64_t));
 	R.restarted_at = calloc(n, sizeof(uint64_t));
 	R.fp_flags = calloc(n, 1);
 	R.accused = calloc(n, sizeof(uint32_t));
@@ -796,8 +809,8 @@ int sim_run(const struct sim_scenario *sc, const struct sim_sc_variant *v,
 		nsamples = SIM_RUN_SAMPLES_MAX;
 	r->sample = calloc(nsamples, sizeof(*r->sample));
 	if (!R.label_value || !R.open_fault || !R.life_inc || !R.slow_until || !R.up_since ||
-	    !R.restarted_at || !R.fp_flags || !R.accused || !R.accused_dead || !R.scratch ||
-	    !R.base || !r->fault || !r->sample) {
+	    !R.down_at || !R.restarted_at || !R.fp_flags || !R.accused || !R.accused_dead ||
+	    !R.scratch || !R.base || !r->fault || !r->sample) {
 		rc = -ENOMEM;
 		goto fail;
 	}

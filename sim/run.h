@@ -108,7 +108,11 @@ struct sim_run_result {
 					     * probe of its restart */
 	uint64_t restarting_dead_events;
 	uint64_t refutations; /* REFUTED events */
-	double node_hours;    /* up time summed over nodes */
+	/* ALIVE events about a member that was down (crashed or stopped): a
+	 * dead member brought back by an old record. */
+	uint64_t revived_events;
+	uint64_t revived_last_us; /* latest of them, after that member went down */
+	double node_hours;        /* up time summed over nodes */
 
 	struct sim_dist pkts_sent, bytes_sent, pkts_recv, bytes_recv; /* per node per s */
 	uint64_t total_dgrams, total_dgram_bytes, total_stream_bytes; /* run window */

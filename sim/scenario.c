@@ -437,6 +437,8 @@ static const struct {
         {"retransmit_mult", SIM_SC_RETRANSMIT_MULT, OV_COUNT},
         {"pushpull_interval", SIM_SC_PUSHPULL_INTERVAL, OV_DURATION},
         {"dead_keep", SIM_SC_DEAD_KEEP, OV_DURATION},
+        {"reconnect_interval", SIM_SC_RECONNECT_INTERVAL, OV_DURATION},
+        {"reconnect_timeout", SIM_SC_RECONNECT_TIMEOUT, OV_DURATION},
         {"awareness_max", SIM_SC_AWARENESS_MAX, OV_COUNT},
         {"lifeguard_lhm", SIM_SC_LIFEGUARD_LHM, OV_BOOL},
         {"lifeguard_suspicion", SIM_SC_LIFEGUARD_SUSPICION, OV_BOOL},
@@ -1015,6 +1017,12 @@ static void apply(struct swim_config *cfg, const struct sim_sc_override *o)
 		break;
 	case SIM_SC_DEAD_KEEP:
 		cfg->dead_keep_us = o->value;
+		break;
+	case SIM_SC_RECONNECT_INTERVAL:
+		cfg->reconnect_interval_us = o->value;
+		break;
+	case SIM_SC_RECONNECT_TIMEOUT:
+		cfg->reconnect_timeout_us = o->value;
 		break;
 	case SIM_SC_AWARENESS_MAX:
 		cfg->awareness_max = (uint32_t)o->value;

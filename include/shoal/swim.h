@@ -24,7 +24,12 @@
  *     to a few random members, each retransmitted mult*ceil(log10(N+1))
  *     times, refutations first;
  *   - push-pull anti-entropy over a stream: bucket digests first, then only
- *     the members of the buckets that differ.
+ *     the members of the buckets that differ;
+ *   - reaped members leave a tombstone (incarnation, state, address) for
+ *     reconnect_timeout: an old ALIVE at or below it puts the member back
+ *     as dead instead of alive, and every reconnect_interval one push-pull
+ *     goes to a reaped dead member or a seed (Serf's throttle), so
+ *     partitions longer than dead_keep heal.
  *
  * Identity: each site has an Ed25519 keypair. Its alive and leave messages are
  * signed by it; a name already bound to another key is refused and reported.
@@ -115,30 +120,34 @@ struct swim_config {
 	uint8_t site_sk[64];  /* Ed25519 secret key; copied, wiped on delete */
 	uint32_t incarnation; /* start at this (persisted + 1 on restart) */
 
-	uint64_t probe_interval_us;    /* base protocol period */
-	uint64_t probe_timeout_us;     /* direct ack wait before ping-req */
-	uint32_t indirect_checks;      /* k members asked to ping-req */
-	uint64_t gossip_interval_us;   /* piggyback-only gossip period; 0 = off */
-	uint32_t gossip_nodes;         /* members per gossip round */
-	uint32_t suspicion_mult;       /* min = mult*max(1,log10 N)*probe_interval */
-	uint32_t suspicion_max_mult;   /* max = max_mult*min */
-	uint32_t suspicion_confirm;    /* k distinct confirmations to shrink max to min */
-	uint32_t retransmit_mult;      /* limit = mult*ceil(log10(N+1)) */
-	uint64_t pushpull_interval_us; /* anti-entropy; scaled up past 32 members; 0 = off */
-	uint64_t dead_keep_us;         /* dead/left members kept (and gossiped) this long */
-	uint32_t awareness_max;        /* Lifeguard local health multiplier cap */
-	bool lifeguard_lhm;            /* local health multiplier + nacks */
-	bool lifeguard_suspicion;      /* dynamic suspicion timeout; off = fixed min */
-	bool lifeguard_buddy;          /* tell a suspect directly in our ping */
-	size_t udp_max;                /* sealed datagram cap, <= SWIM_UDP_MAX */
+	uint64_t probe_interval_us;     /* base protocol period */
+	uint64_t probe_timeout_us;      /* direct ack wait before ping-req */
+	uint32_t indirect_checks;       /* k members asked to ping-req */
+	uint64_t gossip_interval_us;    /* piggyback-only gossip period; 0 = off */
+	uint32_t gossip_nodes;          /* members per gossip round */
+	uint32_t suspicion_mult;        /* min = mult*max(1,log10 N)*probe_interval */
+	uint32_t suspicion_max_mult;    /* max = max_mult*min */
+	uint32_t suspicion_confirm;      /* k distinct confirmations to shrink max to min */
+	uint32_t retransmit_mult;       /* limit = mult*ceil(log10(N+1)) */
+	uint64_t pushpull_interval_us;  /* anti-entropy; scaled up past 32 members; 0 = off */
+	uint64_t dead_keep_us;          /* dead/left members kept (and gossiped) this long */
+	uint64_t reconnect_interval_us; /* push-pull with a reaped dead member or a seed; 0 = off */
+	uint64_t reconnect_timeout_us;  /* reaped members remembered this long (tombstones) */
+	uint32_t awareness_max;         /* Lifeguard local health multiplier cap */
+	bool lifeguard_lhm;             /* local health multiplier + nacks */
+	bool lifeguard_suspicion;       /* dynamic suspicion timeout; off = fixed min */
+	bool lifeguard_buddy;           /* tell a suspect directly in our ping */
+	size_t udp_max;                 /* sealed datagram cap, <= SWIM_UDP_MAX */
 
 	swim_event_cb on_event; /* may be NULL */
 	void *event_ctx;
 };
 
 /* memberlist's LAN profile with failure detection tuned for loss: probe
- * every 500 ms, 250 ms ack timeout, 5 helpers; suspicion 2 / 10 / k=3; gossip 200 ms x3; retransmit 4; push-pull 30 s; dead kept 60 s;
- * Lifeguard on (docs/protocol.md, "Timers and defaults"). */
+ * every 500 ms, 250 ms ack timeout, 5 helpers; suspicion 2 / 10 / k=3;
+ * gossip 200 ms x3; retransmit 4; push-pull 30 s; dead kept 60 s;
+ * Lifeguard on; Serf's reconnect: every 30 s, reaped members remembered
+ * 24 h (docs/protocol.md, "Timers and defaults"). */
 void swim_config_defaults(struct swim_config *cfg);
 /* The LAN profile with every timer divided by `divisor` (tests use 10). */
 void swim_config_scale(struct swim_config *cfg, uint32_t divisor);
@@ -153,7 +162,8 @@ int swim_new(struct swim **out, const struct swim_config *cfg, const struct shoa
 void swim_delete(struct swim *s);
 
 /* Start push-pull with each seed address (over streams). While no other live
- * member is known, the seeds are tried again every 5 probe intervals. */
+ * member is known, the seeds are tried again every 5 probe intervals; after
+ * that they stay reconnect candidates. */
 int swim_join(struct swim *s, uint64_t now, const struct shoal_addr *seeds, size_t n);
 
 /* Adopt the live membership of `peer`, another swim on the same pool:
@@ -245,6 +255,8 @@ struct swim_stats {
 	uint64_t stale;             /* well-formed but older than what we hold */
 	uint64_t pushpull_failures; /* exchanges we started that failed or stalled */
 	uint64_t keyops_ignored;    /* peer key ops we could not apply (unknown key, primary) */
+	uint64_t reconnects;        /* push-pulls started with a reaped member or a seed */
+	uint64_t reinstated;        /* old records of reaped members put back as dead/left */
 };
 const struct swim_stats *swim_stats(const struct swim *s);
 

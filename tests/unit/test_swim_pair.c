@@ -624,6 +624,181 @@ static void test_newer_suspicion_restarts_timer(void **state)
 	assert_int_equal(count_ev(0, SWIM_EV_SUSPECT, "beta"), 1);
 }
 
+/* Hand node `to` the ALIVE record `rid` (from the pool), sealed under the
+ * cluster key, as if node `from` passed it on. */
+static void inject_alive(int from, int to, uint32_t rid)
+{
+	const struct swim_record *r = swim_pool_record(W.pool, rid);
+	struct shoal_buf b;
+	uint8_t plain[1400], sealed[1500];
+	size_t slen;
+	shoal_buf_create(&b, 1400);
+	assert_int_equal(swim_proto_encode_signed(&b, SWIM_MSG_ALIVE, r->body, r->body_len, r->sig),
+	                 0);
+	size_t h = swim_proto_datagram_header(plain, 1);
+	memcpy(plain + h, b.data, b.len);
+	assert_int_equal(shoal_seal(&W.n[to].kr, &W.n[to].env, plain, h + b.len, sealed,
+	                            sizeof(sealed), &slen),
+	                 0);
+	shoal_buf_destroy(&b);
+	swim_on_datagram(W.n[to].swim, W.now, &W.n[from].addr, sealed, slen);
+}
+
+/* A crashed member's last ALIVE still travelling after the member was
+ * reaped (a slow node's gossip or push-pull) must not bring it back: it is
+ * the very incarnation it was declared dead at. Before tombstones, alpha
+ * took it as a new member and showed beta alive again. */
+static void test_reaped_record_not_resurrected(void **state)
+{
+	(void)state;
+	struct swim_member_info mi;
+	join_pair();
+	uint32_t old = W.n[1].swim->self_rec; /* beta's ALIVE, incarnation 0 */
+	W.n[1].up = false;
+	/* Suspect within 2 periods, dead 400 ms later, reaped after dead_keep
+	 * (6 s) at the next reap scan (every 1.5 s). */
+	run_for(200000 + 400000 + 100000 + 6000000 + 1500000 + 100000);
+	assert_int_equal(count_ev(0, SWIM_EV_REAPED, "beta"), 1);
+	assert_int_equal(swim_member_find(W.n[0].swim, "beta", &mi), SHOAL_E_NOT_FOUND);
+
+	inject_alive(1, 0, old);
+	assert_int_equal(count_ev(0, SWIM_EV_ALIVE, "beta"), 1); /* the join only */
+	assert_int_equal(swim_member_find(W.n[0].swim, "beta", &mi), 0);
+	assert_int_equal(mi.state, SWIM_DEAD);
+	assert_int_equal(mi.incarnation, 0);
+	assert_int_equal(swim_stats(W.n[0].swim)->reinstated, 1);
+	/* Still dead after it has been gossiped around and reaped again. */
+	run_for(10000000);
+	assert_int_equal(count_ev(0, SWIM_EV_ALIVE, "beta"), 1);
+	assert_int_equal(count_ev(0, SWIM_EV_REAPED, "beta"), 2);
+}
+
+/* The other reading of an old record after the reap: the member is in fact
+ * running (it was cut off, not crashed). Put back as dead, it hears so from
+ * the DEAD gossiped to it and refutes; the refutation outbids the tomb. */
+static void test_reaped_but_running_refutes(void **state)
+{
+	(void)state;
+	struct swim_member_info mi;
+	join_pair();
+	W.n[1].up = false;
+	run_for(200000 + 400000 + 100000 + 6000000 + 1500000 + 100000);
+	assert_int_equal(swim_member_find(W.n[0].swim, "beta", &mi), SHOAL_E_NOT_FOUND);
+	assert_int_equal(swim_member_find(W.n[1].swim, "alpha", &mi), 0);
+
+	W.n[1].up = true;
+	inject_alive(1, 0, W.n[1].swim->self_rec);
+	state_of(0, "beta", SWIM_DEAD);
+	/* alpha gossips the DEAD to beta within a gossip round (20 ms);
+	 * beta's refutation rides its next datagram to alpha. */
+	run_for(1000000);
+	state_of(0, "beta", SWIM_ALIVE);
+	assert_int_equal(swim_incarnation(W.n[1].swim), 1);
+	assert_int_equal(count_ev(1, SWIM_EV_REFUTED, "beta"), 1);
+	assert_int_equal(swim_member_find(W.n[0].swim, "beta", &mi), 0);
+	assert_int_equal(mi.incarnation, 1);
+}
+
+/* A reaped member that restarts announces a higher incarnation: that is
+ * news, and it is a member again at once. */
+static void test_reaped_member_restarts(void **state)
+{
+	(void)state;
+	struct swim_member_info mi;
+	join_pair();
+	W.n[1].up = false;
+	run_for(200000 + 400000 + 100000 + 6000000 + 1500000 + 100000);
+	assert_int_equal(swim_member_find(W.n[0].swim, "beta", &mi), SHOAL_E_NOT_FOUND);
+	/* beta's next life: same key, persisted incarnation + 1. */
+	swim_delete(W.n[1].swim);
+	shoal_keyring_destroy(&W.n[1].kr);
+	node_start(1, "beta", 2, NULL, 0);
+	swim_delete(W.n[1].swim);
+	struct swim_config cfg;
+	node_config(&cfg, 1, "beta");
+	cfg.incarnation = 1;
+	assert_int_equal(swim_new(&W.n[1].swim, &cfg, &W.n[1].env, &W.n[1].kr, W.pool, W.now), 0);
+	assert_int_equal(swim_join(W.n[1].swim, W.now, &W.n[0].addr, 1), 0);
+	run_for(1000);
+	state_of(0, "beta", SWIM_ALIVE);
+	assert_int_equal(swim_member_find(W.n[0].swim, "beta", &mi), 0);
+	assert_int_equal(mi.incarnation, 1);
+	assert_int_equal(swim_stats(W.n[0].swim)->reinstated, 0);
+}
+
+/* Hand node `to` one PP_STATES on a stream it did not open (the client's
+ * half of an exchange), holding one entry: `state` at `inc` with record
+ * `rid`. */
+static void inject_pp_entry(int from, int to, uint8_t state, uint32_t inc, uint32_t rid)
+{
+	const struct swim_record *r = swim_pool_record(W.pool, rid);
+	struct shoal_buf b;
+	uint8_t sealed[2048];
+	size_t slen;
+	uint32_t idx = 0;
+	shoal_buf_create(&b, 1400);
+	assert_int_equal(swim_proto_encode_states_head(&b, 1, &idx, 1, 1), 0);
+	assert_int_equal(swim_proto_encode_entry(&b, state, inc, r->body, r->body_len, r->sig), 0);
+	assert_int_equal(b.err, 0);
+	assert_int_equal(
+	        shoal_seal(&W.n[to].kr, &W.n[to].env, b.data, b.len, sealed, sizeof(sealed), &slen),
+	        0);
+	shoal_buf_destroy(&b);
+	swim_on_stream(W.n[to].swim, W.now, SHOAL_CONV_INBOUND | 77, &W.n[from].addr, sealed, slen);
+}
+
+/* The cause of crashed members coming back in the simulator (1,000 nodes,
+ * CPU-starved, Lifeguard off): a node holds X dead at incarnation 0 (an
+ * early false death X refuted), X crashes at incarnation 1, and a peer's
+ * push-pull says "X dead at 1" with X's incarnation-1 record. The record
+ * used to go through the ALIVE rule first - newer than held, so X was made
+ * alive (SWIM_EV_ALIVE, its ALIVE queued for gossip, reviving it at every
+ * node that held it dead at 0) and only then suspect. A pushed DEAD or
+ * SUSPECT about a member held dead is no news of life: it stays dead, at
+ * the newer incarnation. */
+static void test_pushed_death_does_not_revive(void **state)
+{
+	(void)state;
+	struct swim_member_info mi;
+	join_pair();
+	W.n[1].up = false;
+	/* beta refutes a suspicion (incarnation 1) that alpha never hears of;
+	 * alpha meanwhile hears beta was dead at 0. */
+	inject_accuse(0, 1, SWIM_MSG_SUSPECT, "beta", 0, "alpha");
+	assert_int_equal(swim_incarnation(W.n[1].swim), 1);
+	uint32_t rec1 = W.n[1].swim->self_rec;
+	inject_accuse(1, 0, SWIM_MSG_DEAD, "beta", 0, "alpha");
+	state_of(0, "beta", SWIM_DEAD);
+	run_for(2000000); /* alpha's DEAD is gossiped out and dropped */
+	uint32_t queued = W.n[0].swim->bcast.len;
+
+	inject_pp_entry(1, 0, SWIM_DEAD, 1, rec1);
+	inject_pp_entry(1, 0, SWIM_SUSPECT, 1, rec1);
+	assert_int_equal(swim_member_find(W.n[0].swim, "beta", &mi), 0);
+	assert_int_equal(mi.state, SWIM_DEAD);
+	assert_int_equal(mi.incarnation, 1);
+	assert_int_equal(count_ev(0, SWIM_EV_ALIVE, "beta"), 1); /* the join only */
+	/* What is queued about beta is its death at the newer incarnation, for
+	 * nodes that hold it alive there; never its ALIVE. */
+	struct swim *a = W.n[0].swim;
+	assert_int_equal(a->bcast.len, queued + 1);
+	bool dead1 = false;
+	for (uint32_t i = 0; i < a->bcast.hwm; i++) {
+		const struct swim_bcast_item *it = &a->bcast.items[i];
+		if (it->kind == 0 || it->name_id == SWIM_NONE ||
+		    strcmp(swim_pool_name(W.pool, it->name_id)->str, "beta") != 0)
+			continue;
+		assert_int_equal(it->kind, SWIM_MSG_DEAD);
+		dead1 = it->incarnation == 1;
+	}
+	assert_true(dead1);
+
+	/* An ALIVE entry above that is news of life, as before. */
+	inject_accuse(0, 1, SWIM_MSG_SUSPECT, "beta", 1, "alpha");
+	inject_pp_entry(1, 0, SWIM_ALIVE, 2, W.n[1].swim->self_rec);
+	state_of(0, "beta", SWIM_ALIVE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -642,6 +817,11 @@ int main(void)
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_newer_suspicion_restarts_timer, setup,
 	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_reaped_record_not_resurrected, setup,
+	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_reaped_but_running_refutes, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_reaped_member_restarts, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_pushed_death_does_not_revive, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
