@@ -127,7 +127,7 @@ struct swim_config {
 	uint32_t gossip_nodes;          /* members per gossip round */
 	uint32_t suspicion_mult;        /* min = mult*max(1,log10 N)*probe_interval */
 	uint32_t suspicion_max_mult;    /* max = max_mult*min */
-	uint32_t suspicion_confirm;      /* k distinct confirmations to shrink max to min */
+	uint32_t suspicion_confirm;     /* k distinct confirmations to shrink max to min */
 	uint32_t retransmit_mult;       /* limit = mult*ceil(log10(N+1)) */
 	uint64_t pushpull_interval_us;  /* anti-entropy; scaled up past 32 members; 0 = off */
 	uint64_t dead_keep_us;          /* dead/left members kept (and gossiped) this long */
