@@ -36,7 +36,7 @@
 #include "shoal/replica.h"
 #include "shoal/sim.h"
 
-#define SIM_ITEMS_MAX      4096                     /* intents per run */
+#define SIM_ITEMS_MAX      4096                    /* intents per run */
 #define SIM_ITEMS_EPOCH_MS UINT64_C(1735689600000) /* 2025-01-01T00:00:00Z */
 
 /* One intent and how far it got. Times are absolute virtual microseconds. */
