@@ -2,7 +2,7 @@
  * items.c - an intent store and a replica on every simulated node, for
  * shoalsim's intent action (items.h).
  *
- * The store is the real one, wired to the service through intent_replica,
+ * The store is the real one, wired to the service through intent_app.c,
  * so what is measured is what shoald runs; only durability is simulated
  * (the store outlives its node's crash). The store's committed hook tells
  * which node holds which intent (names are "intent-<index>"), one bit per
@@ -21,7 +21,7 @@
 
 #include "shoal/error.h"
 #include "shoal/hlc.h"
-#include "shoal/intent_replica.h"
+#include "intent_app.h"
 #include "shoal/intent_store.h"
 #include "shoal/seal.h"
 #include "shoal/trust.h"
@@ -33,7 +33,7 @@ struct node_store {
 	struct sim_items *s;
 	uint32_t node;
 	struct intent_store *store; /* created at the node's first start; kept over crashes */
-	struct intent_replica ir;   /* the app the node's replica is given */
+	struct sim_intent_app ir;   /* the app the node's replica is given */
 	uint64_t committed_bytes;   /* envelope bytes committed from peers */
 };
 
@@ -114,7 +114,7 @@ static int store_open(struct sim_items *s, uint32_t node, const struct shoal_env
 	int rc = intent_store_new(&ns->store, &cfg, env, &hooks);
 	if (rc != 0)
 		return rc;
-	ns->ir = (struct intent_replica){.store = ns->store, .wall_ms = wall_ms, .ctx = s};
+	ns->ir = (struct sim_intent_app){.store = ns->store, .wall_ms = wall_ms, .ctx = s};
 	return 0;
 }
 
@@ -151,7 +151,7 @@ static void attach(struct sim_items *s, uint32_t node, uint64_t now, struct swim
 		s->rep[node] = NULL; /* the node runs without; its intents fail */
 		return;
 	}
-	intent_replica_app(&s->stores[node].ir, &app);
+	sim_intent_app(&s->stores[node].ir, &app);
 	if (replica_new(&s->rep[node], &s->cfg, sw, env, &app, now) != 0)
 		s->rep[node] = NULL;
 }
@@ -345,7 +345,7 @@ int sim_items_submit(struct sim_items *s, uint32_t node, enum intent_kind kind, 
 	}
 	memcpy(x->id, o.id, sizeof(x->id));
 	const struct intent_item *held = intent_store_get(s->stores[node].store, kind, name);
-	intent_replica_item(held, key, &it);
+	sim_intent_app_item(held, key, &it);
 	rc = replica_announce(s->rep[node], now, &it);
 	sim_cluster_rearm(s->c, node);
 	if (index != NULL)

@@ -1,7 +1,7 @@
 /*
  * items.h - signed intents replicated in shoalsim: on every simulated node
  * a real intent store (intent_store.h) behind a real replica (replica.h),
- * wired by intent_replica.h exactly as shoald wires them, and the measures
+ * wired by intent_app.h with the mapping shoald follows, and the measures
  * an intent is judged by: time until every live node has committed it, and
  * envelope bytes each node received, counted by the simulated network.
  *

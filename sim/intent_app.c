@@ -1,6 +1,6 @@
 /*
- * intent_replica.c - the intent store behind the replication service
- * (include/shoal/intent_replica.h has the mapping and why).
+ * intent_app.c - the intent store behind the replication service in
+ * shoalsim (intent_app.h has the mapping and why).
  *
  * Anti-entropy walks the whole store per call: bucket_hashes once per
  * exchange, bucket_items once per differing bucket. A fleet holds tens of
@@ -8,14 +8,14 @@
  * pointers (and a short key string per item) costs far less than keeping a
  * second set of bucket hashes in step with every merge.
  */
-#include "shoal/intent_replica.h"
+#include "intent_app.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #include "shoal/error.h"
 
-void intent_replica_item(const struct intent_item *item, char key[INTENT_KEY_MAX],
+void sim_intent_app_item(const struct intent_item *item, char key[INTENT_KEY_MAX],
                          struct replica_item *out)
 {
 	intent_store_key(item, key);
@@ -46,7 +46,7 @@ static const struct intent_item *by_key(const struct intent_store *s, const uint
 static int app_lookup(void *ctx, const uint8_t *key, uint32_t key_len, uint64_t *version,
                       uint8_t digest[REPLICA_DIGEST_LEN])
 {
-	struct intent_replica *ir = ctx;
+	struct sim_intent_app *ir = ctx;
 	const struct intent_item *it = by_key(ir->store, key, key_len);
 	if (it == NULL)
 		return SHOAL_E_NOT_FOUND;
@@ -58,7 +58,7 @@ static int app_lookup(void *ctx, const uint8_t *key, uint32_t key_len, uint64_t 
 static int app_fetch(void *ctx, const uint8_t *key, uint32_t key_len, struct replica_item *out,
                      const uint8_t **body)
 {
-	struct intent_replica *ir = ctx;
+	struct sim_intent_app *ir = ctx;
 	const struct intent_item *it = by_key(ir->store, key, key_len);
 	if (it == NULL)
 		return SHOAL_E_NOT_FOUND;
@@ -84,7 +84,7 @@ static enum replica_verdict app_offer(void *ctx, uint64_t now, const struct repl
                                       const uint8_t *body, const struct shoal_addr *from,
                                       const char **reason)
 {
-	struct intent_replica *ir = ctx;
+	struct sim_intent_app *ir = ctx;
 	char peer[SHOAL_ADDR_STRLEN];
 	if (from == NULL || shoal_addr_format(from, peer, sizeof(peer)) != 0)
 		snprintf(peer, sizeof(peer), "peer");
@@ -107,12 +107,12 @@ static enum replica_verdict app_offer(void *ctx, uint64_t now, const struct repl
 
 static int app_hashes(void *ctx, uint32_t buckets, uint64_t *out)
 {
-	struct intent_replica *ir = ctx;
+	struct sim_intent_app *ir = ctx;
 	struct replica_item ri;
 	char key[INTENT_KEY_MAX];
 	memset(out, 0, buckets * sizeof(*out));
 	for (size_t i = 0; i < intent_store_count(ir->store); i++) {
-		intent_replica_item(intent_store_at(ir->store, i), key, &ri);
+		sim_intent_app_item(intent_store_at(ir->store, i), key, &ri);
 		out[replica_bucket(ri.key, ri.key_len, buckets)] ^= replica_item_hash(&ri);
 	}
 	return 0;
@@ -120,18 +120,18 @@ static int app_hashes(void *ctx, uint32_t buckets, uint64_t *out)
 
 static int app_items(void *ctx, uint32_t buckets, uint32_t bucket, replica_item_fn fn, void *cbctx)
 {
-	struct intent_replica *ir = ctx;
+	struct sim_intent_app *ir = ctx;
 	struct replica_item ri;
 	char key[INTENT_KEY_MAX];
 	for (size_t i = 0; i < intent_store_count(ir->store); i++) {
-		intent_replica_item(intent_store_at(ir->store, i), key, &ri);
+		sim_intent_app_item(intent_store_at(ir->store, i), key, &ri);
 		if (replica_bucket(ri.key, ri.key_len, buckets) == bucket && fn(cbctx, &ri) != 0)
 			break;
 	}
 	return 0;
 }
 
-void intent_replica_app(struct intent_replica *ir, struct replica_app *app)
+void sim_intent_app(struct sim_intent_app *ir, struct replica_app *app)
 {
 	*app = (struct replica_app){.ctx = ir,
 	                            .lookup = app_lookup,

@@ -1,6 +1,12 @@
 /*
- * intent_replica.h - the intent store as an application of the replication
- * service (replica.h): how intents map onto announced items.
+ * intent_app.h - the intent store as an application of the replication
+ * service (replica.h) in shoalsim: how intents map onto announced items.
+ *
+ * The mapping is the contract of docs/intents.md ("Replication"), which
+ * shoald's wiring follows too. It lives beside its driver, not in the
+ * core: crdt/ sits below gossip/ and gossip/ never includes an application
+ * header (docs/architecture.md), so the glue between the two belongs to
+ * whoever attaches the store.
  *
  * Mapping, per held intent:
  *
@@ -31,19 +37,19 @@
  * replica_item_hash), computed by walking the store; the store's own
  * 256 id buckets serve its digest, not the service.
  *
- * Ownership: the caller owns struct intent_replica and the store, which
+ * Ownership: the caller owns struct sim_intent_app and the store, which
  * must outlive the replica the app is given to. Thread-safety: that of the
  * store. Sans-IO: wall time comes from the driver's wall_ms callback.
  */
-#ifndef SHOAL_INTENT_REPLICA_H
-#define SHOAL_INTENT_REPLICA_H
+#ifndef SHOAL_SIM_INTENT_APP_H
+#define SHOAL_SIM_INTENT_APP_H
 
 #include <stdint.h>
 
 #include "shoal/intent_store.h"
 #include "shoal/replica.h"
 
-struct intent_replica {
+struct sim_intent_app {
 	struct intent_store *store; /* borrowed */
 	/* The driver's wall clock (unix ms) at the service's `now`: the store
 	 * judges horizons against wall time, the service runs on the driver's
@@ -55,12 +61,12 @@ struct intent_replica {
 };
 
 /* Fill `app` with callbacks over `ir` (app->ctx = ir). */
-void intent_replica_app(struct intent_replica *ir, struct replica_app *app);
+void sim_intent_app(struct sim_intent_app *ir, struct replica_app *app);
 
 /* The announcement of a held item: key into `key` (which `out->key`
  * points at), version, digest and size. For the driver to pass to
  * replica_announce after a commit at its API. */
-void intent_replica_item(const struct intent_item *item, char key[INTENT_KEY_MAX],
+void sim_intent_app_item(const struct intent_item *item, char key[INTENT_KEY_MAX],
                          struct replica_item *out);
 
 #endif
