@@ -1,14 +1,14 @@
 /*
- * items.c - a replica and a toy item store on every simulated node, for
- * shoalsim's put action (items.h).
+ * items.c - an intent store and a replica on every simulated node, for
+ * shoalsim's intent action (items.h).
  *
- * The store is the least an application must be: lookup, fetch, offer
- * (which re-checks the digest, as the intent store checks a signature) and
- * the anti-entropy bucket summaries, over a bitmap of the items a node
- * holds. Bodies live once in the process. The network tap opens each
- * stream message with the cluster keyring to tell pull answers (ITEMS)
- * from the rest, so body bytes are counted by the network, not by the
- * service being measured.
+ * The store is the real one, wired to the service through intent_app.c,
+ * so what is measured is what shoald runs; only durability is simulated
+ * (the store outlives its node's crash). The store's committed hook tells
+ * which node holds which intent (names are "intent-<index>"), one bit per
+ * node and intent. The network tap opens each stream message with the
+ * cluster keyring to tell pull answers (ITEMS) from the rest, so body bytes
+ * are counted by the network, not by the service being measured.
  */
 #include "items.h"
 
@@ -17,14 +17,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "shoal/error.h"
+#include "shoal/hlc.h"
+#include "intent_app.h"
+#include "shoal/intent_store.h"
 #include "shoal/seal.h"
+#include "shoal/trust.h"
 
 #define ITEMS_MSG_TYPE 31 /* replica_proto.h REPLICA_MSG_ITEMS */
+#define NAME_PREFIX    "intent-"
 
 struct node_store {
 	struct sim_items *s;
 	uint32_t node;
+	struct intent_store *store; /* created at the node's first start; kept over crashes */
+	struct sim_intent_app ir;   /* the app the node's replica is given */
+	uint64_t committed_bytes;   /* envelope bytes committed from peers */
 };
 
 struct sim_items {
@@ -32,11 +42,14 @@ struct sim_items {
 	struct replica_config cfg;
 	uint32_t n;                /* node slots */
 	struct replica **rep;      /* [n], NULL while down */
-	struct node_store *stores; /* [n]: the app ctx of each node */
+	struct node_store *stores; /* [n] */
 	uint8_t *held;             /* [n * SIM_ITEMS_MAX / 8] */
 	struct sim_item *items;    /* [SIM_ITEMS_MAX] */
 	uint32_t nitems;
-	uint64_t *body_bytes; /* [n] sealed ITEMS bytes received */
+	struct trust_roots roots; /* the one root every store trusts */
+	uint8_t root_sk[64];      /* its secret half, for signing at the origin */
+	struct shoal_hlc hlc;     /* versions of submitted intents */
+	uint64_t *body_bytes;     /* [n] sealed ITEMS bytes received */
 	uint64_t body_total;
 	struct replica_stats gone; /* stats of replicas already deleted */
 	uint8_t *plain;            /* tap scratch */
@@ -53,121 +66,59 @@ static void set_held(struct sim_items *s, uint32_t node, uint32_t item)
 	s->held[(size_t)node * (SIM_ITEMS_MAX / 8) + item / 8] |= (uint8_t)(1u << (item % 8));
 }
 
-/* "put/<index>" -> index, or UINT32_MAX. */
-static uint32_t key_index(const struct sim_items *s, const uint8_t *key, uint32_t len)
+/* "intent-<index>" -> index, or UINT32_MAX. */
+static uint32_t name_index(const struct sim_items *s, const char *name)
 {
+	size_t plen = sizeof(NAME_PREFIX) - 1, len = strlen(name);
 	uint32_t v = 0;
-	if (len < 5 || len > 14 || memcmp(key, "put/", 4) != 0)
+	if (len <= plen || len > plen + 9 || memcmp(name, NAME_PREFIX, plen) != 0)
 		return UINT32_MAX;
-	for (uint32_t i = 4; i < len; i++) {
-		if (key[i] < '0' || key[i] > '9')
+	for (size_t i = plen; i < len; i++) {
+		if (name[i] < '0' || name[i] > '9')
 			return UINT32_MAX;
-		v = v * 10 + (uint32_t)(key[i] - '0');
+		v = v * 10 + (uint32_t)(name[i] - '0');
 	}
 	return v < s->nitems ? v : UINT32_MAX;
 }
 
-static uint32_t key_of(uint32_t index, char *buf, size_t cap)
+static uint64_t wall_ms(void *ctx, uint64_t now)
 {
-	return (uint32_t)snprintf(buf, cap, "put/%u", index);
+	(void)ctx;
+	return SIM_ITEMS_EPOCH_MS + now / 1000;
 }
 
-static void item_of(const struct sim_items *s, uint32_t index, char *keybuf,
-                    struct replica_item *it)
-{
-	it->key = (const uint8_t *)keybuf;
-	it->key_len = key_of(index, keybuf, 16);
-	it->version = 1;
-	memcpy(it->digest, s->items[index].digest, REPLICA_DIGEST_LEN);
-	it->size = s->items[index].size;
-}
+/* ---- store hooks ---------------------------------------------------------- */
 
-/* ---- the app ------------------------------------------------------------- */
-
-static int app_lookup(void *ctx, const uint8_t *key, uint32_t key_len, uint64_t *version,
-                      uint8_t digest[REPLICA_DIGEST_LEN])
-{
-	struct node_store *ns = ctx;
-	uint32_t i = key_index(ns->s, key, key_len);
-	if (i == UINT32_MAX || !has(ns->s, ns->node, i))
-		return SHOAL_E_NOT_FOUND;
-	*version = 1;
-	memcpy(digest, ns->s->items[i].digest, REPLICA_DIGEST_LEN);
-	return 0;
-}
-
-static int app_fetch(void *ctx, const uint8_t *key, uint32_t key_len, struct replica_item *it,
-                     const uint8_t **body)
-{
-	struct node_store *ns = ctx;
-	uint32_t i = key_index(ns->s, key, key_len);
-	if (i == UINT32_MAX || !has(ns->s, ns->node, i))
-		return SHOAL_E_NOT_FOUND;
-	it->key = key;
-	it->key_len = key_len;
-	it->version = 1;
-	memcpy(it->digest, ns->s->items[i].digest, REPLICA_DIGEST_LEN);
-	it->size = ns->s->items[i].size;
-	*body = ns->s->items[i].body;
-	return 0;
-}
-
-static enum replica_verdict app_offer(void *ctx, uint64_t now, const struct replica_item *it,
-                                      const uint8_t *body, const struct shoal_addr *from,
-                                      const char **reason)
+static void on_committed(void *ctx, const struct intent_item *item)
 {
 	struct node_store *ns = ctx;
 	struct sim_items *s = ns->s;
-	uint8_t d[REPLICA_DIGEST_LEN];
-	uint32_t i = key_index(s, it->key, it->key_len);
-	(void)now;
-	(void)from;
-	replica_digest(body, it->size, d);
-	if (i == UINT32_MAX || it->version != 1 ||
-	    memcmp(d, s->items[i].digest, REPLICA_DIGEST_LEN) != 0) {
-		*reason = "unknown item or wrong body";
-		return REPLICA_REJECTED;
-	}
-	if (has(s, ns->node, i))
-		return REPLICA_DUPLICATE;
+	uint32_t i = name_index(s, item->env.body.name);
+	if (i == UINT32_MAX || has(s, ns->node, i))
+		return;
 	set_held(s, ns->node, i);
 	s->items[i].holders++;
+	if (strcmp(item->from, "api") != 0)
+		ns->committed_bytes += item->len;
 	if (s->items[i].all_at == UINT64_MAX && s->items[i].holders >= sim_cluster_up_count(s->c))
 		sim_items_check(s);
-	return REPLICA_ACCEPTED;
 }
 
-static int app_hashes(void *ctx, uint32_t buckets, uint64_t *out)
+static int store_open(struct sim_items *s, uint32_t node, const struct shoal_env *env)
 {
-	struct node_store *ns = ctx;
-	struct replica_item it;
-	char key[16];
-	memset(out, 0, buckets * sizeof(*out));
-	for (uint32_t i = 0; i < ns->s->nitems; i++) {
-		if (!has(ns->s, ns->node, i))
-			continue;
-		item_of(ns->s, i, key, &it);
-		out[replica_bucket(it.key, it.key_len, buckets)] ^= replica_item_hash(&it);
-	}
+	struct node_store *ns = &s->stores[node];
+	struct intent_store_config cfg = {.roots = &s->roots};
+	struct intent_store_hooks hooks = {.ctx = ns, .committed = on_committed};
+	if (ns->store != NULL)
+		return 0;
+	int rc = intent_store_new(&ns->store, &cfg, env, &hooks);
+	if (rc != 0)
+		return rc;
+	ns->ir = (struct sim_intent_app){.store = ns->store, .wall_ms = wall_ms, .ctx = s};
 	return 0;
 }
 
-static int app_items(void *ctx, uint32_t buckets, uint32_t bucket, replica_item_fn fn, void *cbctx)
-{
-	struct node_store *ns = ctx;
-	struct replica_item it;
-	char key[16];
-	for (uint32_t i = 0; i < ns->s->nitems; i++) {
-		if (!has(ns->s, ns->node, i))
-			continue;
-		item_of(ns->s, i, key, &it);
-		if (replica_bucket(it.key, it.key_len, buckets) == bucket && fn(cbctx, &it) != 0)
-			break;
-	}
-	return 0;
-}
-
-/* ---- hooks --------------------------------------------------------------- */
+/* ---- lifecycle -------------------------------------------------------------- */
 
 static void add_stats(struct replica_stats *a, const struct replica_stats *b)
 {
@@ -194,14 +145,15 @@ static void add_stats(struct replica_stats *a, const struct replica_stats *b)
 static void attach(struct sim_items *s, uint32_t node, uint64_t now, struct swim *sw,
                    const struct shoal_env *env)
 {
-	struct replica_app app = {.ctx = &s->stores[node],
-	                          .lookup = app_lookup,
-	                          .fetch = app_fetch,
-	                          .offer = app_offer,
-	                          .bucket_hashes = app_hashes,
-	                          .bucket_items = app_items};
+	struct replica_app app;
+	/* The env is the node's slot's, the same over all its lives. */
+	if (store_open(s, node, env) != 0) {
+		s->rep[node] = NULL; /* the node runs without; its intents fail */
+		return;
+	}
+	sim_intent_app(&s->stores[node].ir, &app);
 	if (replica_new(&s->rep[node], &s->cfg, sw, env, &app, now) != 0)
-		s->rep[node] = NULL; /* the node runs without; its puts fail */
+		s->rep[node] = NULL;
 }
 
 static void detach(struct sim_items *s, uint32_t node)
@@ -247,11 +199,13 @@ static void tap(void *ctx, uint32_t from, uint32_t to, bool stream, const uint8_
 	}
 }
 
-/* ---- api ----------------------------------------------------------------- */
+/* ---- api ------------------------------------------------------------------- */
 
 int sim_items_new(struct sim_items **out, struct sim_cluster *c, const struct replica_config *cfg)
 {
 	struct sim_items *s = calloc(1, sizeof(*s));
+	uint8_t seed[32];
+	uint8_t pk[32];
 	if (s == NULL)
 		return -ENOMEM;
 	s->c = c;
@@ -268,6 +222,16 @@ int sim_items_new(struct sim_items **out, struct sim_cluster *c, const struct re
 	}
 	for (uint32_t i = 0; i < s->n; i++)
 		s->stores[i] = (struct node_store){.s = s, .node = i};
+	/* The root key from the run seed: a replayed run signs the same bytes. */
+	for (uint32_t i = 0; i < sizeof(seed); i += 8) {
+		uint64_t h = sim_hash64(&i, sizeof(i), sim_cluster_seed(c) ^ UINT64_C(0x726f6f74));
+		memcpy(seed + i, &h, 8);
+	}
+	crypto_sign_seed_keypair(pk, s->root_sk, seed);
+	sodium_memzero(seed, sizeof(seed));
+	trust_roots_create(&s->roots);
+	trust_roots_add(&s->roots, pk);
+	shoal_hlc_create(&s->hlc);
 	sim_cluster_set_lifecycle(c, lifecycle, s);
 	sim_net_set_tap(sim_cluster_net(c), tap, s);
 	*out = s;
@@ -284,8 +248,9 @@ void sim_items_delete(struct sim_items *s)
 		sim_cluster_set_lifecycle(s->c, NULL, NULL);
 		sim_net_set_tap(sim_cluster_net(s->c), NULL, NULL);
 	}
-	for (uint32_t i = 0; s->items != NULL && i < s->nitems; i++)
-		free(s->items[i].body);
+	for (uint32_t i = 0; s->stores != NULL && i < s->n; i++)
+		intent_store_delete(s->stores[i].store);
+	sodium_memzero(s->root_sk, sizeof(s->root_sk));
 	free(s->rep);
 	free(s->stores);
 	free(s->held);
@@ -295,33 +260,93 @@ void sim_items_delete(struct sim_items *s)
 	free(s);
 }
 
-int sim_items_put(struct sim_items *s, uint32_t node, uint32_t size, uint32_t *index)
+/* An App spec whose manifests string is `size` bytes of YAML-ish text. */
+static int app_spec(struct shoal_buf *spec, uint32_t index, uint32_t size, uint64_t seed)
 {
-	struct replica_item it;
-	char key[16];
-	if (s->nitems >= SIM_ITEMS_MAX)
-		return SHOAL_E_TOO_BIG;
-	if (node >= s->n || s->rep[node] == NULL)
-		return SHOAL_E_STATE;
-	struct sim_item *x = &s->items[s->nitems];
-	memset(x, 0, sizeof(*x));
-	if ((x->body = malloc(size ? size : 1)) == NULL)
+	msgpack_packer pk;
+	char *text = malloc(size);
+	if (text == NULL)
 		return -ENOMEM;
-	uint64_t h = sim_hash64(&s->nitems, sizeof(s->nitems), sim_cluster_seed(s->c));
+	uint64_t h = sim_hash64(&index, sizeof(index), seed);
 	for (uint32_t i = 0; i < size; i++) {
 		h = sim_hash_mix(h, i);
-		x->body[i] = (uint8_t)h;
+		text[i] = i % 64 == 63 ? '\n' : (char)('a' + h % 26);
 	}
+	shoal_packer_init(&pk, spec);
+	msgpack_pack_map(&pk, 1);
+	msgpack_pack_str(&pk, 9);
+	msgpack_pack_str_body(&pk, "manifests", 9);
+	msgpack_pack_str(&pk, size);
+	msgpack_pack_str_body(&pk, text, size);
+	free(text);
+	return spec->err;
+}
+
+int sim_items_submit(struct sim_items *s, uint32_t node, enum intent_kind kind, uint32_t size,
+                     uint32_t *index)
+{
+	char name[32];
+	struct shoal_buf spec, env;
+	struct replica_item it;
+	char key[INTENT_KEY_MAX];
+	int rc;
+
+	if (s->nitems >= SIM_ITEMS_MAX)
+		return SHOAL_E_TOO_BIG;
+	if (kind != INTENT_APP || size == 0 || size > INTENT_SPEC_MAX - 64)
+		return -EINVAL;
+	if (node >= s->n || s->rep[node] == NULL)
+		return SHOAL_E_STATE;
+	uint32_t i = s->nitems;
+	uint64_t now = sim_cluster_now(s->c);
+	uint64_t ms = wall_ms(s, now);
+	snprintf(name, sizeof(name), NAME_PREFIX "%u", i);
+	struct intent_draft d = {.kind = kind,
+	                         .op = INTENT_PUT,
+	                         .name = name,
+	                         .target_type = INTENT_TARGET_SELECTOR,
+	                         .target = "shoal.io/sim",
+	                         .hlc = shoal_hlc_now(&s->hlc, ms)};
+	memcpy(d.signer, s->roots.keys[0], 32);
+	shoal_buf_create(&spec, INTENT_SPEC_MAX);
+	shoal_buf_create(&env, INTENT_ENVELOPE_MAX);
+	if ((rc = app_spec(&spec, i, size, sim_cluster_seed(s->c))) == 0) {
+		d.spec = spec.data;
+		d.spec_len = spec.len;
+		rc = intent_sign(&d, s->root_sk, &env);
+	}
+	shoal_buf_destroy(&spec);
+	if (rc != 0) {
+		shoal_buf_destroy(&env);
+		return rc;
+	}
+
+	struct sim_item *x = &s->items[i];
+	memset(x, 0, sizeof(*x));
 	x->origin = node;
+	x->kind = kind;
 	x->size = size;
-	x->put_at = sim_cluster_now(s->c);
+	x->env_len = (uint32_t)env.len;
+	x->put_at = now;
 	x->all_at = UINT64_MAX;
-	replica_digest(x->body, size, x->digest);
-	uint32_t i = s->nitems++;
-	set_held(s, node, i);
-	x->holders = 1;
-	item_of(s, i, key, &it);
-	int rc = replica_announce(s->rep[node], x->put_at, &it);
+	s->nitems++; /* before the offer: the committed hook looks the name up */
+
+	struct intent_offer o = {.bytes = env.data,
+	                         .len = env.len,
+	                         .now_ms = ms,
+	                         .source = INTENT_FROM_API,
+	                         .from = "api"};
+	struct intent_error err;
+	enum intent_outcome out = intent_store_offer(s->stores[node].store, &o, &err);
+	shoal_buf_destroy(&env);
+	if (out != INTENT_ACCEPTED) {
+		s->nitems--;
+		return SHOAL_E_FORBIDDEN;
+	}
+	memcpy(x->id, o.id, sizeof(x->id));
+	const struct intent_item *held = intent_store_get(s->stores[node].store, kind, name);
+	sim_intent_app_item(held, key, &it);
+	rc = replica_announce(s->rep[node], now, &it);
 	sim_cluster_rearm(s->c, node);
 	if (index != NULL)
 		*index = i;
@@ -365,10 +390,48 @@ uint64_t sim_items_body_bytes_total(const struct sim_items *s)
 	return s->body_total;
 }
 
+uint64_t sim_items_committed_bytes(const struct sim_items *s, uint32_t node)
+{
+	return node < s->n ? s->stores[node].committed_bytes : 0;
+}
+
 void sim_items_stats(const struct sim_items *s, struct replica_stats *out)
 {
 	*out = s->gone;
 	for (uint32_t i = 0; i < s->n; i++)
 		if (s->rep[i] != NULL)
 			add_stats(out, replica_stats(s->rep[i]));
+}
+
+uint64_t sim_items_rejected(const struct sim_items *s)
+{
+	uint64_t n = 0;
+	for (uint32_t i = 0; i < s->n; i++) {
+		if (s->stores[i].store == NULL)
+			continue;
+		const struct intent_store_stats *st = intent_store_stats(s->stores[i].store);
+		for (int r = 0; r < INTENT_R_COUNT; r++)
+			n += st->rejected[r];
+	}
+	return n;
+}
+
+uint64_t sim_items_mismatched(const struct sim_items *s)
+{
+	uint64_t n = 0;
+	for (uint32_t i = 0; i < s->n; i++)
+		n += s->stores[i].ir.mismatched;
+	return n;
+}
+
+uint64_t sim_items_store_bytes(const struct sim_items *s)
+{
+	uint64_t n = 0;
+	for (uint32_t i = 0; i < s->n; i++) {
+		if (s->stores[i].store == NULL)
+			continue;
+		for (size_t k = 0; k < intent_store_count(s->stores[i].store); k++)
+			n += intent_store_at(s->stores[i].store, k)->len;
+	}
+	return n;
 }

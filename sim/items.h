@@ -1,52 +1,73 @@
 /*
- * items.h - replicated items in shoalsim: a replica (replica.h) on every
- * simulated node, each backed by a toy item store, and the measures a put
- * is judged by: time until every live node holds it, and item body bytes
- * each node received, counted by the simulated network.
+ * items.h - signed intents replicated in shoalsim: on every simulated node
+ * a real intent store (intent_store.h) behind a real replica (replica.h),
+ * wired by intent_app.h with the mapping shoald follows, and the measures
+ * an intent is judged by: time until every live node has committed it, and
+ * envelope bytes each node received, counted by the simulated network.
  *
- * Memory: bodies are held once per process (the simulator's nodes share
- * them, like the record pool); a node holds one bit per item. Item keys
- * are "put/<index>", version 1.
+ * Trust: one root key, drawn from the run seed, is every node's only trust
+ * root; the timeline's intents are signed with it at their origin node and
+ * submitted there as at the API (INTENT_FROM_API: the strict checks), then
+ * replicated. Every node verifies every envelope it pulls through its
+ * env->verify, which the simulator memoizes by content hash (verify.c), so
+ * a signature is really checked once per run, and its outcome is the one
+ * libsodium gave.
+ *
+ * Stores survive their node's crash (shoald keeps its intents in LMDB and
+ * reloads them; here the store simply outlives the swim), so a restarted
+ * node holds what it committed and catches up the rest.
+ *
+ * Memory: each store owns a copy of every envelope it holds (the store's
+ * contract); at 10k nodes x 20 intents of 2-20 KB that is about 2.3 GB.
+ *
+ * Wall clock: the stores judge time in unix ms; the simulation's wall
+ * clock is SIM_ITEMS_EPOCH_MS plus the virtual time.
  *
  * Ownership: sim_items_new installs itself as the cluster's lifecycle hook
  * and network tap; sim_items_delete, called before sim_cluster_delete,
- * detaches every replica and removes both.
+ * detaches every replica, frees the stores and removes both.
  */
 #ifndef SHOAL_SIM_ITEMS_H
 #define SHOAL_SIM_ITEMS_H
 
 #include <stdint.h>
 
+#include "shoal/intent.h"
 #include "shoal/replica.h"
 #include "shoal/sim.h"
 
-#define SIM_ITEMS_MAX 4096 /* puts per run */
+#define SIM_ITEMS_MAX      4096                    /* intents per run */
+#define SIM_ITEMS_EPOCH_MS UINT64_C(1735689600000) /* 2025-01-01T00:00:00Z */
 
-/* One put and how far it got. Times are absolute virtual microseconds. */
+/* One intent and how far it got. Times are absolute virtual microseconds. */
 struct sim_item {
-	uint32_t origin;  /* node it was put at */
-	uint32_t size;    /* body bytes */
-	uint64_t put_at;  /* when */
-	uint64_t all_at;  /* when every live node held it; UINT64_MAX = not yet */
-	uint32_t holders; /* nodes holding it (ever, crashed ones included) */
-	uint8_t digest[REPLICA_DIGEST_LEN];
-	uint8_t *body; /* owned */
+	uint32_t origin;       /* node it was submitted at */
+	enum intent_kind kind; /* its kind */
+	uint32_t size;         /* spec payload bytes asked for (App: manifests) */
+	uint32_t env_len;      /* binary envelope bytes: what each node pulls */
+	uint64_t put_at;       /* when */
+	uint64_t all_at;       /* when every live node had committed it; UINT64_MAX = not yet */
+	uint32_t holders;      /* nodes holding it (ever, crashed ones included) */
+	uint8_t id[32];        /* the intent id (SHA-256 of the body) */
 };
 
 struct sim_items;
 
-/* Attach a replica with `cfg` to every node of `c` as it starts: create
- * it before starting any node. -ENOMEM. */
+/* Attach a store and a replica with `cfg` to every node of `c` as it
+ * starts: create it before starting any node. -ENOMEM. */
 int sim_items_new(struct sim_items **out, struct sim_cluster *c, const struct replica_config *cfg);
-/* Detach every replica and free. */
+/* Detach every replica, free the stores. */
 void sim_items_delete(struct sim_items *s);
 
-/* Put an item of `size` bytes (deterministic content) at `node`, which must
- * be up: commit it there and announce it. SHOAL_E_TOO_BIG past
- * SIM_ITEMS_MAX, SHOAL_E_STATE if the node is down. */
-int sim_items_put(struct sim_items *s, uint32_t node, uint32_t size, uint32_t *index);
-/* Check open puts for "every live node holds it" (O(live nodes) per open
- * put that every node might hold); call after the cluster changes. */
+/* Sign an intent of `kind` (only INTENT_APP: a manifests string of `size`
+ * bytes, deterministic content) with the root key and submit it at `node`,
+ * which must be up: committed there, then announced. SHOAL_E_TOO_BIG past
+ * SIM_ITEMS_MAX, SHOAL_E_STATE if the node is down, -EINVAL for another
+ * kind, SHOAL_E_FORBIDDEN if the node's store refused it. */
+int sim_items_submit(struct sim_items *s, uint32_t node, enum intent_kind kind, uint32_t size,
+                     uint32_t *index);
+/* Check open intents for "every live node holds it" (O(live nodes) per
+ * open intent that every node might hold); call after the cluster changes. */
 void sim_items_check(struct sim_items *s);
 
 uint32_t sim_items_count(const struct sim_items *s);
@@ -54,7 +75,16 @@ const struct sim_item *sim_items_get(const struct sim_items *s, uint32_t index);
 /* Sealed ITEMS (pull answer) bytes each node received, and their total. */
 uint64_t sim_items_body_bytes(const struct sim_items *s, uint32_t node);
 uint64_t sim_items_body_bytes_total(const struct sim_items *s);
+/* Envelope bytes a node committed from peers (not at its own API): what
+ * it had to receive at least. */
+uint64_t sim_items_committed_bytes(const struct sim_items *s, uint32_t node);
 /* Sum of the replicas' stats over every life of every node. */
 void sim_items_stats(const struct sim_items *s, struct replica_stats *out);
+/* Refusals by the stores, summed over nodes (intent_store_stats.rejected),
+ * and envelopes that were not what they were announced as. */
+uint64_t sim_items_rejected(const struct sim_items *s);
+uint64_t sim_items_mismatched(const struct sim_items *s);
+/* Heap bytes the stores' envelopes take (sum of envelope lengths held). */
+uint64_t sim_items_store_bytes(const struct sim_items *s);
 
 #endif

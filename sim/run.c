@@ -398,11 +398,11 @@ static int do_action(struct run *R, const struct sim_sc_action *a)
 			R->slow_until[R->scratch[i]] = now + a->for_us;
 		}
 		return 0;
-	case SIM_ACT_PUT: {
+	case SIM_ACT_INTENT: {
 		struct sim_sc_action one = *a;
 		one.count = 1;
 		if (R->items == NULL || pick(R, &one, false) == 0 ||
-		    sim_items_put(R->items, R->scratch[0], a->size, NULL) != 0)
+		    sim_items_submit(R->items, R->scratch[0], a->intent_kind, a->size, NULL) != 0)
 			R->r->actions_skipped++;
 		return 0;
 	}
@@ -517,7 +517,7 @@ static int take_sample(struct run *R)
 static bool has_puts(const struct sim_scenario *sc)
 {
 	for (uint32_t i = 0; i < sc->nactions; i++)
-		if (sc->action[i].kind == SIM_ACT_PUT)
+		if (sc->action[i].kind == SIM_ACT_INTENT)
 			return true;
 	return false;
 }
@@ -531,31 +531,47 @@ static void replica_cfg_for(const struct swim_config *swim, struct replica_confi
 		replica_config_scale(out, (uint32_t)(SIM_SEC(1) / swim->probe_interval_us));
 }
 
-/* Copy what the puts did into the result. */
+static void dist_of(double *v, uint32_t n, struct sim_dist *d);
+
+/* Copy what the intents did into the result. */
 static int collect_puts(struct run *R)
 {
 	struct sim_run_result *r = R->r;
-	uint32_t n = sim_items_count(R->items);
+	uint32_t n = sim_items_count(R->items), k = 0;
 	double delivered = 0;
 	if (n == 0)
 		return 0;
-	if ((r->put = calloc(n, sizeof(*r->put))) == NULL)
+	double *ratio = calloc(R->n, sizeof(*ratio));
+	if ((r->put = calloc(n, sizeof(*r->put))) == NULL || ratio == NULL) {
+		free(ratio);
 		return -ENOMEM;
+	}
 	r->nputs = n;
 	for (uint32_t i = 0; i < n; i++) {
 		const struct sim_item *x = sim_items_get(R->items, i);
 		r->put[i] = (struct sim_put){
 		        .origin = x->origin,
 		        .size = x->size,
+		        .env_len = x->env_len,
 		        .at = rel(R, x->put_at),
 		        .all_us = x->all_at == UINT64_MAX ? UINT64_MAX : x->all_at - x->put_at,
 		        .holders = x->holders,
 		};
-		delivered += (double)x->size * (double)(x->holders > 0 ? x->holders - 1 : 0);
+		delivered += (double)x->env_len * (double)(x->holders > 0 ? x->holders - 1 : 0);
 	}
+	for (uint32_t i = 0; i < R->n; i++) {
+		uint64_t c = sim_items_committed_bytes(R->items, i);
+		if (c > 0)
+			ratio[k++] = (double)sim_items_body_bytes(R->items, i) / (double)c;
+	}
+	dist_of(ratio, k, &r->put_node_ratio);
+	free(ratio);
 	r->put_body_bytes = sim_items_body_bytes_total(R->items);
 	r->put_body_ratio = delivered > 0 ? (double)r->put_body_bytes / delivered : 0;
 	sim_items_stats(R->items, &r->put_stats);
+	r->put_rejected = sim_items_rejected(R->items);
+	r->put_mismatched = sim_items_mismatched(R->items);
+	r->put_store_bytes = sim_items_store_bytes(R->items);
 	return 0;
 }
 

@@ -60,13 +60,14 @@ struct sim_sample {
 	uint32_t faults_open;        /* faults not yet agreed on */
 };
 
-/* One replicated item put by the timeline (items.h). Times are virtual
+/* One intent submitted by the timeline (items.h). Times are virtual
  * microseconds since the start of the measured run. */
 struct sim_put {
-	uint32_t origin;  /* node it was put at */
-	uint32_t size;    /* body bytes */
+	uint32_t origin;  /* node it was submitted at */
+	uint32_t size;    /* spec payload bytes (App: manifests) */
+	uint32_t env_len; /* signed envelope bytes: the body each node pulls */
 	uint64_t at;      /* when */
-	uint64_t all_us;  /* from the put until every live node held it; UINT64_MAX = never */
+	uint64_t all_us;  /* until every live node had committed it; UINT64_MAX = never */
 	uint32_t holders; /* nodes holding it at the end (crashed ones included) */
 };
 
@@ -128,9 +129,14 @@ struct sim_run_result {
 	uint32_t nputs;          /* entries in put */
 	struct sim_put *put;     /* [nputs] */
 	uint64_t put_body_bytes; /* sealed pull answers received, all nodes (network count) */
-	double put_body_ratio;   /* put_body_bytes / sum of size * (holders - 1): body bytes
-				  * received per copy delivered, as a multiple of the body */
+	double put_body_ratio;   /* put_body_bytes / sum of env_len * (holders - 1): body bytes
+				  * received per copy delivered, as a multiple of the envelope */
+	struct sim_dist put_node_ratio; /* over nodes that committed intents from peers: bytes
+					 * of pull answers received / envelope bytes committed */
 	struct replica_stats put_stats; /* the replicas' counters, summed over nodes */
+	uint64_t put_rejected;          /* offers the stores refused, all nodes */
+	uint64_t put_mismatched;        /* envelopes not what they were announced as */
+	uint64_t put_store_bytes;       /* envelope bytes held by all stores at the end */
 
 	uint32_t nsamples;         /* entries in sample */
 	struct sim_sample *sample; /* one per virtual second */

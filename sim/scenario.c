@@ -624,27 +624,43 @@ static int parse_churn(struct ps *p, const yaml_node_t *n, struct sim_sc_action 
 	return 0;
 }
 
-/* put: {node: N, size: BYTES}; without node, a random live node. Bodies up
- * to the replication service's default body_max. */
-static int parse_put(struct ps *p, const yaml_node_t *n, struct sim_sc_action *a)
+/* intent: {node: N | random, kind: App, size: BYTES}: an App intent whose
+ * manifests are BYTES long, signed and submitted at node N (default: a
+ * random live node). put: {node: N, size: BYTES} is the same with kind App.
+ * Sizes up to the fleet's spec limit less the spec map's framing. */
+static int parse_intent(struct ps *p, const yaml_node_t *n, struct sim_sc_action *a,
+                        const char *what)
 {
 	yaml_node_t *k, *v;
 	int rc;
-	if ((rc = need_map(p, n, "put {node: N, size: BYTES}")) != 0)
+	bool is_put = strcmp(what, "put") == 0;
+	if ((rc = need_map(p, n,
+	                   is_put ? "put {node: N, size: BYTES}"
+	                          : "intent {node: N | random, kind: App, size: BYTES}")) != 0)
 		return rc;
+	a->intent_kind = INTENT_APP;
 	for (size_t i = 0; map_pair(p, n, i, &k, &v); i++) {
 		const char *key = scalar(k);
-		if (key != NULL && strcmp(key, "node") == 0)
+		const char *val = scalar(v);
+		if (key != NULL && strcmp(key, "node") == 0 && val != NULL &&
+		    strcmp(val, "random") == 0 && !is_put)
+			a->node = SIM_NO_NODE;
+		else if (key != NULL && strcmp(key, "node") == 0)
 			rc = get_u32(p, v, "node", 0, SIM_SC_NODES_MAX - 1, &a->node);
 		else if (key != NULL && strcmp(key, "size") == 0)
-			rc = get_u32(p, v, "size", 1, (1u << 20) + (64u << 10), &a->size);
-		else
-			return fail(p, k, "put: unknown key '%s' (node, size)", key ? key : "?");
+			rc = get_u32(p, v, "size", 1, INTENT_SPEC_MAX - 64, &a->size);
+		else if (key != NULL && strcmp(key, "kind") == 0 && !is_put) {
+			if (val == NULL || strcmp(val, "App") != 0)
+				return fail(p, v, "intent kind: '%s' is not simulated (App)",
+				            val ? val : "?");
+		} else
+			return fail(p, k, "%s: unknown key '%s' (%s)", what, key ? key : "?",
+			            is_put ? "node, size" : "node, kind, size");
 		if (rc != 0)
 			return rc;
 	}
 	if (a->size == 0)
-		return fail(p, n, "put needs size");
+		return fail(p, n, "%s needs size", what);
 	return 0;
 }
 
@@ -718,13 +734,13 @@ static int parse_action(struct ps *p, const yaml_node_t *e, struct sim_sc_action
 		a->kind = SIM_ACT_CHURN;
 		return parse_churn(p, what, a);
 	}
-	if (strcmp(name, "put") == 0) {
-		a->kind = SIM_ACT_PUT;
-		return parse_put(p, what, a);
+	if (strcmp(name, "intent") == 0 || strcmp(name, "put") == 0) {
+		a->kind = SIM_ACT_INTENT;
+		return parse_intent(p, what, a, name);
 	}
 	return fail(p, what_k,
 	            "unknown action '%s' (kill, restart, leave, partition, heal, loss, slow, "
-	            "churn, put)",
+	            "churn, intent, put)",
 	            name);
 }
 

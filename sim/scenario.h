@@ -27,8 +27,10 @@
  *     - {at: 10s, kill: 1}
  *     - {at: 20s, partition: {by: region}}
  *     - {at: 40s, heal: true}
- *     - {at: 50s, put: {node: 3, size: 20000}}   # a replicated item (node
- *                                                # optional: a random live one)
+ *     - {at: 50s, intent: {node: random, kind: App, size: 20000}}
+ *                                      # a signed intent (items.h); node: N or
+ *                                      # random (the default); put: {node, size}
+ *                                      # is the same with kind App
  *
  * Ownership: sim_scenario_load/parse allocate; sim_scenario_delete frees.
  */
@@ -39,6 +41,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "shoal/intent.h"
 #include "shoal/sim.h"
 #include "shoal/swim.h"
 
@@ -104,7 +107,7 @@ enum sim_sc_action_kind {
 	SIM_ACT_LOSS,      /* set global iid loss */
 	SIM_ACT_SLOW,      /* slow receivers for a while */
 	SIM_ACT_CHURN,     /* crash a node every interval, restart it later */
-	SIM_ACT_PUT,       /* put a replicated item at a node (items.h) */
+	SIM_ACT_INTENT,    /* sign and submit an intent at a node (items.h) */
 };
 
 /* One timeline entry. Which fields matter depends on kind. */
@@ -126,7 +129,8 @@ struct sim_sc_action {
 	uint64_t interval_us;         /* CHURN: one node every interval */
 	uint64_t down_us;             /* CHURN: how long a churned node stays down */
 	bool leave;                   /* CHURN: leave gracefully instead of crashing */
-	uint32_t size;                /* PUT: body bytes */
+	uint32_t size;                /* INTENT: spec payload bytes (App: manifests) */
+	enum intent_kind intent_kind; /* INTENT: its kind */
 };
 
 struct sim_scenario {
