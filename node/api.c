@@ -29,6 +29,8 @@ const struct node_http_route node_api_routes[] = {
         {"GET", "/v1/intents", node_api_intents_list},
         {"GET", "/v1/intents/*", node_api_intents_get},
         {"GET", "/v1/hlc", node_api_hlc},
+        {"GET", "/v1/sites", node_api_sites},
+        {"GET", "/v1/virtual-sites/*", node_api_virtual_site},
         {"GET", "/metrics", node_api_metrics},
 };
 const size_t node_api_nroutes = sizeof(node_api_routes) / sizeof(node_api_routes[0]);

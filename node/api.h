@@ -30,6 +30,12 @@ void node_api_intents_post(struct node_http_req *req);
 void node_api_intents_list(struct node_http_req *req);
 void node_api_intents_get(struct node_http_req *req);
 void node_api_hlc(struct node_http_req *req);
+void node_api_sites(struct node_http_req *req);
+void node_api_virtual_site(struct node_http_req *req);
+
+struct node;
+/* This node's annotations (operator's, then discovered) as a JSON object. */
+json_t *node_api_annotations(const struct node *n);
 
 /* "1.2.3.4:7600", or null for an unset address. */
 json_t *node_api_addr(const struct shoal_addr *a);

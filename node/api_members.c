@@ -54,6 +54,9 @@ void node_api_members(struct node_http_req *req)
 		json_t *j = member_json(&m, now_mono, now_wall);
 		if (j == NULL)
 			continue;
+		/* Only our own: annotations are not gossiped (api_self.c). */
+		if (m.is_self)
+			json_object_set_new(j, "annotations", node_api_annotations(n));
 		if (count == cap) {
 			size_t ncap = cap ? cap * 2 : 64;
 			json_t **grown = realloc(items, ncap * sizeof(*items));

@@ -23,12 +23,16 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <msgpack.h>
 #include <uv.h>
 #include <yaml.h>
 
 #include "shoal/error.h"
+#include "shoal/labels.h"
 #include "shoal/mp.h"
+
+#include "sysinfo.h"
 
 enum opt_id {
 	OPT_CONFIG,
@@ -37,6 +41,8 @@ enum opt_id {
 	OPT_ADVERTISE,
 	OPT_JOIN,
 	OPT_LABEL,
+	OPT_ANNOTATION,
+	OPT_SYSROOT,
 	OPT_DATA_DIR,
 	OPT_API,
 	OPT_KEYRING,
@@ -62,7 +68,9 @@ static const struct opt_def opts[] = {
         {"bind", OPT_BIND, true, false, true},
         {"advertise", OPT_ADVERTISE, true, false, true},
         {"join", OPT_JOIN, true, true, true},
-        {"label", OPT_LABEL, true, true, false}, /* the file spells it "labels" */
+        {"label", OPT_LABEL, true, true, false},           /* the file spells it "labels" */
+        {"annotation", OPT_ANNOTATION, true, true, false}, /* "annotations" in the file */
+        {"sysroot", OPT_SYSROOT, true, false, true},
         {"data-dir", OPT_DATA_DIR, true, false, true},
         {"api", OPT_API, true, false, true},
         {"keyring", OPT_KEYRING, true, false, true},
@@ -89,6 +97,8 @@ static const char usage_text[] =
         "  --advertise HOST:PORT  address peers use (default: see docs/operations.md)\n"
         "  --join HOST:PORT     seed to join through; repeatable\n"
         "  --label KEY=VALUE    site label, Kubernetes syntax; repeatable\n"
+        "  --annotation KEY=VALUE  free-form note (<= 256 bytes), not selectable; repeatable\n"
+        "  --sysroot DIR        root that system labels are discovered under (default /)\n"
         "  --data-dir DIR       node state (LMDB, keyring); required\n"
         "  --api HOST:PORT      HTTP API address (default " NODE_DEFAULT_API ")\n"
         "  --keyring FILE       cluster keys, base64, primary first (default DATA_DIR/keyring)\n"
@@ -129,65 +139,44 @@ bool node_config_name_valid(const char *name)
 	return true;
 }
 
-/* Kubernetes "name" part of a label key, and label values when non-empty:
- * at most 63 characters, alphanumeric at both ends, [-_.] allowed inside. */
-static bool k8s_name_valid(const char *s, size_t n)
-{
-	if (n == 0 || n > 63 || !is_alnum(s[0]) || !is_alnum(s[n - 1]))
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!is_alnum(s[i]) && s[i] != '-' && s[i] != '_' && s[i] != '.')
-			return false;
-	return true;
-}
-
-/* DNS-1123 subdomain: at most 253 characters, dot-separated labels of
- * lowercase alphanumerics and '-', each alphanumeric at both ends. */
-static bool dns_subdomain_valid(const char *s, size_t n)
-{
-	if (n == 0 || n > 253)
-		return false;
-	size_t start = 0;
-	for (size_t i = 0; i <= n; i++) {
-		if (i < n && s[i] != '.') {
-			char c = s[i];
-			if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
-				return false;
-			continue;
-		}
-		size_t len = i - start;
-		if (len == 0 || len > 63 || s[start] == '-' || s[i - 1] == '-')
-			return false;
-		start = i + 1;
-	}
-	return true;
-}
-
 int node_config_label_valid(const char *key, const char *value, char *err, size_t errcap)
 {
-	size_t klen = strlen(key);
-	const char *slash = strchr(key, '/');
-	const char *name = key;
-	if (slash != NULL) {
-		if (!dns_subdomain_valid(key, (size_t)(slash - key)))
-			return fail(err, errcap,
-			            "label key \"%s\": prefix must be a DNS subdomain "
-			            "(lowercase, at most 253 characters)",
-			            key);
-		name = slash + 1;
-		klen = strlen(name);
-	}
-	if (!k8s_name_valid(name, klen))
+	const char *why = shoal_label_key_problem(key, strlen(key));
+	if (why != NULL)
+		return fail(err, errcap, "label key \"%.*s\": %s", SHOAL_LABEL_KEY_MAX + 1, key,
+		            why);
+	if (node_sysinfo_key_reserved(key))
 		return fail(err, errcap,
-		            "label key \"%s\": name must be 1-63 characters [A-Za-z0-9._-], "
-		            "alphanumeric at both ends",
+		            "label key \"%s\": the prefix " NODE_SYS_PREFIX
+		            " is reserved for system labels, which shoald discovers itself",
+		            key);
+	why = shoal_label_value_problem(value, strlen(value));
+	if (why != NULL)
+		return fail(err, errcap, "label %s: value \"%.*s\": %s", key,
+		            SHOAL_LABEL_VALUE_MAX + 1, value, why);
+	return 0;
+}
+
+int node_config_annotation_valid(const char *key, const char *value, char *err, size_t errcap)
+{
+	const char *why = shoal_label_key_problem(key, strlen(key));
+	if (why != NULL)
+		return fail(err, errcap, "annotation key \"%.*s\": %s", SHOAL_LABEL_KEY_MAX + 1,
+		            key, why);
+	if (node_sysinfo_key_reserved(key))
+		return fail(err, errcap,
+		            "annotation key \"%s\": the prefix " NODE_SYS_PREFIX
+		            " is reserved for what shoald discovers itself",
 		            key);
 	size_t vlen = strlen(value);
-	if (vlen > 0 && !k8s_name_valid(value, vlen))
-		return fail(err, errcap,
-		            "label value \"%s\": must be empty or 1-63 characters [A-Za-z0-9._-], "
-		            "alphanumeric at both ends",
-		            value);
+	if (vlen > NODE_ANNOTATION_VALUE_MAX)
+		return fail(err, errcap, "annotation %s: value is %zu bytes, at most %d", key, vlen,
+		            NODE_ANNOTATION_VALUE_MAX);
+	/* The API shows annotations as JSON strings, which must be UTF-8. */
+	json_t *j = json_stringn(value, vlen);
+	if (j == NULL)
+		return fail(err, errcap, "annotation %s: value is not valid UTF-8", key);
+	json_decref(j);
 	return 0;
 }
 
@@ -227,25 +216,38 @@ static int add_join(struct node_config *cfg, const char *value, const char *wher
 	return rc;
 }
 
-static void clear_labels(struct node_config *cfg)
+static void clear_list(struct node_label *list, size_t *n)
 {
-	for (size_t i = 0; i < cfg->nlabels; i++) {
-		free(cfg->labels[i].key);
-		free(cfg->labels[i].value);
+	for (size_t i = 0; i < *n; i++) {
+		free(list[i].key);
+		free(list[i].value);
 	}
-	cfg->nlabels = 0;
+	*n = 0;
 }
 
-static int add_label(struct node_config *cfg, const char *key, const char *value, const char *where,
-                     char *err, size_t errcap)
+static void clear_labels(struct node_config *cfg)
 {
-	char why[320];
-	if (node_config_label_valid(key, value, why, sizeof(why)) != 0)
+	clear_list(cfg->labels, &cfg->nlabels);
+}
+
+/* A label (annotation false) or an annotation, validated, keys unique. */
+static int add_pair(struct node_config *cfg, bool annotation, const char *key, const char *value,
+                    const char *where, char *err, size_t errcap)
+{
+	char why[512];
+	struct node_label *list = annotation ? cfg->annotations : cfg->labels;
+	size_t *n = annotation ? &cfg->nannotations : &cfg->nlabels;
+	const char *what = annotation ? "annotation" : "label";
+	int rc = annotation ? node_config_annotation_valid(key, value, why, sizeof(why))
+	                    : node_config_label_valid(key, value, why, sizeof(why));
+	if (rc != 0)
 		return fail(err, errcap, "%s: %s", where, why);
-	for (size_t i = 0; i < cfg->nlabels; i++)
-		if (strcmp(cfg->labels[i].key, key) == 0)
-			return fail(err, errcap, "%s: label \"%s\" given twice", where, key);
-	if (cfg->nlabels >= NODE_LABELS_MAX)
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp(list[i].key, key) == 0)
+			return fail(err, errcap, "%s: %s \"%s\" given twice", where, what, key);
+	if (annotation && *n >= NODE_ANNOTATIONS_MAX)
+		return fail(err, errcap, "%s: at most %d annotations", where, NODE_ANNOTATIONS_MAX);
+	if (!annotation && *n >= NODE_LABELS_MAX)
 		return fail(err, errcap, "%s: labels exceed %d bytes encoded", where,
 		            SWIM_LABELS_MAX);
 	char *k = strdup(key);
@@ -255,26 +257,27 @@ static int add_label(struct node_config *cfg, const char *key, const char *value
 		free(v);
 		return -ENOMEM;
 	}
-	cfg->labels[cfg->nlabels].key = k;
-	cfg->labels[cfg->nlabels].value = v;
-	cfg->nlabels++;
+	list[*n].key = k;
+	list[*n].value = v;
+	(*n)++;
 	return 0;
 }
 
-/* "KEY=VALUE" from a --label flag. */
-static int add_label_flag(struct node_config *cfg, const char *text, const char *where, char *err,
-                          size_t errcap)
+/* "KEY=VALUE" from a --label or --annotation flag. */
+static int add_pair_flag(struct node_config *cfg, bool annotation, const char *text,
+                         const char *where, char *err, size_t errcap)
 {
 	const char *eq = strchr(text, '=');
 	if (eq == NULL)
 		return fail(err, errcap, "%s: \"%s\" is not KEY=VALUE", where, text);
 	size_t klen = (size_t)(eq - text);
-	char key[320];
+	char key[SHOAL_LABEL_KEY_MAX + 2];
 	if (klen >= sizeof(key))
-		return fail(err, errcap, "%s: label key too long", where);
+		return fail(err, errcap, "%s: key longer than %d characters", where,
+		            SHOAL_LABEL_KEY_MAX);
 	memcpy(key, text, klen);
 	key[klen] = '\0';
-	return add_label(cfg, key, eq + 1, where, err, errcap);
+	return add_pair(cfg, annotation, key, eq + 1, where, err, errcap);
 }
 
 /* The labels as a msgpack map {str: str}, the form gossiped in member
@@ -320,7 +323,11 @@ static int apply(struct node_config *cfg, enum opt_id id, const char *value, con
 	case OPT_JOIN:
 		return add_join(cfg, value, where, err, errcap);
 	case OPT_LABEL:
-		return add_label_flag(cfg, value, where, err, errcap);
+		return add_pair_flag(cfg, false, value, where, err, errcap);
+	case OPT_ANNOTATION:
+		return add_pair_flag(cfg, true, value, where, err, errcap);
+	case OPT_SYSROOT:
+		return set_string(&cfg->sysroot, value, where, err, errcap);
 	case OPT_DATA_DIR:
 		return set_string(&cfg->data_dir, value, where, err, errcap);
 	case OPT_API:
@@ -403,10 +410,12 @@ static int apply_file_key(struct node_config *cfg, yaml_document_t *doc, const c
 	unsigned line = (unsigned)knode->start_mark.line + 1;
 	snprintf(where, sizeof(where), "%s:%u: %s", path, line, key);
 
-	if (strcmp(key, "labels") == 0) {
-		if (seen[OPT_LABEL])
+	bool is_annotations = strcmp(key, "annotations") == 0;
+	if (strcmp(key, "labels") == 0 || is_annotations) {
+		enum opt_id id = is_annotations ? OPT_ANNOTATION : OPT_LABEL;
+		if (seen[id])
 			return fail(err, errcap, "%s: given twice", where);
-		seen[OPT_LABEL] = true;
+		seen[id] = true;
 		if (vnode->type == YAML_SCALAR_NODE && vnode->data.scalar.length == 0)
 			return 0; /* "labels:" with nothing under it */
 		if (vnode->type != YAML_MAPPING_NODE)
@@ -416,11 +425,12 @@ static int apply_file_key(struct node_config *cfg, yaml_document_t *doc, const c
 			yaml_node_t *lk = yaml_document_get_node(doc, p->key);
 			yaml_node_t *lv = yaml_document_get_node(doc, p->value);
 			if (!scalar_ok(lk) || !scalar_ok(lv))
-				return fail(err, errcap, "%s: each label must be KEY: VALUE text",
+				return fail(err, errcap, "%s: each entry must be KEY: VALUE text",
 				            where);
-			snprintf(where, sizeof(where), "%s:%u: labels", path,
-			         (unsigned)lk->start_mark.line + 1);
-			int rc = add_label(cfg, scalar(lk), scalar(lv), where, err, errcap);
+			snprintf(where, sizeof(where), "%s:%u: %s", path,
+			         (unsigned)lk->start_mark.line + 1, key);
+			int rc = add_pair(cfg, is_annotations, scalar(lk), scalar(lv), where, err,
+			                  errcap);
 			if (rc != 0)
 				return rc;
 		}
@@ -663,7 +673,7 @@ int node_config_parse(struct node_config *cfg, int argc, char *const argv[], cha
 	if (rc == 0 && cfg->config_path != NULL)
 		rc = load_file(cfg, cfg->config_path, err, errcap);
 
-	bool cleared_join = false, cleared_labels = false;
+	bool cleared_join = false, cleared_labels = false, cleared_annotations = false;
 	for (size_t i = 0; rc == 0 && i < nflags; i++) {
 		const struct opt_def *def = flags[i].def;
 		char where[40];
@@ -677,6 +687,10 @@ int node_config_parse(struct node_config *cfg, int argc, char *const argv[], cha
 		if (def->id == OPT_LABEL && !cleared_labels) {
 			clear_labels(cfg);
 			cleared_labels = true;
+		}
+		if (def->id == OPT_ANNOTATION && !cleared_annotations) {
+			clear_list(cfg->annotations, &cfg->nannotations);
+			cleared_annotations = true;
 		}
 		rc = apply(cfg, def->id, flags[i].value, where, err, errcap);
 	}
@@ -695,6 +709,9 @@ out:
 void node_config_destroy(struct node_config *cfg)
 {
 	clear_labels(cfg);
+	clear_list(cfg->annotations, &cfg->nannotations);
+	free(cfg->sysroot);
+	cfg->sysroot = NULL;
 	free(cfg->config_path);
 	free(cfg->data_dir);
 	free(cfg->keyring_path);

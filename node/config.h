@@ -3,7 +3,7 @@
  *
  * Every setting has one name used both as a flag (--data-dir DIR or
  * --data-dir=DIR) and as a key of the YAML file given with --config. A flag
- * wins over the file; a repeatable flag (--join, --label) given at least
+ * wins over the file; a repeatable flag (--join, --label, --annotation) given at least
  * once replaces the file's whole list. Everything is validated here, so a
  * node that starts has a config it can run with, and a bad one is refused
  * with one message naming the flag or the file line (shoald exits 2).
@@ -27,6 +27,9 @@
 /* More labels than this cannot fit SWIM_LABELS_MAX encoded bytes anyway
  * (each entry takes at least three bytes). */
 #define NODE_LABELS_MAX 192
+/* Annotations one site may carry, and the longest annotation value. */
+#define NODE_ANNOTATIONS_MAX      64
+#define NODE_ANNOTATION_VALUE_MAX 256
 /* Largest config file read. */
 #define NODE_CONFIG_FILE_MAX (1024 * 1024)
 
@@ -53,14 +56,17 @@ struct node_config {
 	size_t njoin;                              /* entries used in join */
 	struct node_label labels[NODE_LABELS_MAX]; /* --label KEY=VALUE, keys unique */
 	size_t nlabels;                            /* entries used in labels */
-	char *data_dir;                            /* owned; --data-dir, required */
-	struct shoal_addr api;                     /* --api: HTTP listen address */
-	char *keyring_path;                        /* owned; --keyring FILE or NULL */
-	char *trust_path;                          /* owned; --trust FILE or NULL */
-	enum node_profile profile;                 /* --profile lan|fast */
-	enum node_log_level log_level;             /* --log-level debug|info|warn|error */
-	bool help;                                 /* --help was given: print usage, exit 0 */
-	bool version;                              /* --version was given */
+	struct node_label annotations[NODE_ANNOTATIONS_MAX]; /* --annotation KEY=VALUE */
+	size_t nannotations;                                 /* entries used in annotations */
+	char *sysroot;                                       /* owned; --sysroot DIR, NULL = "/" */
+	char *data_dir;                                      /* owned; --data-dir, required */
+	struct shoal_addr api;                               /* --api: HTTP listen address */
+	char *keyring_path;                                  /* owned; --keyring FILE or NULL */
+	char *trust_path;                                    /* owned; --trust FILE or NULL */
+	enum node_profile profile;                           /* --profile lan|fast */
+	enum node_log_level log_level;                       /* --log-level debug|info|warn|error */
+	bool help;    /* --help was given: print usage, exit 0 */
+	bool version; /* --version was given */
 };
 
 /* Parse argv (argv[0] is the program name) and the file named by --config.
@@ -77,8 +83,13 @@ const char *node_config_usage(void);
 
 /* Validation helpers, exported for the HTTP API and tests. */
 bool node_config_name_valid(const char *name);
-/* 0 or SHOAL_E_CONFIG with the reason in err. */
+/* Kubernetes label syntax (labels.h) and no key under sys.shoal.io/
+ * (system labels are discovered, not set): 0 or SHOAL_E_CONFIG with the
+ * reason in err. */
 int node_config_label_valid(const char *key, const char *value, char *err, size_t errcap);
+/* An annotation: a label key (not under sys.shoal.io/) and free text of
+ * at most NODE_ANNOTATION_VALUE_MAX bytes of valid UTF-8. */
+int node_config_annotation_valid(const char *key, const char *value, char *err, size_t errcap);
 
 /* The advertise address used when none is configured: the bind address,
  * except that an unspecified bind IP (0.0.0.0 or ::) is replaced by the

@@ -80,6 +80,9 @@ extern const struct ctl_command ctl_get_command;     /* ctl_get.c */
 extern const struct ctl_command ctl_delete_command;  /* ctl_delete.c */
 extern const struct ctl_command ctl_key_command;     /* ctl_key.c */
 
+/* `get sites` (ctl_get_sites.c), run by `get` with its argv and usage. */
+int ctl_get_sites(struct ctl_opts *o, int argc, char **argv, const struct ctl_command *cmd);
+
 /* Fill `o` with the defaults: node from $SHOAL_NODE or CTL_DEFAULT_NODE,
  * table output, default timeout. Returns 0, or CTL_EXIT_USAGE (after saying
  * why on stderr) if $SHOAL_NODE is not a usable address. */

@@ -7,6 +7,7 @@
  */
 #include "ctl.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,9 +21,15 @@ static int get_run(struct ctl_opts *o, int argc, char **argv);
 
 const struct ctl_command ctl_get_command = {
         .name = "get",
-        .summary = "list intents, or show one",
+        .summary = "list intents or sites",
         .usage = "usage: shoalctl get intents [KIND/NAME] [--node HOST:PORT] "
                  "[-o table|json|yaml]\n"
+                 "       shoalctl get sites [-l SELECTOR | --virtual-site NAME] "
+                 "[--node HOST:PORT] [-o table|json]\n"
+                 "\n"
+                 "get sites lists the live sites (alive or suspect members) whose labels\n"
+                 "match the selector (all of them without one), or the sites a VirtualSite\n"
+                 "intent's selector matches: NAME ADDRESS STATE LABELS.\n"
                  "\n"
                  "Lists the intents the node holds: KIND NAME VERSION STATUS TARGET FROM AGE.\n"
                  "STATUS is effective, deleted, revoked or unauthorized. With KIND/NAME,\n"
@@ -155,6 +162,24 @@ static int print_table(const json_t *body)
 static int get_run(struct ctl_opts *o, int argc, char **argv)
 {
 	const struct ctl_command *cmd = &ctl_get_command;
+	/* The first word that is neither a flag nor a flag's value says what
+	 * to get. */
+	static const char *const with_value[] = {
+	        "--node", "--timeout", "-o", "--output", "-l", "--selector", "--virtual-site"};
+	for (int i = 1; i < argc; i++) {
+		bool takes = false;
+		for (size_t k = 0; k < sizeof(with_value) / sizeof(with_value[0]); k++)
+			takes = takes || strcmp(argv[i], with_value[k]) == 0;
+		if (takes) {
+			i++;
+			continue;
+		}
+		if (argv[i][0] == '-')
+			continue;
+		if (strcmp(argv[i], "sites") == 0)
+			return ctl_get_sites(o, argc, argv, cmd);
+		break;
+	}
 	int rc = ctl_opts_parse(o, argc, argv, 1, CTL_FLAG_NODE | CTL_FLAG_OUTPUT | CTL_FLAG_YAML,
 	                        cmd);
 	if (rc != 0)
@@ -164,7 +189,7 @@ static int get_run(struct ctl_opts *o, int argc, char **argv)
 		return CTL_EXIT_OK;
 	}
 	if (o->nargs < 1 || o->nargs > 2 || strcmp(o->args[0], "intents") != 0)
-		return ctl_usage_error(cmd, "expected 'get intents [KIND/NAME]'");
+		return ctl_usage_error(cmd, "expected 'get intents [KIND/NAME]' or 'get sites'");
 	char path[512];
 	if (o->nargs == 2) {
 		if (strchr(o->args[1], '/') == NULL || strlen(o->args[1]) > 300)

@@ -146,6 +146,13 @@ static void req_release(struct node_http_req *req)
 	req->text = NULL;
 }
 
+const char *node_http_query(const struct node_http_req *req, const char *key)
+{
+	if (req->conn == NULL)
+		return NULL;
+	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
 /* Exact match, or for a route ending in slash-star any path under that prefix
  * with at least one more character (GET /v1/intents/App/kuard). */
 static bool path_matches(const char *route, const char *url)
@@ -167,6 +174,7 @@ static enum MHD_Result dispatch(struct node_http *h, struct MHD_Connection *conn
 	req.body = st != NULL ? st->body.data : NULL;
 	req.body_len = st != NULL ? st->body.len : 0;
 	req.ctx = h->ctx;
+	req.conn = conn;
 	req.status = 200;
 	const union MHD_ConnectionInfo *ci =
 	        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);

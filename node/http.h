@@ -43,6 +43,7 @@ struct node_http_req {
 	struct shoal_addr peer; /* client address of the connection */
 	bool peer_loopback;     /* peer is 127.0.0.0/8 or ::1 */
 	void *ctx;              /* the ctx given to node_http_start */
+	void *conn;             /* the server's connection, for node_http_query */
 
 	int status;               /* response status; 200 unless set */
 	json_t *json;             /* response body as JSON (owned; freed by the server) */
@@ -71,6 +72,10 @@ int node_http_start(struct node_http **out, uv_loop_t *loop, const struct shoal_
 void node_http_stop(struct node_http *h);
 /* The port actually bound. */
 uint16_t node_http_port(const struct node_http *h);
+
+/* The percent-decoded value of query parameter `key`, or NULL if it is
+ * absent (or given without "="). Valid until the handler returns. */
+const char *node_http_query(const struct node_http_req *req, const char *key);
 
 /* Set a JSON error response {"error": code, "reason": reason}. */
 void node_http_error(struct node_http_req *req, int status, const char *code, const char *reason);

@@ -99,18 +99,20 @@ static int create_swim(struct node *n, struct node_identity *id, uint64_t now, c
                        size_t errcap)
 {
 	const struct node_config *cfg = n->cfg;
-	struct shoal_label labels[NODE_LABELS_MAX];
+	struct shoal_label labels[NODE_ALL_LABELS_MAX];
 	struct swim_config sc;
 
-	for (size_t i = 0; i < cfg->nlabels; i++)
-		labels[i] = (struct shoal_label){cfg->labels[i].key, cfg->labels[i].value};
+	int rc = node_labels_check(n, err, errcap);
+	if (rc != 0)
+		return rc;
+	size_t nlabels = node_labels_compose(n, &n->sys, labels);
 	swim_config_defaults(&sc);
 	if (cfg->profile == NODE_PROFILE_FAST)
 		swim_config_scale(&sc, 10);
 	sc.name = cfg->name;
 	sc.advertise = cfg->advertise;
 	sc.labels = labels;
-	sc.nlabels = cfg->nlabels;
+	sc.nlabels = nlabels;
 	sc.version = SHOAL_VERSION;
 	memcpy(sc.site_pk, id->pk, sizeof(sc.site_pk));
 	memcpy(sc.site_sk, id->sk, sizeof(sc.site_sk));
@@ -118,7 +120,7 @@ static int create_swim(struct node *n, struct node_identity *id, uint64_t now, c
 	sc.on_event = node_events_on_swim;
 	sc.event_ctx = n;
 
-	int rc = swim_pool_new(&n->pool);
+	rc = swim_pool_new(&n->pool);
 	if (rc == 0)
 		rc = swim_new(&n->swim, &sc, node_transport_env(&n->transport), &n->keyring,
 		              n->pool, now);
@@ -176,6 +178,7 @@ static void teardown(struct node *n)
 {
 	node_http_stop(n->http);
 	n->http = NULL;
+	node_labels_stop(n);
 	node_replica_detach(n); /* before its swim, while streams can still close */
 	node_intents_close(n);
 	if (n->transport_open)
@@ -233,9 +236,11 @@ int node_start(struct node *n, uv_loop_t *loop, const struct node_config *cfg, c
 	}
 	n->transport_open = true;
 
+	node_sysinfo_discover(cfg->sysroot, &n->sys);
 	uint64_t now = node_now();
 	if ((rc = create_swim(n, &id, now, err, errcap)) != 0)
 		goto fail;
+	node_labels_start(n);
 	node_identity_wipe(&id);
 	if ((rc = node_intents_open(n, node_transport_env(&n->transport), err, errcap)) != 0)
 		goto fail;

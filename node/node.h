@@ -33,9 +33,15 @@
 #include "http.h"
 #include "log.h"
 #include "store.h"
+#include "sysinfo.h"
 #include "transport.h"
 
 #define SHOAL_VERSION "0.1.0"
+
+/* System labels are discovered again this often (fast profile: /10). */
+#define NODE_SYSINFO_REFRESH_MS (5 * 60 * 1000)
+/* Operator and system labels together. */
+#define NODE_ALL_LABELS_MAX (NODE_LABELS_MAX + NODE_SYS_LABELS_MAX)
 
 struct node {
 	uv_loop_t *loop;                    /* borrowed; runs everything below */
@@ -63,6 +69,9 @@ struct node {
 	uv_timer_t intents_gc;              /* collects tombstones past the horizon */
 	bool intents_gc_open;               /* intents_gc needs closing */
 	uint64_t intents_bad_requests;      /* POSTs refused before the store (not JSON) */
+	struct node_sysinfo sys;            /* system labels as last announced */
+	uv_timer_t sys_timer;               /* rediscovers them (node_labels.c) */
+	bool sys_timer_open;                /* sys_timer needs closing */
 	struct node_http *http;             /* the HTTP API; NULL if not started */
 	uv_timer_t linger;                  /* runs out the leave before stopping */
 	bool linger_open;                   /* linger needs closing */
@@ -107,6 +116,21 @@ int node_replica_attach(struct node *n, const struct replica_app *app,
                         const struct replica_config *cfg);
 void node_replica_detach(struct node *n);
 int node_replica_announce(struct node *n, const struct replica_item *it);
+
+/* node_labels.c: the labels this site gossips, the operator's first, then
+ * the system labels in `sys` (out[NODE_ALL_LABELS_MAX]; pointers valid
+ * while cfg and sys are unchanged). Check: 0, or SHOAL_E_CONFIG with the
+ * reason in err when they exceed SWIM_LABELS_MAX encoded. Start/stop the
+ * periodic rediscovery. set_k8s_version: what the k8s engine calls once
+ * its cluster answers (NULL or "" clears it); a change re-announces the
+ * member record; 0, SHOAL_E_STATE when not running, SHOAL_E_TOO_BIG when
+ * the labels would no longer fit (the old ones are kept). */
+size_t node_labels_compose(const struct node *n, const struct node_sysinfo *sys,
+                           struct shoal_label *out);
+int node_labels_check(const struct node *n, char *err, size_t errcap);
+void node_labels_start(struct node *n);
+void node_labels_stop(struct node *n);
+int node_labels_set_k8s_version(struct node *n, const char *version);
 
 /* events.c: SWIM's event callback (event_ctx = the node). */
 void node_events_on_swim(void *ctx, const struct swim_event *ev);

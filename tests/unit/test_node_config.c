@@ -267,16 +267,22 @@ static void test_label_errors(void **state)
 {
 	(void)state;
 	FAILS("--label: \"novalue\" is not KEY=VALUE", "--label", "novalue", "--data-dir", "/d");
-	FAILS("label key \"\": name must be", "--label", "=v", "--data-dir", "/d");
-	FAILS("label key \"-a\": name must be", "--label", "-a=v", "--data-dir", "/d");
-	FAILS("label key \"Example.com/a\": prefix must be", "--label", "Example.com/a=v",
+	FAILS("label key \"\": key is empty", "--label", "=v", "--data-dir", "/d");
+	FAILS("label key \"-a\": must begin and end with an alphanumeric", "--label", "-a=v",
 	      "--data-dir", "/d");
-	FAILS("label key \"/a\": prefix must be", "--label", "/a=v", "--data-dir", "/d");
-	FAILS("label key \"a..b/c\": prefix must be", "--label", "a..b/c=v", "--data-dir", "/d");
-	FAILS("label key \"a/\": name must be", "--label", "a/=v", "--data-dir", "/d");
-	FAILS("label value \"v!\"", "--label", "a=v!", "--data-dir", "/d");
-	FAILS("label value \"-v\"", "--label", "a=-v", "--data-dir", "/d");
-	FAILS("label value", "--label",
+	FAILS("label key \"Example.com/a\": prefix must be a DNS subdomain", "--label",
+	      "Example.com/a=v", "--data-dir", "/d");
+	FAILS("label key \"/a\": prefix before '/' is empty", "--label", "/a=v", "--data-dir",
+	      "/d");
+	FAILS("label key \"a..b/c\": prefix has an empty part", "--label", "a..b/c=v", "--data-dir",
+	      "/d");
+	FAILS("label key \"a/\": name after '/' is empty", "--label", "a/=v", "--data-dir", "/d");
+	FAILS("label a: value \"v!\": value may hold only", "--label", "a=v!", "--data-dir", "/d");
+	FAILS("label a: value \"-v\": must begin and end", "--label", "a=-v", "--data-dir", "/d");
+	/* System labels are discovered, never set by hand. */
+	FAILS("\"sys.shoal.io/arch\": the prefix sys.shoal.io/ is reserved", "--label",
+	      "sys.shoal.io/arch=arm64", "--data-dir", "/d");
+	FAILS("value longer than 63 characters", "--label",
 	      "a=1234567890123456789012345678901234567890123456789012345678901234", "--data-dir",
 	      "/d");
 	FAILS("label key", "--label",
@@ -309,6 +315,47 @@ static void test_label_errors(void **state)
 	node_config_destroy(&cfg);
 }
 
+static void test_annotations(void **state)
+{
+	(void)state;
+	struct node_config cfg;
+	char err[512];
+	char *path = write_file("ann.yaml", "annotations:\n"
+	                                    "  geo.shoal.io/lat: \"35.68\"\n"
+	                                    "  note: Rack 4, row B (left of the door)\n"
+	                                    "labels: {region: jp}\n");
+	assert_int_equal(PARSE(&cfg, err, "--config", path, "--data-dir", "/d"), 0);
+	assert_int_equal(cfg.nannotations, 2);
+	assert_string_equal(cfg.annotations[1].key, "note");
+	assert_string_equal(cfg.annotations[1].value, "Rack 4, row B (left of the door)");
+	assert_int_equal(cfg.nlabels, 1);
+	node_config_destroy(&cfg);
+
+	/* A flag replaces the file's whole list. */
+	assert_int_equal(PARSE(&cfg, err, "--config", path, "--annotation", "owner=Ops Team <x@y>",
+	                       "--data-dir", "/d", "--sysroot", "/srv/root"),
+	                 0);
+	assert_int_equal(cfg.nannotations, 1);
+	assert_string_equal(cfg.annotations[0].value, "Ops Team <x@y>");
+	assert_string_equal(cfg.sysroot, "/srv/root");
+	node_config_destroy(&cfg);
+
+	char big[300];
+	snprintf(big, sizeof(big), "a=%0257d", 0);
+	FAILS("--annotation: annotation a: value is 257 bytes, at most 256", "--annotation", big,
+	      "--data-dir", "/d");
+	FAILS("annotation key \"Bad Key\"", "--annotation", "Bad Key=x", "--data-dir", "/d");
+	FAILS("annotation key \"sys.shoal.io/hw-vendor\": the prefix sys.shoal.io/ is reserved",
+	      "--annotation", "sys.shoal.io/hw-vendor=x", "--data-dir", "/d");
+	FAILS("annotation a: value is not valid UTF-8", "--annotation", "a=\xff\xfe", "--data-dir",
+	      "/d");
+	FAILS("annotation \"a\" given twice", "--annotation", "a=1", "--annotation", "a=2",
+	      "--data-dir", "/d");
+	FAILS("--annotation: \"x\" is not KEY=VALUE", "--annotation", "x", "--data-dir", "/d");
+	path = write_file("ann2.yaml", "annotations: [a, b]\n");
+	FAILS("annotations: must be a mapping", "--config", path, "--data-dir", "/d");
+}
+
 static void test_file_errors(void **state)
 {
 	(void)state;
@@ -330,7 +377,7 @@ static void test_file_errors(void **state)
 	p = write_file("bad8.yaml", "data-dir: /d\nlabels: [a]\n");
 	FAILS("bad8.yaml:2: labels: must be a mapping of KEY: VALUE", "--config", p);
 	p = write_file("bad9.yaml", "data-dir: /d\nlabels:\n  a: [1]\n");
-	FAILS("labels: each label must be KEY: VALUE text", "--config", p);
+	FAILS("labels: each entry must be KEY: VALUE text", "--config", p);
 	p = write_file("bad10.yaml", "data-dir: /d\nlabels:\n  ok: v\n  bad key: v\n");
 	FAILS("bad10.yaml:4: labels: label key \"bad key\"", "--config", p);
 	p = write_file("bad11.yaml", "data-dir: /d\nconfig: other.yaml\n");
@@ -405,7 +452,7 @@ int main(void)
 	        cmocka_unit_test(test_help_version), cmocka_unit_test(test_file),
 	        cmocka_unit_test(test_flags_win),    cmocka_unit_test(test_flag_errors),
 	        cmocka_unit_test(test_label_errors), cmocka_unit_test(test_file_errors),
-	        cmocka_unit_test(test_validators),
+	        cmocka_unit_test(test_annotations),  cmocka_unit_test(test_validators),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
