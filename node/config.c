@@ -177,6 +177,9 @@ int node_config_label_valid(const char *key, const char *value, char *err, size_
 		name = slash + 1;
 		klen = strlen(name);
 	}
+	if (strncmp(key, NODE_SYS_LABEL_PREFIX, strlen(NODE_SYS_LABEL_PREFIX)) == 0)
+		return fail(err, errcap, "label key \"%s\": the prefix %s is reserved for the node",
+		            key, NODE_SYS_LABEL_PREFIX);
 	if (!k8s_name_valid(name, klen))
 		return fail(err, errcap,
 		            "label key \"%s\": name must be 1-63 characters [A-Za-z0-9._-], "
@@ -635,9 +638,9 @@ static int finish(struct node_config *cfg, char *err, size_t errcap)
 	}
 	size_t size = 0;
 	int rc = labels_encoded_size(cfg, &size);
-	if (rc != 0 || size > SWIM_LABELS_MAX)
-		return fail(err, errcap, "labels exceed %d bytes encoded (%zu)", SWIM_LABELS_MAX,
-		            size);
+	if (rc != 0 || size > NODE_USER_LABELS_MAX)
+		return fail(err, errcap, "labels exceed %d bytes encoded (%zu)",
+		            NODE_USER_LABELS_MAX, size);
 	if (!cfg->advertise_set)
 		node_config_default_advertise(&cfg->bind, &cfg->advertise);
 	return 0;

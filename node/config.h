@@ -27,6 +27,12 @@
 /* More labels than this cannot fit SWIM_LABELS_MAX encoded bytes anyway
  * (each entry takes at least three bytes). */
 #define NODE_LABELS_MAX 192
+/* Label keys under this prefix are the node's own (the trust roots'
+ * fingerprint, trust_label.c); operators cannot set them, and their
+ * encoded bytes are kept free within SWIM_LABELS_MAX. */
+#define NODE_SYS_LABEL_PREFIX "sys.shoal.io/"
+#define NODE_SYS_LABELS_BYTES 40
+#define NODE_USER_LABELS_MAX  (SWIM_LABELS_MAX - NODE_SYS_LABELS_BYTES)
 /* Largest config file read. */
 #define NODE_CONFIG_FILE_MAX (1024 * 1024)
 

@@ -99,18 +99,21 @@ static int create_swim(struct node *n, struct node_identity *id, uint64_t now, c
                        size_t errcap)
 {
 	const struct node_config *cfg = n->cfg;
-	struct shoal_label labels[NODE_LABELS_MAX];
+	struct shoal_label labels[NODE_LABELS_MAX + 1];
 	struct swim_config sc;
 
 	for (size_t i = 0; i < cfg->nlabels; i++)
 		labels[i] = (struct shoal_label){cfg->labels[i].key, cfg->labels[i].value};
+	/* The trust roots' fingerprint: peers report a mismatch (trust_label.c). */
+	node_trust_label_init(n);
+	labels[cfg->nlabels] = (struct shoal_label){TRUST_LABEL_KEY, n->trust_label};
 	swim_config_defaults(&sc);
 	if (cfg->profile == NODE_PROFILE_FAST)
 		swim_config_scale(&sc, 10);
 	sc.name = cfg->name;
 	sc.advertise = cfg->advertise;
 	sc.labels = labels;
-	sc.nlabels = cfg->nlabels;
+	sc.nlabels = cfg->nlabels + 1;
 	sc.version = SHOAL_VERSION;
 	memcpy(sc.site_pk, id->pk, sizeof(sc.site_pk));
 	memcpy(sc.site_sk, id->sk, sizeof(sc.site_sk));
@@ -176,8 +179,10 @@ static void teardown(struct node *n)
 {
 	node_http_stop(n->http);
 	n->http = NULL;
+	node_intents_detach(n);
 	node_replica_detach(n); /* before its swim, while streams can still close */
 	node_intents_close(n);
+	node_trust_close(n);
 	if (n->transport_open)
 		node_transport_close(&n->transport);
 	n->transport_open = false;
@@ -233,12 +238,14 @@ int node_start(struct node *n, uv_loop_t *loop, const struct node_config *cfg, c
 	}
 	n->transport_open = true;
 
+	/* The intents (and the trust roots) before SWIM: the member record
+	 * carries the roots' fingerprint from the first packet. */
+	if ((rc = node_intents_open(n, node_transport_env(&n->transport), err, errcap)) != 0)
+		goto fail;
 	uint64_t now = node_now();
 	if ((rc = create_swim(n, &id, now, err, errcap)) != 0)
 		goto fail;
 	node_identity_wipe(&id);
-	if ((rc = node_intents_open(n, node_transport_env(&n->transport), err, errcap)) != 0)
-		goto fail;
 	uv_timer_init(loop, &n->timer);
 	n->timer.data = n;
 	n->timer_open = true;
@@ -257,6 +264,10 @@ int node_start(struct node *n, uv_loop_t *loop, const struct node_config *cfg, c
 		node_log_msg(&n->log, NODE_LOG_WARN, "unencrypted",
 		             "NO KEYRING: gossip is NOT encrypted or authenticated; anyone who "
 		             "can reach the gossip port can join. Pass --keyring FILE.");
+	if ((rc = node_intents_attach(n)) != 0) {
+		set_err(err, errcap, "cannot replicate intents: %s%s", shoal_strerror(rc), "");
+		goto fail;
+	}
 	now = node_now();
 	if ((rc = join_seeds(n, now)) != 0) {
 		set_err(err, errcap, "cannot join: %s%s", shoal_strerror(rc), "");
