@@ -28,10 +28,12 @@
  * them from the loop.
  *
  * Pending envelopes (signer's grant not here yet) are answered DUPLICATE
- * and not reported as held by lookup: the item stays "lacking", so
- * anti-entropy offers it again until it commits, and an envelope evicted
- * from the bounded pending set, or one lost in a restart (the set is only
- * in memory), is fetched again from a node that committed it.
+ * and reported as held by lookup while they are parked, so they are not
+ * fetched again and again; one evicted from the bounded pending set, or
+ * lost in a restart (the set is only in memory), is "lacking" again and
+ * anti-entropy fetches it from a node that committed it - any node that
+ * committed it holds its grant too. Once the grant arrives the parked
+ * envelope commits and is announced like any other commit.
  */
 #include "node.h"
 
@@ -126,7 +128,20 @@ static int app_lookup(void *ctx, const uint8_t *key, uint32_t key_len, uint64_t 
                       uint8_t digest[REPLICA_DIGEST_LEN])
 {
 	struct node_intents_wire *w = ctx;
-	const struct intent_item *it = find(w->n, key, key_len);
+	enum intent_kind kind;
+	char name[INTENT_NAME_MAX + 1];
+	uint64_t parked;
+	uint8_t parked_id[32];
+	if (parse_key(key, key_len, &kind, name) != 0)
+		return SHOAL_E_NOT_FOUND;
+	const struct intent_item *it = intent_store_get(w->n->intents, kind, name);
+	bool pending = intent_store_pending_find(w->n->intents, kind, name, &parked, parked_id);
+	if (pending && (it == NULL || parked > it->env.body.hlc)) {
+		/* Parked for its grant: held as far as fetching goes. */
+		*version = parked;
+		memcpy(digest, parked_id, REPLICA_DIGEST_LEN);
+		return 0;
+	}
 	if (it == NULL)
 		return SHOAL_E_NOT_FOUND;
 	*version = it->env.body.hlc;
@@ -190,9 +205,23 @@ static enum replica_verdict app_offer(void *ctx, uint64_t now, const struct repl
 	                         .source = INTENT_FROM_PEER,
 	                         .from = peer,
 	                         .expect_id = it->digest};
-	w->offering = it->digest;
-	enum intent_outcome out = intent_store_offer(n->intents, &o, &err);
-	w->offering = NULL;
+	/* The envelope must be the item it was announced as: a body of
+	 * another (kind, name) is refused like any malformed one. */
+	struct intent_envelope e;
+	char key[INTENT_KEY_MAX];
+	enum intent_outcome out = INTENT_REJECTED;
+	if (intent_envelope_decode(body, it->size, &e, &err) == 0) {
+		snprintf(key, sizeof(key), "%s/%s", intent_kind_name(e.body.kind), e.body.name);
+		if (strlen(key) != it->key_len || memcmp(key, it->key, it->key_len) != 0) {
+			err.reason = INTENT_R_MALFORMED;
+			snprintf(err.text, sizeof(err.text),
+			         "envelope is %.150s, announced as another key", key);
+		} else {
+			w->offering = it->digest;
+			out = intent_store_offer(n->intents, &o, &err);
+			w->offering = NULL;
+		}
+	}
 	switch (out) {
 	case INTENT_ACCEPTED:
 		return REPLICA_ACCEPTED;

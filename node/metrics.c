@@ -70,6 +70,9 @@ static void replica_metrics(struct shoal_buf *b, const struct replica_stats *r, 
 	        r->served_bytes);
 	counter(b, "shoal_replica_antientropy_total", "Anti-entropy exchanges completed.",
 	        r->ae_rounds);
+	counter(b, "shoal_replica_antientropy_served_total",
+	        "Anti-entropy exchanges answered (each read a digest of every bucket).",
+	        r->ae_served);
 	family(b, "shoal_replica_pending", "gauge", "Items being fetched.");
 	emit(b, "shoal_replica_pending %u\n", pending);
 }

@@ -193,6 +193,11 @@ const char *intent_status_name(enum intent_status st);
 size_t intent_store_gc(struct intent_store *s, uint64_t now_ms);
 
 size_t intent_store_pending(const struct intent_store *s);
+/* The newest parked envelope for (kind, name): its HLC and id; false if
+ * none is parked. A gossip service reports it as held so that it is not
+ * fetched again while it waits (and fetched again once evicted). */
+bool intent_store_pending_find(const struct intent_store *s, enum intent_kind kind,
+                               const char *name, uint64_t *hlc, uint8_t id[32]);
 const struct intent_store_stats *intent_store_stats(const struct intent_store *s);
 
 #endif

@@ -147,6 +147,7 @@ struct replica_stats {
 	uint64_t served_bytes;  /* their bytes */
 	uint64_t ae_rounds;     /* anti-entropy exchanges we completed */
 	uint64_t ae_entries_in; /* entries listed to us */
+	uint64_t ae_served;     /* anti-entropy exchanges we answered */
 	uint64_t malformed;     /* bad announcements or stream messages */
 };
 
