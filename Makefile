@@ -49,7 +49,7 @@ UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(O)/tests/%)
 
 PROGRAMS = $(O)/shoald $(O)/shoalctl $(if $(wildcard sim/main.c),$(O)/shoalsim)
 
-.PHONY: all build deps test unit integration demo clean core-check check-style fuzz bench-membership bench-sim bench-tradeoff
+.PHONY: all build deps test unit integration demo clean core-check check-style fuzz bench-membership bench-intents bench-sim bench-tradeoff
 .DEFAULT_GOAL := all
 
 all: deps
@@ -138,6 +138,11 @@ demo: deps
 bench-membership: deps
 	@$(MAKE) --no-print-directory build
 	@SHOAL_BIN=build/rel $(PYTHON) scripts/bench_membership.py --nodes $(or $(N),50) --idle $(or $(IDLE),30) --trials $(or $(TRIALS),3)
+
+# One signed intent to N shoald against a Serf user event to N agents.
+bench-intents: deps
+	@$(MAKE) --no-print-directory build
+	@SHOAL_BIN=build/rel $(PYTHON) scripts/bench_intents.py --nodes $(or $(N),50) --trials $(or $(TRIALS),5)
 
 # shoalsim at 1k and 10k nodes (N=1000,10000 DURATION=300s): real-time factor,
 # events/s, peak RSS, bytes per member entry.

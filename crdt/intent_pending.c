@@ -58,6 +58,8 @@ void intent_pending_add(struct intent_store *s, const struct intent_offer *o,
 	p->len = o->len;
 	memcpy(p->id, e->id, 32);
 	p->hlc = e->body.hlc;
+	p->kind = e->body.kind;
+	memcpy(p->name, e->body.name, sizeof(p->name));
 	p->received_ms = o->now_ms;
 	snprintf(p->from, sizeof(p->from), "%s", o->from != NULL ? o->from : "");
 	s->npending++;
@@ -106,4 +108,21 @@ void intent_pending_clear(struct intent_store *s)
 	drop_first(s, s->npending);
 	free(s->pending);
 	s->pending = NULL;
+}
+
+bool intent_store_pending_find(const struct intent_store *s, enum intent_kind kind,
+                               const char *name, uint64_t *hlc, uint8_t id[32])
+{
+	const struct intent_pending *best = NULL;
+	for (size_t i = 0; i < s->npending; i++) {
+		const struct intent_pending *p = &s->pending[i];
+		if (p->kind == kind && strcmp(p->name, name) == 0 &&
+		    (best == NULL || p->hlc > best->hlc))
+			best = p;
+	}
+	if (best == NULL)
+		return false;
+	*hlc = best->hlc;
+	memcpy(id, best->id, 32);
+	return true;
 }

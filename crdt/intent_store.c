@@ -134,18 +134,18 @@ void intent_store_key(const struct intent_item *item, char out[INTENT_KEY_MAX])
 	         item->env.body.name);
 }
 
-uint8_t intent_store_key_bucket(enum intent_kind kind, const char *name)
+uint16_t intent_store_key_bucket(enum intent_kind kind, const char *name)
 {
 	char key[INTENT_KEY_MAX];
 	uint8_t h[32];
 	int n = snprintf(key, sizeof(key), "%s/%s", intent_kind_name(kind), name);
 	crypto_hash_sha256(h, (const uint8_t *)key, n > 0 ? (size_t)n : 0);
-	return h[0];
+	return (uint16_t)(h[0] << 4 | h[1] >> 4);
 }
 
-const uint8_t *intent_store_bucket(const struct intent_store *s, uint8_t b)
+const uint8_t *intent_store_bucket(const struct intent_store *s, uint16_t b)
 {
-	return s->buckets[b];
+	return s->buckets[b % INTENT_BUCKETS];
 }
 
 void intent_store_digest(const struct intent_store *s, uint8_t out[32])

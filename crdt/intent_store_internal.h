@@ -14,6 +14,8 @@ struct intent_pending {
 	size_t len;
 	uint8_t id[32]; /* to refuse parking the same envelope twice */
 	uint64_t hlc;   /* aged out past the horizon like everything else */
+	enum intent_kind kind;
+	char name[INTENT_NAME_MAX + 1]; /* with kind: what a gossip lookup asks by */
 	uint64_t received_ms;
 	char from[INTENT_FROM_MAX + 1];
 };

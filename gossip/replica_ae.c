@@ -157,6 +157,7 @@ void replica_ae_serve(struct replica *r, uint64_t conv, const struct shoal_addr 
 			break;
 	}
 	free(ours);
+	r->st.ae_served++;
 	shoal_buf_reset(&r->buf);
 	replica_proto_encode_list_head(&r->buf, REPLICA_MSG_AE_LIST, b, lc.n);
 	if (entries.len > 0)

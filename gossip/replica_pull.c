@@ -103,6 +103,14 @@ int replica_want_add(struct replica *r, uint64_t now, const struct replica_wire_
 		w->not_before = now;
 		add_source(w, src);
 		r->nwants++;
+		if (r->app.heard != NULL && src != NULL) {
+			struct replica_item heard = {.key = it->key,
+			                             .key_len = it->key_len,
+			                             .version = it->version,
+			                             .size = it->size};
+			memcpy(heard.digest, it->digest, REPLICA_DIGEST_LEN);
+			r->app.heard(r->app.ctx, &heard, src);
+		}
 		if (now < r->sched_at)
 			r->sched_at = now;
 		return 0;
@@ -255,12 +263,14 @@ static void take_item(struct replica *r, uint64_t now, struct replica_pull *p,
 
 	r->st.items_in++;
 	r->st.body_bytes_in += e->size;
-	replica_digest(e->body, e->size, digest);
+	bool digested = r->app.digest != NULL
+	                        ? r->app.digest(r->app.ctx, e->body, e->size, digest) == 0
+	                        : (replica_digest(e->body, e->size, digest), true);
 	bool same = memcmp(e->digest, w->digest, REPLICA_DIGEST_LEN) == 0;
 	/* The body must hash to the digest it came with, and that must be the
 	 * one announced (with its size: a short body is a truncated one) unless
 	 * the source has since moved on to a newer version. */
-	if (memcmp(digest, e->digest, REPLICA_DIGEST_LEN) != 0 ||
+	if (!digested || memcmp(digest, e->digest, REPLICA_DIGEST_LEN) != 0 ||
 	    (same ? e->size != w->size : e->version <= w->version)) {
 		r->st.bad_bodies++;
 		want_advance(r, now, w);
@@ -277,9 +287,15 @@ static void take_item(struct replica *r, uint64_t now, struct replica_pull *p,
 		r->st.duplicates++;
 		break;
 	default:
-		/* The bytes are the ones announced: another source would serve the
-		 * same, so the item is not retried. */
 		r->st.rejected++;
+		/* When the digest covers every byte, another source would serve
+		 * the same bytes: not retried. When the application's digest
+		 * covers only part (an intent id leaves the signature out), a
+		 * peer may have altered the rest: ask the next source. */
+		if (r->app.digest != NULL) {
+			want_advance(r, now, w);
+			return;
+		}
 		break;
 	}
 	want_free(r, w);

@@ -108,6 +108,18 @@ int swim_user_broadcast(struct swim *s, uint64_t supersede, const uint8_t *msg, 
 		shoal_buf_destroy(&b);
 		return rc;
 	}
+	/* Fresh news goes out within an eighth of the gossip interval instead
+	 * of waiting for the next round: each hop of an item's epidemic is an
+	 * announcement plus a pull, and waiting up to a whole interval at every
+	 * hop would make it slower than piggybacking the item itself. Rounds
+	 * stay at most 8 per interval; every message is still sent its
+	 * retransmit limit of times, only sooner. */
+	uint64_t gi = s->cfg.gossip_interval_us;
+	if (gi != 0 && s->next_gossip >= gi) {
+		uint64_t soon = s->next_gossip - gi + gi / 8;
+		if (soon < s->next_gossip)
+			s->next_gossip = soon;
+	}
 	struct swim_user_item *it = &u->items[u->len++];
 	memset(it, 0, sizeof(*it));
 	it->seq = ++u->next_seq;

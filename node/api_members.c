@@ -31,14 +31,21 @@ static json_t *text_or_null(const char *s)
 	return j != NULL ? j : json_null();
 }
 
-static json_t *member_json(const struct swim_member_info *m, uint64_t now_mono, uint64_t now_wall)
+static const char *trust_name(enum node_trust_match t)
 {
-	return json_pack("{s:s,s:o,s:s,s:I,s:o,s:o,s:o,s:o,s:b}", "name", m->name, "address",
+	return t == NODE_TRUST_MATCH ? "match" : t == NODE_TRUST_MISMATCH ? "mismatch" : "unknown";
+}
+
+static json_t *member_json(const struct node *n, const struct swim_member_info *m,
+                           uint64_t now_mono, uint64_t now_wall)
+{
+	return json_pack("{s:s,s:o,s:s,s:I,s:o,s:o,s:o,s:o,s:b,s:s}", "name", m->name, "address",
 	                 node_api_addr(&m->addr), "state", swim_state_name(m->state), "incarnation",
 	                 (json_int_t)m->incarnation, "labels",
 	                 node_api_labels(m->labels, m->labels_len), "version",
 	                 text_or_null(m->version), "public_key", node_api_base64(m->pubkey, 32),
-	                 "since", node_api_time(m->since, now_mono, now_wall), "self", m->is_self);
+	                 "since", node_api_time(m->since, now_mono, now_wall), "self", m->is_self,
+	                 "trust_roots", trust_name(node_trust_of(n, m->labels, m->labels_len)));
 }
 
 void node_api_members(struct node_http_req *req)
@@ -51,7 +58,7 @@ void node_api_members(struct node_http_req *req)
 	json_t **items = NULL;
 
 	while (swim_member_next(n->swim, &cursor, &m) == 0) {
-		json_t *j = member_json(&m, now_mono, now_wall);
+		json_t *j = member_json(n, &m, now_mono, now_wall);
 		if (j == NULL)
 			continue;
 		/* Only our own: annotations are not gossiped (api_self.c). */

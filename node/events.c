@@ -107,11 +107,13 @@ void node_events_on_swim(void *ctx, const struct swim_event *ev)
 		node_log_event(&n->log, NODE_LOG_INFO, "member_alive",
 		               json_pack("{s:s,s:o,s:I}", "member", name, "address",
 		                         addr_json(ev->addr), "incarnation", inc));
+		node_trust_on_member(n, name);
 		break;
 	case SWIM_EV_UPDATE:
 		node_log_event(&n->log, NODE_LOG_INFO, "member_update",
 		               json_pack("{s:s,s:o,s:I}", "member", name, "address",
 		                         addr_json(ev->addr), "incarnation", inc));
+		node_trust_on_member(n, name);
 		break;
 	case SWIM_EV_SUSPECT:
 		node_log_event(&n->log, NODE_LOG_INFO, "member_suspect",

@@ -52,6 +52,7 @@ static int persist(void *ctx, const struct intent_item *it, const struct intent_
 	size_t flen = strlen(it->from);
 	MDB_txn *txn;
 	(void)replaced; /* same key: the put below overwrites it */
+	n->intents_changes++;
 
 	intent_store_key(it, key);
 	MDB_val k = {strlen(key), key};
@@ -77,6 +78,7 @@ static int forget(void *ctx, const struct intent_item *it)
 	struct node *n = ctx;
 	char key[INTENT_KEY_MAX];
 	MDB_txn *txn;
+	n->intents_changes++;
 	intent_store_key(it, key);
 	MDB_val k = {strlen(key), key};
 	if (mdb_txn_begin(n->store.env, NULL, 0, &txn) != 0)
@@ -101,6 +103,7 @@ static void committed(void *ctx, const struct intent_item *it)
 	                         "version", (json_int_t)it->env.body.hlc, "op",
 	                         it->env.body.op == INTENT_DELETE ? "delete" : "put", "from",
 	                         it->from));
+	node_intents_wire_committed(n, it);
 }
 
 /* An App's manifests must be Kubernetes objects in YAML. */

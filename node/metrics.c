@@ -16,7 +16,7 @@
 
 #include "node.h"
 
-#define METRICS_MAX (64 * 1024)
+#define METRICS_MAX (128 * 1024)
 
 static void emit(struct shoal_buf *b, const char *fmt, ...)
 {
@@ -59,6 +59,8 @@ static void replica_metrics(struct shoal_buf *b, const struct replica_stats *r, 
 	counter(b, "shoal_replica_body_bytes_received_total", "Item body bytes received in pulls.",
 	        r->body_bytes_in);
 	counter(b, "shoal_replica_accepted_total", "Pulled items the store accepted.", r->accepted);
+	counter(b, "shoal_replica_duplicates_total", "Pulled items already held (or parked).",
+	        r->duplicates);
 	counter(b, "shoal_replica_rejected_total", "Pulled items the store refused.", r->rejected);
 	counter(b, "shoal_replica_bad_bodies_total",
 	        "Pulled bodies truncated or not matching their digest (dropped).", r->bad_bodies);
@@ -68,6 +70,9 @@ static void replica_metrics(struct shoal_buf *b, const struct replica_stats *r, 
 	        r->served_bytes);
 	counter(b, "shoal_replica_antientropy_total", "Anti-entropy exchanges completed.",
 	        r->ae_rounds);
+	counter(b, "shoal_replica_antientropy_served_total",
+	        "Anti-entropy exchanges answered (each read a digest of every bucket).",
+	        r->ae_served);
 	family(b, "shoal_replica_pending", "gauge", "Items being fetched.");
 	emit(b, "shoal_replica_pending %u\n", pending);
 }
@@ -128,6 +133,13 @@ void node_api_metrics(struct node_http_req *req)
 		emit(&b, "shoal_intents_rejected_total{reason=\"%s\"} %llu\n",
 		     intent_reason_name((enum intent_reason)r), (unsigned long long)v);
 	}
+	family(&b, "shoal_intents_gossip_rejected_total", "counter",
+	       "Intent envelopes pulled from peers and refused, by reason (dropped; also in "
+	       "shoal_intents_rejected_total).");
+	for (int r = INTENT_R_MALFORMED; r < INTENT_R_COUNT; r++)
+		emit(&b, "shoal_intents_gossip_rejected_total{reason=\"%s\"} %llu\n",
+		     intent_reason_name((enum intent_reason)r),
+		     (unsigned long long)node_intents_gossip_rejected(n, (enum intent_reason)r));
 	counter(&b, "shoal_intents_pending_dropped_total",
 	        "Pending intents evicted by the pending set's cap.", is->pending_dropped);
 	counter(&b, "shoal_intents_collected_total", "Tombstones collected after the horizon.",
@@ -137,6 +149,9 @@ void node_api_metrics(struct node_http_req *req)
 	family(&b, "shoal_intents_pending", "gauge", "Intents waiting for their signer's grant.");
 	emit(&b, "shoal_intents_pending %zu\n", intent_store_pending(n->intents));
 
+	family(&b, "shoal_trust_mismatched_members", "gauge",
+	       "Live members whose trust roots differ from this node's.");
+	emit(&b, "shoal_trust_mismatched_members %u\n", node_trust_mismatches(n));
 	family(&b, "shoal_members", "gauge", "Members known, by state (self counted alive).");
 	for (int s = SWIM_ALIVE; s <= SWIM_LEFT; s++)
 		emit(&b, "shoal_members{state=\"%s\"} %u\n", swim_state_name((enum swim_state)s),

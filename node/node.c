@@ -179,8 +179,10 @@ static void teardown(struct node *n)
 	node_http_stop(n->http);
 	n->http = NULL;
 	node_labels_stop(n);
+	node_intents_detach(n);
 	node_replica_detach(n); /* before its swim, while streams can still close */
 	node_intents_close(n);
+	node_trust_close(n);
 	if (n->transport_open)
 		node_transport_close(&n->transport);
 	n->transport_open = false;
@@ -237,13 +239,17 @@ int node_start(struct node *n, uv_loop_t *loop, const struct node_config *cfg, c
 	n->transport_open = true;
 
 	node_sysinfo_discover(cfg->sysroot, &n->sys);
+	/* The intents (and the trust roots) before SWIM: the member record
+	 * carries the roots' fingerprint from the first packet. */
+	if ((rc = node_intents_open(n, node_transport_env(&n->transport), err, errcap)) != 0)
+		goto fail;
+	/* The trust roots' fingerprint: peers report a mismatch (trust_label.c). */
+	node_trust_label_init(n);
 	uint64_t now = node_now();
 	if ((rc = create_swim(n, &id, now, err, errcap)) != 0)
 		goto fail;
 	node_labels_start(n);
 	node_identity_wipe(&id);
-	if ((rc = node_intents_open(n, node_transport_env(&n->transport), err, errcap)) != 0)
-		goto fail;
 	uv_timer_init(loop, &n->timer);
 	n->timer.data = n;
 	n->timer_open = true;
@@ -262,6 +268,10 @@ int node_start(struct node *n, uv_loop_t *loop, const struct node_config *cfg, c
 		node_log_msg(&n->log, NODE_LOG_WARN, "unencrypted",
 		             "NO KEYRING: gossip is NOT encrypted or authenticated; anyone who "
 		             "can reach the gossip port can join. Pass --keyring FILE.");
+	if ((rc = node_intents_attach(n)) != 0) {
+		set_err(err, errcap, "cannot replicate intents: %s%s", shoal_strerror(rc), "");
+		goto fail;
+	}
 	now = node_now();
 	if ((rc = join_seeds(n, now)) != 0) {
 		set_err(err, errcap, "cannot join: %s%s", shoal_strerror(rc), "");

@@ -41,37 +41,42 @@
 /* System labels are discovered again this often (fast profile: /10). */
 #define NODE_SYSINFO_REFRESH_MS (5 * 60 * 1000)
 /* Operator and system labels together. */
-#define NODE_ALL_LABELS_MAX (NODE_LABELS_MAX + NODE_SYS_LABELS_MAX)
+#define NODE_ALL_LABELS_MAX (NODE_LABELS_MAX + 1 + NODE_SYS_LABELS_MAX) /* + trust */
 
 struct node {
-	uv_loop_t *loop;                    /* borrowed; runs everything below */
-	const struct node_config *cfg;      /* borrowed; outlives the node */
-	struct node_log log;                /* structured log on stdout */
-	struct node_store store;            /* LMDB in the data dir */
-	bool store_open;                    /* store needs closing */
-	uint8_t pk[32];                     /* our Ed25519 public key */
-	struct shoal_keyring keyring;       /* cluster keys; empty = unencrypted */
-	bool encrypted;                     /* a keyring was configured */
-	char keyring_path[4096];            /* file rewritten on every change */
-	uint64_t keyring_saves;             /* successful saves, for the API's check */
-	int keyring_save_err;               /* result of the last save (0 = ok) */
-	struct node_transport transport;    /* UDP + TCP gossip sockets */
-	bool transport_open;                /* transport needs closing */
-	struct swim_pool *pool;             /* interned member records */
-	struct swim *swim;                  /* the membership state machine */
-	struct replica *replica;            /* item replication; NULL until an app attaches */
-	uv_timer_t timer;                   /* fires at swim_next_deadline */
-	bool timer_open;                    /* timer needs closing */
-	struct trust_roots roots;           /* --trust: keys that may sign anything */
-	struct intent_store *intents;       /* the replicated intents; NULL if not open */
-	MDB_dbi intents_db;                 /* LMDB "intents" */
-	struct shoal_hlc hlc;               /* versions this node hands to shoalctl */
-	uv_timer_t intents_gc;              /* collects tombstones past the horizon */
-	bool intents_gc_open;               /* intents_gc needs closing */
-	uint64_t intents_bad_requests;      /* POSTs refused before the store (not JSON) */
-	struct node_sysinfo sys;            /* system labels as last announced */
-	uv_timer_t sys_timer;               /* rediscovers them (node_labels.c) */
-	bool sys_timer_open;                /* sys_timer needs closing */
+	uv_loop_t *loop;                 /* borrowed; runs everything below */
+	const struct node_config *cfg;   /* borrowed; outlives the node */
+	struct node_log log;             /* structured log on stdout */
+	struct node_store store;         /* LMDB in the data dir */
+	bool store_open;                 /* store needs closing */
+	uint8_t pk[32];                  /* our Ed25519 public key */
+	struct shoal_keyring keyring;    /* cluster keys; empty = unencrypted */
+	bool encrypted;                  /* a keyring was configured */
+	char keyring_path[4096];         /* file rewritten on every change */
+	uint64_t keyring_saves;          /* successful saves, for the API's check */
+	int keyring_save_err;            /* result of the last save (0 = ok) */
+	struct node_transport transport; /* UDP + TCP gossip sockets */
+	bool transport_open;             /* transport needs closing */
+	struct swim_pool *pool;          /* interned member records */
+	struct swim *swim;               /* the membership state machine */
+	struct replica *replica;         /* item replication; NULL until an app attaches */
+	uv_timer_t timer;                /* fires at swim_next_deadline */
+	bool timer_open;                 /* timer needs closing */
+	struct trust_roots roots;        /* --trust: keys that may sign anything */
+	struct intent_store *intents;    /* the replicated intents; NULL if not open */
+	MDB_dbi intents_db;              /* LMDB "intents" */
+	struct shoal_hlc hlc;            /* versions this node hands to shoalctl */
+	uv_timer_t intents_gc;           /* collects tombstones past the horizon */
+	bool intents_gc_open;            /* intents_gc needs closing */
+	uint64_t intents_bad_requests;   /* POSTs refused before the store (not JSON) */
+	struct node_sysinfo sys;         /* system labels as last announced */
+	uv_timer_t sys_timer;            /* rediscovers them (node_labels.c) */
+	bool sys_timer_open;             /* sys_timer needs closing */
+	struct node_intents_wire *wire;  /* the store on the replica; NULL if not attached */
+	uint64_t intents_changes;        /* bumped by every persisted change */
+	char trust_label[17];            /* first 16 hex of trust_roots_hash */
+	char (*trust_reported)[SWIM_NAME_MAX + 1]; /* peers already logged as mismatched */
+	size_t ntrust_reported, trust_reported_cap;
 	struct node_http *http;             /* the HTTP API; NULL if not started */
 	uv_timer_t linger;                  /* runs out the leave before stopping */
 	bool linger_open;                   /* linger needs closing */
@@ -118,7 +123,7 @@ void node_replica_detach(struct node *n);
 int node_replica_announce(struct node *n, const struct replica_item *it);
 
 /* node_labels.c: the labels this site gossips, the operator's first, then
- * the system labels in `sys` (out[NODE_ALL_LABELS_MAX]; pointers valid
+ * the trust roots' fingerprint (TRUST_LABEL_KEY) and the system labels in `sys` (out[NODE_ALL_LABELS_MAX]; pointers valid
  * while cfg and sys are unchanged). Check: 0, or SHOAL_E_CONFIG with the
  * reason in err when they exceed SWIM_LABELS_MAX encoded. Start/stop the
  * periodic rediscovery. set_k8s_version: what the k8s engine calls once
@@ -145,6 +150,34 @@ void node_intents_close(struct node *n);
 uint64_t node_wall_ms(void);
 /* Lower-case hex of len bytes into out (2*len+1 bytes). */
 void node_intents_hex(const uint8_t *bytes, size_t len, char *out);
+
+/* intents_replica.c: the intent store as the replica's application (a
+ * struct replica_app): attach after SWIM exists, detach before it goes.
+ * Every commit is announced, from the API or a peer. */
+int node_intents_attach(struct node *n);
+void node_intents_detach(struct node *n);
+/* The store's committed hook: queue the item's announcement. */
+void node_intents_wire_committed(struct node *n, const struct intent_item *it);
+/* Gossip-arrived envelopes refused, by reason (for /metrics). */
+uint64_t node_intents_gossip_rejected(const struct node *n, enum intent_reason r);
+
+/* trust_label.c: every member record carries TRUST_LABEL_KEY = the first 16
+ * hex digits of its trust_roots_hash; a peer whose value differs from ours
+ * is reported once in the log, counted in /metrics and shown in
+ * /v1/members. */
+#define TRUST_LABEL_KEY "sys.shoal.io/trust"
+enum node_trust_match {
+	NODE_TRUST_MATCH = 0, /* same roots */
+	NODE_TRUST_MISMATCH,  /* different roots: intents will not agree */
+	NODE_TRUST_UNKNOWN,   /* the member carries no trust label */
+};
+void node_trust_label_init(struct node *n);
+enum node_trust_match node_trust_of(const struct node *n, const uint8_t *labels, size_t len);
+/* Called on a member's ALIVE/UPDATE event: logs a mismatch once per peer. */
+void node_trust_on_member(struct node *n, const char *name);
+/* Live members (self excluded) whose roots differ from ours. */
+uint32_t node_trust_mismatches(const struct node *n);
+void node_trust_close(struct node *n);
 
 /* api.c: the route table served on --api. */
 extern const struct node_http_route node_api_routes[];

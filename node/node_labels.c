@@ -40,6 +40,9 @@ size_t node_labels_compose(const struct node *n, const struct node_sysinfo *sys,
 	size_t count = 0;
 	for (size_t i = 0; i < n->cfg->nlabels; i++)
 		out[count++] = (struct shoal_label){n->cfg->labels[i].key, n->cfg->labels[i].value};
+	/* The trust roots' fingerprint, once the roots are loaded (trust_label.c). */
+	if (n->trust_label[0] != '\0')
+		out[count++] = (struct shoal_label){TRUST_LABEL_KEY, n->trust_label};
 	return count + node_sysinfo_labels(sys, out + count);
 }
 

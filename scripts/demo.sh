@@ -2,9 +2,11 @@
 # scripts/demo.sh - a five-node Shoal mesh on loopback, shown and cleaned up.
 #
 # Run by `make demo` (SHOAL_BIN=build/rel). It generates a cluster keyring,
-# starts DEMO_NODES (5) shoald on 127.0.0.1 with the fast test profile, waits
-# until every node sees every other alive, prints `shoalctl members`, shows
-# a crash being detected, and then stops everything. A trap kills every
+# generates a root signing key, starts DEMO_NODES (5) shoald on 127.0.0.1
+# with the fast test profile trusting it, waits until every node sees every
+# other alive, prints `shoalctl members`, signs an App intent (a small
+# Deployment) and submits it to one node, shows it arriving on every node,
+# shows a crash being detected, and then stops everything. A trap kills every
 # process this script started and removes its temporary directory, however
 # the script ends (error, Ctrl-C, SIGTERM).
 #
@@ -102,6 +104,9 @@ echo "== generating a cluster key (shoalctl keyring generate)"
 "$SHOALCTL" keyring generate >"$TMP/keyring.master"
 chmod 600 "$TMP/keyring.master"
 
+echo "== generating a root signing key (shoalctl keygen); every node trusts it"
+"$SHOALCTL" keygen --out "$TMP/root" >/dev/null
+
 regions="eu-west eu-west us-east us-east ap-south"
 echo "== starting $N shoald on 127.0.0.1 (profile $PROFILE), data under $TMP"
 i=1
@@ -111,7 +116,7 @@ while [ $i -le "$N" ]; do
 	cp "$TMP/keyring.master" "$TMP/$name.keyring" # each node rewrites its own
 	set -- --name "$name" --bind "127.0.0.1:$((GOSSIP_BASE + i))" --api "$(api $i)" \
 		--data-dir "$TMP/$name" --keyring "$TMP/$name.keyring" --profile "$PROFILE" \
-		--label "region=$region" --label "tier=demo"
+		--label "region=$region" --label "tier=demo" --trust "$TMP/root.pub"
 	[ $i -gt 1 ] && set -- "$@" --join "127.0.0.1:$((GOSSIP_BASE + 1))"
 	mkdir -p "$TMP/$name"
 	"$SHOALD" "$@" >"$TMP/$name.log" 2>"$TMP/$name.err" &
@@ -150,6 +155,59 @@ echo
 echo "\$ shoalctl keyring list --node $(api 3)"
 "$SHOALCTL" keyring list --node "$(api 3)"
 
+# ---- an intent, signed once, held by every node ------------------------------
+cat >"$TMP/kuard.yaml" <<'YAML'
+apiVersion: shoal.io/v1
+kind: App
+metadata: {name: kuard}
+spec:
+  target: {selector: "region in (eu-west,us-east)"}
+  strategy: {maxUnavailable: 1}
+  manifests: |
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata:
+      name: kuard
+    spec:
+      replicas: 2
+      selector: {matchLabels: {app: kuard}}
+      template:
+        metadata: {labels: {app: kuard}}
+        spec:
+          containers:
+          - name: kuard
+            image: gcr.io/kuar-demo/kuard-amd64:blue
+YAML
+echo
+echo "== an App intent, signed with the root key and submitted to site-2 only"
+echo "\$ shoalctl apply -f kuard.yaml --key root.key --node $(api 2)"
+start=$(now_ms)
+"$SHOALCTL" apply -f "$TMP/kuard.yaml" --key "$TMP/root.key" --node "$(api 2)"
+holders() {
+	h=0
+	i=1
+	while [ $i -le "$N" ]; do
+		"$SHOALCTL" get intents --node "$(api $i)" -o json 2>/dev/null |
+			grep -q '"name": *"kuard"' && h=$((h + 1))
+		i=$((i + 1))
+	done
+	echo $h
+}
+while [ "$(holders)" -lt "$N" ]; do
+	if [ $(($(now_ms) - start)) -ge 30000 ]; then
+		echo "demo: the intent did not reach every node within 30 s" >&2
+		exit 1
+	fi
+	sleep 0.1
+done
+echo "   on all $N nodes within $(elapsed "$start") s (verified against the root key at each)"
+i=1
+while [ $i -le "$N" ]; do
+	echo "\$ shoalctl get intents --node $(api $i)"
+	"$SHOALCTL" get intents --node "$(api $i)"
+	i=$((i + 1))
+done
+
 # ---- a crash, detected by the others ----------------------------------------
 victim=$N
 victim_pid=$last_pid
@@ -170,13 +228,6 @@ done
 echo "   site-1 sees it dead after $(elapsed "$start") s"
 echo "\$ shoalctl members --node $(api 2)"
 "$SHOALCTL" members --node "$(api 2)"
-
-# ---- intents (next) ---------------------------------------------------------
-# Signing and submitting an intent goes here once shoalctl has the commands:
-#   shoalctl keygen > operator.key
-#   shoalctl sign --key operator.key intent.yaml > intent.signed
-#   shoalctl apply intent.signed --node "$(api 2)"
-#   shoalctl get intents --node "$(api 4)"    # replicated to every node
 
 echo
 echo "== done; stopping the mesh"

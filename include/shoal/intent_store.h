@@ -14,8 +14,10 @@
  * and, through hooks->persist, makes the change durable before it touches
  * memory. A gossip service wires to it with four things: per item a key
  * (intent_store_key), a version (env.body.hlc) and a digest (env.id); the
- * item's bytes (item->bytes); offer(); and 256 bucketed digests kept up
- * to date on every change (intent_store_bucket).
+ * item's bytes (item->bytes); offer(); and INTENT_BUCKETS bucketed
+ * digests kept up to date on every change (intent_store_bucket). 4096
+ * buckets keep an anti-entropy listing close to what differs even with
+ * tens of thousands of intents (a missed change lists ~n/4096 neighbours).
  *
  * Ownership: the store copies every envelope it keeps. Item pointers stay
  * valid until the next call that changes the store (offer, gc, delete).
@@ -34,7 +36,7 @@
 #include "shoal/trust.h"
 
 #define INTENT_FROM_MAX      64                     /* "api" or a peer's site name */
-#define INTENT_BUCKETS       256                    /* anti-entropy buckets */
+#define INTENT_BUCKETS       4096                   /* anti-entropy buckets (12 bits) */
 #define INTENT_PENDING_MAX   1024                   /* envelopes waiting for a grant */
 #define INTENT_PENDING_BYTES ((size_t)16 << 20)     /* ... and their bytes */
 #define INTENT_KEY_MAX       (16 + INTENT_NAME_MAX) /* "KeyRevoke/" + name + NUL */
@@ -88,7 +90,7 @@ struct intent_item {
 	uint8_t digest[32];             /* SHA-256 of all of bytes: what replication announces
 	                                 * and checks pulled bytes against (env.id, the
 	                                 * intent's id, hashes only the body) */
-	uint8_t bucket;                 /* anti-entropy bucket of the key */
+	uint16_t bucket;                /* anti-entropy bucket of the key */
 	uint64_t received_ms;           /* wall ms this node committed it */
 	char from[INTENT_FROM_MAX + 1]; /* "api" or the peer it came from */
 };
@@ -171,11 +173,13 @@ const struct intent_item *intent_store_at(const struct intent_store *s, size_t i
 
 /* "Kind/name", the item's key for gossip. */
 void intent_store_key(const struct intent_item *item, char out[INTENT_KEY_MAX]);
-/* Bucket of a key: the first byte of SHA-256("Kind/name"). */
-uint8_t intent_store_key_bucket(enum intent_kind kind, const char *name);
-/* XOR of the ids of the items in bucket b, kept up to date incrementally. */
-const uint8_t *intent_store_bucket(const struct intent_store *s, uint8_t b);
-/* SHA-256 over the count and all 256 buckets: equal digests mean equal
+/* Bucket of a key: the first 12 bits of SHA-256("Kind/name"), big-endian
+ * (so the first k bits of it are a bucket among 2^k). */
+uint16_t intent_store_key_bucket(enum intent_kind kind, const char *name);
+/* XOR of the ids of the items in bucket b (< INTENT_BUCKETS), kept up to
+ * date incrementally. */
+const uint8_t *intent_store_bucket(const struct intent_store *s, uint16_t b);
+/* SHA-256 over the count and all INTENT_BUCKETS buckets: equal digests mean equal
  * sets of envelopes (up to SHA-256). Pending envelopes are not included. */
 void intent_store_digest(const struct intent_store *s, uint8_t out[32]);
 
@@ -192,6 +196,11 @@ const char *intent_status_name(enum intent_status st);
 size_t intent_store_gc(struct intent_store *s, uint64_t now_ms);
 
 size_t intent_store_pending(const struct intent_store *s);
+/* The newest parked envelope for (kind, name): its HLC and id; false if
+ * none is parked. A gossip service reports it as held so that it is not
+ * fetched again while it waits (and fetched again once evicted). */
+bool intent_store_pending_find(const struct intent_store *s, enum intent_kind kind,
+                               const char *name, uint64_t *hlc, uint8_t id[32]);
 const struct intent_store_stats *intent_store_stats(const struct intent_store *s);
 
 #endif

@@ -16,7 +16,8 @@
  * intent store, the health table) implements struct replica_app: it answers
  * lookups, serves bodies, judges offered bodies (verifies and commits, or
  * rejects) and summarises its items into bucket hashes. The service checks
- * only that a pulled body matches the digest it was announced with.
+ * only that a pulled body matches the digest it was announced with (the
+ * SHA-256 of the body, or the app's own digest of it).
  *
  * A replica attaches to one swim (swim_set_user) and runs inside its calls:
  * its timers are folded into swim_tick / swim_next_deadline, its datagrams
@@ -50,7 +51,7 @@ struct replica_item {
 	const uint8_t *key;                 /* key_len bytes; borrowed */
 	uint32_t key_len;                   /* 1..REPLICA_KEY_MAX */
 	uint64_t version;                   /* higher is newer, as far as announcements go */
-	uint8_t digest[REPLICA_DIGEST_LEN]; /* SHA-256 of the body */
+	uint8_t digest[REPLICA_DIGEST_LEN]; /* SHA-256 of the body (or app.digest) */
 	uint32_t size;                      /* body bytes */
 };
 
@@ -78,13 +79,27 @@ struct replica_app {
 	enum replica_verdict (*offer)(void *ctx, uint64_t now, const struct replica_item *it,
 	                              const uint8_t *body, const struct shoal_addr *from,
 	                              const char **reason);
-	/* Anti-entropy: for each of `buckets` buckets (a power of two), the XOR
-	 * of replica_item_hash over the items whose replica_bucket is that
-	 * bucket. 0 or a negative code. */
+	/* Anti-entropy: for each of `buckets` buckets (a power of two), a hash
+	 * summarising the items in that bucket. The service only compares them,
+	 * so the app chooses how to bucket and hash as long as every node does
+	 * it alike: replica_bucket and the XOR of replica_item_hash are the
+	 * default; the intent store keeps its own (XOR of intent ids by a hash
+	 * of the key). 0 or a negative code. */
 	int (*bucket_hashes)(void *ctx, uint32_t buckets, uint64_t *out);
 	/* Call fn for every item in one bucket. 0 or a negative code. */
 	int (*bucket_items)(void *ctx, uint32_t buckets, uint32_t bucket, replica_item_fn fn,
 	                    void *cbctx);
+	/* Optional. The digest of a served body, when it is not the SHA-256 of
+	 * all its bytes: the intent id covers the signed body inside the
+	 * envelope, not the signature around it. 0, or nonzero if the bytes
+	 * cannot be digested (counted as a bad body, not offered). NULL:
+	 * replica_digest. */
+	int (*digest)(void *ctx, const uint8_t *body, uint32_t len,
+	              uint8_t out[REPLICA_DIGEST_LEN]);
+	/* Optional. An item this node lacks was first heard of, from `from`
+	 * (an announcement's sender, or the member that listed it in an
+	 * anti-entropy answer); it is now wanted. For logs; may be NULL. */
+	void (*heard)(void *ctx, const struct replica_item *it, const struct shoal_addr *from);
 };
 
 /* Helpers the app uses so that every node buckets and hashes alike. */
@@ -132,6 +147,7 @@ struct replica_stats {
 	uint64_t served_bytes;  /* their bytes */
 	uint64_t ae_rounds;     /* anti-entropy exchanges we completed */
 	uint64_t ae_entries_in; /* entries listed to us */
+	uint64_t ae_served;     /* anti-entropy exchanges we answered */
 	uint64_t malformed;     /* bad announcements or stream messages */
 };
 

@@ -660,7 +660,7 @@ static void test_buckets_match_a_recount(void **state)
 			recount[it->bucket][j] ^= it->env.id[j];
 	}
 	for (int b = 0; b < INTENT_BUCKETS; b++)
-		assert_memory_equal(intent_store_bucket(f->s, (uint8_t)b), recount[b], 32);
+		assert_memory_equal(intent_store_bucket(f->s, (uint16_t)b), recount[b], 32);
 }
 
 static void test_load_restores_the_same_digest(void **state)

@@ -289,6 +289,8 @@ static void test_label_errors(void **state)
 	      "a1234567890123456789012345678901234567890123456789012345678901234=v", "--data-dir",
 	      "/d");
 	FAILS("label \"a\" given twice", "--label", "a=1", "--label", "a=2", "--data-dir", "/d");
+	FAILS("the prefix sys.shoal.io/ is reserved", "--label", "sys.shoal.io/trust=0",
+	      "--data-dir", "/d");
 
 	/* Valid but too many bytes once encoded: 10 labels of 60+60 chars. */
 	char *argv[32];

@@ -1,9 +1,9 @@
 /*
  * test_node_replica.c - the replication service on real shoald nodes: two
  * nodes in one libuv loop on loopback, each with a one-item toy store
- * attached through node_replica_attach. An item put at one reaches the
- * other over the real UDP gossip and TCP pull paths, and a node without an
- * attached service is unaffected.
+ * attached through node_replica_attach in place of the intent store (which
+ * shoald attaches at start). An item put at one reaches the other over the
+ * real UDP gossip and TCP pull paths.
  */
 #include "../../node/node.h"
 
@@ -177,6 +177,10 @@ static void attach(struct site *s)
 	                          .offer = one_offer,
 	                          .bucket_hashes = one_hashes,
 	                          .bucket_items = one_items};
+	/* shoald attaches its intent store at start: one service per node. */
+	assert_int_equal(node_replica_attach(&s->node, &app, NULL), SHOAL_E_EXISTS);
+	node_intents_detach(&s->node);
+	assert_null(s->node.replica);
 	assert_int_equal(node_replica_attach(&s->node, &app, NULL), 0);
 	assert_int_equal(node_replica_attach(&s->node, &app, NULL), SHOAL_E_EXISTS);
 }

@@ -235,9 +235,9 @@ struct world {
 	uint64_t user_dgrams;      /* datagrams carrying a USER message */
 	uint64_t mixed_dgrams;     /* ... and a piggybacked membership message too */
 	uint64_t order_violations; /* a membership message after a USER one */
+	int digest_mode;           /* app.digest: 0 none, 1 SHA-256 (counted), 2 refuses all */
+	uint64_t digests, heard;   /* app.digest and app.heard calls */
 };
-
-static struct world *W; /* the lifecycle and tap callbacks' context */
 
 static void add_stats(struct replica_stats *a, const struct replica_stats *b)
 {
@@ -245,6 +245,28 @@ static void add_stats(struct replica_stats *a, const struct replica_stats *b)
 	a->accepted += b->accepted;
 	a->rejected += b->rejected;
 	a->ae_rounds += b->ae_rounds;
+}
+
+static struct world *W;
+
+/* The app's own digest of a served body (the intent store hashes the body
+ * inside its envelope); here SHA-256 of it all, or a refusal. */
+static int app_digest(void *ctx, const uint8_t *body, uint32_t len, uint8_t out[REPLICA_DIGEST_LEN])
+{
+	(void)ctx;
+	W->digests++;
+	if (W->digest_mode == 2)
+		return -1;
+	replica_digest(body, len, out);
+	return 0;
+}
+
+static void app_heard(void *ctx, const struct replica_item *it, const struct shoal_addr *from)
+{
+	(void)ctx;
+	assert_non_null(from);
+	assert_true(it->key_len > 0);
+	W->heard++;
 }
 
 static void lifecycle(void *ctx, uint32_t node, uint64_t now, struct swim *s,
@@ -260,6 +282,10 @@ static void lifecycle(void *ctx, uint32_t node, uint64_t now, struct swim *s,
 		        .bucket_hashes = toy_bucket_hashes,
 		        .bucket_items = toy_bucket_items,
 		};
+		if (w->digest_mode != 0) {
+			app.digest = app_digest;
+			app.heard = app_heard;
+		}
 		assert_int_equal(replica_new(&w->rep[node], &w->rcfg, s, env, &app, now), 0);
 	} else {
 		add_stats(&w->gone, replica_stats(w->rep[node]));
@@ -687,6 +713,55 @@ static void test_corrupt_body_rejected(void **state)
 	malicious(TOY_CORRUPT, sim_seed_from_env(0x5eed0005));
 }
 
+/* ---- the app's own digest, and being told what is wanted ------------------ */
+
+/*
+ * With app.digest set the service checks bodies with it instead of SHA-256
+ * of the bytes: a digest that matches lets every node take the item (each
+ * told once through app.heard that it wants it); a digest the app refuses
+ * makes every body a bad one, never offered.
+ */
+static void app_digest_case(int mode, uint64_t seed)
+{
+	const uint32_t n = 8;
+	struct world *w = world_new(n, seed);
+	w->digest_mode = mode;
+	uint64_t took;
+	converge(w);
+	put(w, 0, "app/own", 5, 3000);
+	struct want_key k = {.w = w, .key = "app/own", .version = 5, .only = SIM_NO_NODE};
+	int rc = sim_cluster_run_until(w->c, pred_held, &k, SIM_SEC(mode == 1 ? 60 : 10), &took);
+	uint64_t bad = 0;
+	uint32_t holders = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		bad += replica_stats(w->rep[i])->bad_bodies;
+		holders += toy_get(&w->st[i], (const uint8_t *)"app/own", 7) != NULL;
+	}
+	if (mode == 1) {
+		assert_int_equal(rc, 0);
+		assert_int_equal(bad, 0);
+		assert_true(w->digests >= n - 1);
+		assert_true(w->heard >= n - 1); /* every other node heard of it */
+	} else {
+		assert_int_not_equal(rc, 0);
+		assert_int_equal(holders, 1); /* only the origin */
+		assert_true(bad >= 1);
+	}
+	world_delete(w);
+}
+
+static void test_app_digest_used(void **state)
+{
+	(void)state;
+	app_digest_case(1, sim_seed_from_env(0x5eed0006));
+}
+
+static void test_app_digest_refusal_is_a_bad_body(void **state)
+{
+	(void)state;
+	app_digest_case(2, sim_seed_from_env(0x5eed0007));
+}
+
 /* ---- the wire: one malformed input per field ------------------------------ */
 
 static const uint8_t digest32[REPLICA_DIGEST_LEN] = {1, 2, 3};
@@ -831,6 +906,8 @@ int main(void)
 	        cmocka_unit_test(test_one_body_per_node),
 	        cmocka_unit_test(test_truncated_body_rejected),
 	        cmocka_unit_test(test_corrupt_body_rejected),
+	        cmocka_unit_test(test_app_digest_used),
+	        cmocka_unit_test(test_app_digest_refusal_is_a_bad_body),
 	        cmocka_unit_test(test_catch_up_proportional),
 	        cmocka_unit_test(test_rounds_at_1k),
 	};
