@@ -144,6 +144,9 @@ static int append(char *out, size_t cap, size_t *len, const char *piece)
 	return 0;
 }
 
+/* Labels shoald sets itself (node/sysinfo.h, NODE_SYS_PREFIX). */
+#define CTL_SYS_LABEL_PREFIX "sys.shoal.io/"
+
 int ctl_format_labels(const json_t *labels, char *out, size_t cap)
 {
 	if (cap == 0)
@@ -165,7 +168,7 @@ int ctl_format_labels(const json_t *labels, char *out, size_t cap)
 	/* json_object_foreach wants a non-const object; iteration does not modify it. */
 	json_object_foreach((json_t *)labels, k, v)
 	{
-		if (i < n)
+		if (i < n && strncmp(k, CTL_SYS_LABEL_PREFIX, strlen(CTL_SYS_LABEL_PREFIX)) != 0)
 			keys[i++] = k;
 	}
 	qsort(keys, i, sizeof(*keys), cmp_str);

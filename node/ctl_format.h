@@ -26,6 +26,8 @@ int ctl_rfc3339_parse(const char *text, int64_t *unix_us);
 void ctl_format_age(int64_t seconds, char out[CTL_AGE_LEN]);
 
 /* Labels object {"k":"v",...} as "k=v,k2=v2", keys sorted; "" for none.
+ * The system labels (sys.shoal.io/...) are left out: every site has a
+ * dozen, and a table is for the operator's own; -o json shows them all.
  * Non-string values are shown as JSON. Returns 0, -EINVAL (not an object),
  * -ENOSPC if `cap` is too small (out holds a truncated, terminated prefix). */
 int ctl_format_labels(const json_t *labels, char *out, size_t cap);

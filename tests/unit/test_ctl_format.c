@@ -132,10 +132,11 @@ static void test_labels(void **state)
 {
 	(void)state;
 	char out[64];
-	json_t *l = json_pack("{s:s,s:s,s:i}", "zone", "b", "region", "eu", "n", 3);
+	json_t *l = json_pack("{s:s,s:s,s:i,s:s}", "zone", "b", "region", "eu", "n", 3,
+	                      "sys.shoal.io/arch", "amd64");
 	assert_non_null(l);
 	assert_int_equal(ctl_format_labels(l, out, sizeof(out)), 0);
-	assert_string_equal(out, "n=3,region=eu,zone=b"); /* sorted, non-strings as JSON */
+	assert_string_equal(out, "n=3,region=eu,zone=b"); /* sorted, JSON, no system labels */
 
 	char small[10];
 	assert_int_equal(ctl_format_labels(l, small, sizeof(small)), -ENOSPC);
