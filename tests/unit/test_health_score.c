@@ -311,8 +311,7 @@ static void test_view_stale_and_unreachable_never_healthy_nor_failed(void **stat
 	assert_int_equal(health_view_of(t0 + 300 * s, t0, refresh, true), HEALTH_FRESH);
 	assert_int_equal(health_view_of(t0 + 300 * s + 1, t0, refresh, true), HEALTH_VIEW_STALE);
 	assert_int_equal(health_view_of(t0 + 1, t0, refresh, false), HEALTH_VIEW_UNREACHABLE);
-	assert_int_equal(health_view_of(t0 + 900 * s, t0, refresh, false),
-	                 HEALTH_VIEW_UNREACHABLE);
+	assert_int_equal(health_view_of(t0 + 900 * s, t0, refresh, false), HEALTH_VIEW_UNREACHABLE);
 	/* A record received "later" than now (a clock step) is fresh. */
 	assert_int_equal(health_view_of(t0, t0 + 5 * s, refresh, true), HEALTH_FRESH);
 
