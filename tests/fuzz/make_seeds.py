@@ -162,6 +162,9 @@ def intent_seeds():
         "bad-short-sig": msgpack.packb([app, bytes(10)], use_bin_type=True),
         "bad-truncated": env(app)[:60],
         "bad-not-array": msgpack.packb({"body": app}, use_bin_type=True),
+    }
+
+
 def binh(b):
     assert len(b) < 256
     return bytes([0xC4, len(b)]) + b
@@ -185,6 +188,45 @@ def replica_seeds():
     }
 
 
+def health_seeds():
+    """Health envelopes signed by the fuzz target's site key (seed: 32 bytes
+    of 0x01), plus bodies alone (the target decodes input both ways)."""
+    import msgpack
+    na = Sodium()
+    pk = ctypes.create_string_buffer(32)
+    sk = ctypes.create_string_buffer(64)
+    assert na.lib.crypto_sign_seed_keypair(pk, sk, bytes([1] * 32)) == 0
+
+    def sign(body):
+        sig = ctypes.create_string_buffer(64)
+        na.lib.crypto_sign_detached(sig, None, body, ctypes.c_ulonglong(len(body)), sk)
+        return msgpack.packb([body, sig.raw], use_bin_type=True)
+
+    ver = 1735689600000 << 16
+    typical = [1, "jp-robot-0042", ver, "shoal 0.4.0",
+               {"region": "jp-north", "sys.shoal.io/arch": "amd64"}, 864000, 3,
+               [230, 510, 420], [60, 9999, 60, 60, 12000, 45000, 2],
+               [[1, "shop-frontend", ver - 7000, 4], [2, "default-deny", ver - 8000, 5]],
+               [14, 0, 0, 0, 1, 0, 0, 0], 2, [bytes(range(8)), True, 0],
+               {"egress/default-deny#3": 12}, ["memory-high"], [97, 98, 90, 100, 100]]
+    bad_state = list(typical)
+    bad_state[9] = [[1, "shop", ver, 7]]
+    bad_v = list(typical)
+    bad_v[0] = 2
+    body = msgpack.packb(typical, use_bin_type=True)
+    return {
+        "valid-typical": sign(body),
+        "valid-body-only": body,
+        "valid-empty-lists": sign(msgpack.packb(
+            [1, "a", 1, "", {}, 0, 0, [0, 0, 0], [0, 0, 0, 0, 0, 0, 0], [],
+             [0] * 8, 0, [bytes(8), False, 0], {}, [], [0, 0, 0, 0, 0]], use_bin_type=True)),
+        "bad-observer-state": sign(msgpack.packb(bad_state, use_bin_type=True)),
+        "bad-format-2": sign(msgpack.packb(bad_v, use_bin_type=True)),
+        "bad-sig-short": msgpack.packb([body, bytes(63)], use_bin_type=True),
+        "bad-intents-count": bytes([0xDC, 0xFF, 0xFF]),
+    }
+
+
 def write(target, seeds):
     d = os.path.join(HERE, "corpus", target)
     os.makedirs(d, exist_ok=True)
@@ -200,3 +242,4 @@ if __name__ == "__main__":
     write("selector", selector_seeds())
     write("intent", intent_seeds())
     write("replica", replica_seeds())
+    write("health", health_seeds())
