@@ -175,6 +175,11 @@ static void on_stream(void *ctx, uint64_t now, uint64_t conv, const struct shoal
 		replica_serve_pull(r, conv, from, plain, len);
 	} else if (type == REPLICA_MSG_AE_HELLO && inbound) {
 		replica_ae_serve(r, conv, from, plain, len);
+	} else if (type == REPLICA_MSG_AE_ROOT && inbound) {
+		replica_ae_serve_root(r, conv, from, plain, len);
+	} else if (type == REPLICA_MSG_AE_DIFFER && r->ae.active && r->ae.conv == conv &&
+	           r->ae.root) {
+		replica_ae_on_differ(r, now);
 	} else {
 		/* Out of turn, malformed, or for a conversation given up. */
 		r->st.malformed++;

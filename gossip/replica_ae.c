@@ -7,15 +7,23 @@
  * +-50% so nodes do not exchange in lockstep) and ae_first after start (a
  * join or a restart), a node asks one random member:
  *
- *   C -> S  AE_HELLO [32, B, hash of each of B buckets]
- *   S -> C  AE_LIST  [33, B, S's (key, version, digest, size) in the
- *                            buckets whose hash differs]      S closes
+ *   C -> S  AE_ROOT   [34, B, one hash over the B bucket hashes]
+ *   S -> C  AE_LIST   [33, B, []] when the roots match        S closes
+ *        or AE_DIFFER [35] when they do not                    S closes
+ *   C -> S  AE_HELLO  [32, B, hash of each of B buckets]   (new stream)
+ *   S -> C  AE_LIST   [33, B, S's (key, version, digest, size) in the
+ *                             buckets whose hash differs]     S closes
  *   C       wants what it lacks, sourced at S; the pull path fetches it
+ *
+ * The root comes first because converged is the common case: two nodes
+ * that agree exchange ~30 bytes, not 8*B (32 KiB at the intents' 4096
+ * buckets, every interval, would be most of a node's idle traffic).
  *
  * Items are spread over B buckets by a hash of their key and each bucket is
  * summarised by the XOR of a hash of (key, version, digest) (replica_bucket,
  * replica_item_hash; the app computes them). A converged pair exchanges
- * 8*B bytes (2 KiB at B = 256) and an empty list. A node that missed k items
+ * the root and an empty list; a differing pair then 8*B bytes (2 KiB at
+ * B = 256). A node that missed k items
  * is listed about min(k, B) buckets of n/B items each, and pulls the k
  * bodies: the cost follows what it missed, not the store size (with n = 1000
  * and B = 256, missing 10 items lists ~40 entries, missing 100 ~320).
@@ -42,33 +50,63 @@ void replica_ae_end(struct replica *r, bool close)
 	memset(&r->ae, 0, sizeof(r->ae));
 }
 
-int replica_sync(struct replica *r, uint64_t now)
+/* One 64-bit hash over the bucket hashes, in order; both ends compute it
+ * from the same B, so equal roots mean equal buckets (up to 2^-64). */
+static uint64_t root_of(const uint64_t *hashes, uint32_t b)
 {
-	struct shoal_addr peer;
+	uint64_t x = UINT64_C(0xcbf29ce484222325);
+	for (uint32_t i = 0; i < b; i++) {
+		x ^= hashes[i];
+		x *= UINT64_C(0x100000001b3);
+		x ^= x >> 29;
+	}
+	return x;
+}
+
+/* Open a round with `peer`: a root probe, or the full bucket list. */
+static int begin(struct replica *r, uint64_t now, const struct shoal_addr *peer, bool full)
+{
 	uint32_t b = r->cfg.ae_buckets;
 	uint64_t *hashes;
 	int rc;
 
-	if (r->ae.active)
-		return SHOAL_E_STATE;
-	if (swim_random_member(r->s, NULL, &peer) < 0)
-		return SHOAL_E_NOT_FOUND;
 	if ((hashes = calloc(b, sizeof(*hashes))) == NULL)
 		return -ENOMEM;
 	rc = r->app.bucket_hashes(r->app.ctx, b, hashes);
 	shoal_buf_reset(&r->buf);
 	if (rc == 0)
-		rc = replica_proto_encode_hello(&r->buf, b, hashes);
+		rc = full ? replica_proto_encode_hello(&r->buf, b, hashes)
+		          : replica_proto_encode_root(&r->buf, b, root_of(hashes, b));
 	free(hashes);
 	if (rc < 0)
 		return rc;
 	r->ae.active = true;
+	r->ae.root = !full;
 	r->ae.conv = swim_stream_open(r->s);
-	r->ae.peer = peer;
+	r->ae.peer = *peer;
 	r->ae.deadline = now + r->cfg.pull_timeout_us;
-	if ((rc = swim_stream_send(r->s, r->ae.conv, &peer, r->buf.data, r->buf.len)) < 0)
+	if ((rc = swim_stream_send(r->s, r->ae.conv, peer, r->buf.data, r->buf.len)) < 0)
 		replica_ae_end(r, true);
 	return rc;
+}
+
+int replica_sync(struct replica *r, uint64_t now)
+{
+	struct shoal_addr peer;
+
+	if (r->ae.active)
+		return SHOAL_E_STATE;
+	if (swim_random_member(r->s, NULL, &peer) < 0)
+		return SHOAL_E_NOT_FOUND;
+	return begin(r, now, &peer, false);
+}
+
+void replica_ae_on_differ(struct replica *r, uint64_t now)
+{
+	struct shoal_addr peer = r->ae.peer;
+	replica_ae_end(r, true);
+	r->st.ae_root_differ++;
+	begin(r, now, &peer, true);
 }
 
 /* Uniform in [interval/2, 3*interval/2). */
@@ -163,6 +201,36 @@ void replica_ae_serve(struct replica *r, uint64_t conv, const struct shoal_addr 
 	if (entries.len > 0)
 		shoal_buf_append(&r->buf, entries.data, entries.len);
 	shoal_buf_destroy(&entries);
+	if (r->buf.err == 0)
+		swim_stream_send(r->s, conv, from, r->buf.data, r->buf.len);
+	swim_stream_close(r->s, conv);
+}
+
+void replica_ae_serve_root(struct replica *r, uint64_t conv, const struct shoal_addr *from,
+                           const uint8_t *plain, size_t len)
+{
+	uint32_t b;
+	uint64_t theirs, *ours;
+
+	if (replica_proto_decode_root(plain, len, &b, &theirs) < 0) {
+		r->st.malformed++;
+		swim_stream_close(r->s, conv);
+		return;
+	}
+	if ((ours = calloc(b, sizeof(*ours))) == NULL ||
+	    r->app.bucket_hashes(r->app.ctx, b, ours) < 0) {
+		free(ours);
+		swim_stream_close(r->s, conv);
+		return;
+	}
+	bool same = root_of(ours, b) == theirs;
+	free(ours);
+	r->st.ae_served++;
+	shoal_buf_reset(&r->buf);
+	if (same)
+		replica_proto_encode_list_head(&r->buf, REPLICA_MSG_AE_LIST, b, 0);
+	else
+		replica_proto_encode_differ(&r->buf);
 	if (r->buf.err == 0)
 		swim_stream_send(r->s, conv, from, r->buf.data, r->buf.len);
 	swim_stream_close(r->s, conv);

@@ -64,6 +64,7 @@ struct replica_pull {
 /* The anti-entropy exchange we started (at most one at a time). */
 struct replica_ae {
 	bool active;
+	bool root; /* the request in flight is an AE_ROOT */
 	uint64_t conv;
 	uint64_t deadline;
 	struct shoal_addr peer;
@@ -120,6 +121,9 @@ uint64_t replica_ae_deadline(const struct replica *r);
 void replica_ae_serve(struct replica *r, uint64_t conv, const struct shoal_addr *from,
                       const uint8_t *plain, size_t len);
 void replica_ae_on_list(struct replica *r, uint64_t now, const uint8_t *plain, size_t len);
+void replica_ae_serve_root(struct replica *r, uint64_t conv, const struct shoal_addr *from,
+                           const uint8_t *plain, size_t len);
+void replica_ae_on_differ(struct replica *r, uint64_t now);
 /* End our exchange; close the stream if asked. */
 void replica_ae_end(struct replica *r, bool close);
 

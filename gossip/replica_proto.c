@@ -114,7 +114,7 @@ int replica_proto_type(const uint8_t *buf, size_t len)
 		return SHOAL_E_MALFORMED;
 	if ((rc = shoal_mp_read_uint(&pos, end, &type)) < 0)
 		return rc;
-	if (type < REPLICA_MSG_PULL || type > REPLICA_MSG_AE_LIST)
+	if (type < REPLICA_MSG_PULL || type > REPLICA_MSG_AE_DIFFER)
 		return SHOAL_E_MALFORMED;
 	return (int)type;
 }
@@ -288,4 +288,46 @@ int replica_proto_decode_hello(const uint8_t *buf, size_t len, uint32_t *buckets
 		return SHOAL_E_RANGE;
 	*buckets = (uint32_t)v;
 	return pos == end ? 0 : SHOAL_E_MALFORMED;
+}
+
+int replica_proto_encode_root(struct shoal_buf *b, uint32_t buckets, uint64_t root)
+{
+	msgpack_packer pk;
+	shoal_packer_init(&pk, b);
+	msgpack_pack_array(&pk, 3);
+	msgpack_pack_uint8(&pk, REPLICA_MSG_AE_ROOT);
+	msgpack_pack_uint16(&pk, (uint16_t)buckets);
+	msgpack_pack_uint64(&pk, root);
+	return b->err;
+}
+
+int replica_proto_decode_root(const uint8_t *buf, size_t len, uint32_t *buckets, uint64_t *root)
+{
+	const uint8_t *pos = buf, *end = buf + len;
+	uint64_t t, v;
+	int rc;
+
+	if ((rc = read_array_n(&pos, end, 3)) < 0)
+		return rc;
+	if ((rc = shoal_mp_read_uint(&pos, end, &t)) < 0)
+		return rc;
+	if (t != REPLICA_MSG_AE_ROOT)
+		return SHOAL_E_MALFORMED;
+	if ((rc = shoal_mp_read_uint_range(&pos, end, 1, REPLICA_BUCKETS_MAX, &v)) < 0)
+		return rc;
+	if ((v & (v - 1)) != 0)
+		return SHOAL_E_RANGE;
+	if ((rc = shoal_mp_read_uint(&pos, end, root)) < 0)
+		return rc;
+	*buckets = (uint32_t)v;
+	return pos == end ? 0 : SHOAL_E_MALFORMED;
+}
+
+int replica_proto_encode_differ(struct shoal_buf *b)
+{
+	msgpack_packer pk;
+	shoal_packer_init(&pk, b);
+	msgpack_pack_array(&pk, 1);
+	msgpack_pack_uint8(&pk, REPLICA_MSG_AE_DIFFER);
+	return b->err;
 }

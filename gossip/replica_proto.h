@@ -42,6 +42,8 @@ enum replica_msg_type {
 	REPLICA_MSG_ITEMS = 31,
 	REPLICA_MSG_AE_HELLO = 32,
 	REPLICA_MSG_AE_LIST = 33,
+	REPLICA_MSG_AE_ROOT = 34,   /* [34, B, root]: one hash over all B buckets */
+	REPLICA_MSG_AE_DIFFER = 35, /* [35]: the roots differ; send a HELLO */
 };
 
 #define REPLICA_AE_LIST_HARD_MAX 65536
@@ -90,6 +92,11 @@ int replica_proto_decode_list(const uint8_t *buf, size_t len, uint8_t type, uint
 int replica_proto_next(struct replica_wire_list *l, struct replica_wire_item *out);
 
 int replica_proto_encode_hello(struct shoal_buf *b, uint32_t buckets, const uint64_t *hashes);
+/* AE_ROOT: the bucket count and one 64-bit hash over all the buckets. */
+int replica_proto_encode_root(struct shoal_buf *b, uint32_t buckets, uint64_t root);
+int replica_proto_decode_root(const uint8_t *buf, size_t len, uint32_t *buckets, uint64_t *root);
+/* AE_DIFFER: no body. */
+int replica_proto_encode_differ(struct shoal_buf *b);
 /* hashes: 8 * buckets bytes, big-endian. */
 int replica_proto_decode_hello(const uint8_t *buf, size_t len, uint32_t *buckets,
                                const uint8_t **hashes);
