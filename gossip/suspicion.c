@@ -179,6 +179,13 @@ bool swim_susp_confirm(struct swim_susp_table *t, struct swim_pool *pool, uint32
 	return true;
 }
 
+void swim_susp_late_reply(struct swim_susp_table *t, uint32_t slot, uint64_t rtt)
+{
+	struct swim_susp *x = &t->slots[slot];
+	if (rtt > x->late_rtt)
+		x->late_rtt = rtt;
+}
+
 void swim_susp_defer(struct swim_susp_table *t, uint32_t slot, uint64_t deadline)
 {
 	struct swim_susp *x = &t->slots[slot];

@@ -365,14 +365,21 @@ static void suspicion_expiries(struct swim *s, uint64_t now)
 			swim_susp_remove(&s->susp, s->pool, slot); /* orphan: cannot happen */
 			continue;
 		}
-		/* Fewer confirmations than asked for: before declaring it dead,
-		 * ask the suspect itself (see SWIM_SUSP_CHECKS). */
+		/* Fewer confirmations than asked for, a suspicion we only heard
+		 * of, or a suspect that answered us late: before declaring it
+		 * dead, ask the suspect itself (see SWIM_SUSP_CHECKS and
+		 * SWIM_SUSP_LATE_CHECKS). */
 		struct swim_susp *x = &s->susp.slots[slot];
-		if (x->n < x->k && x->checks < SWIM_SUSP_CHECKS) {
+		uint64_t wait = swim_scaled(s, s->cfg.probe_timeout_us);
+		uint32_t checks = x->n < x->k || !x->via_probe ? SWIM_SUSP_CHECKS : 0;
+		if (x->late_rtt > 0 && checks < SWIM_SUSP_LATE_CHECKS)
+			checks = SWIM_SUSP_LATE_CHECKS;
+		if (x->late_rtt + x->late_rtt / 4 > wait)
+			wait = x->late_rtt + x->late_rtt / 4;
+		if (x->checks < checks) {
 			x->checks++;
-			swim_probe_check_suspect(s, id);
-			swim_susp_defer(&s->susp, slot,
-			                now + swim_scaled(s, s->cfg.probe_timeout_us));
+			swim_probe_check_suspect(s, now, id);
+			swim_susp_defer(&s->susp, slot, now + wait);
 			continue;
 		}
 		swim_apply_dead(s, now, id, m->incarnation, s->self_id, true);

@@ -284,6 +284,11 @@ static void suspicion_bounds(const struct swim *s, uint32_t *k, uint64_t *min, u
 		*k = 0;
 		*max = *min;
 	}
+	/* Lifeguard's local health: a node that misses its own acks and nacks
+	 * hears refutations late too, so it gives suspects as much more time
+	 * as it gives its probes (memberlist scales only the probes). */
+	*min = swim_scaled(s, *min);
+	*max = swim_scaled(s, *max);
 }
 
 void swim_apply_suspect(struct swim *s, uint64_t now, uint32_t id, uint32_t inc, uint32_t from_id,
@@ -302,7 +307,12 @@ void swim_apply_suspect(struct swim *s, uint64_t now, uint32_t id, uint32_t inc,
 	}
 	if (m->state == SWIM_SUSPECT && inc == m->incarnation) {
 		uint32_t slot = swim_susp_find(&s->susp, id);
-		if (slot != SWIM_NONE && swim_susp_confirm(&s->susp, s->pool, slot, from_id))
+		if (slot == SWIM_NONE)
+			return;
+		/* Our own probe failed too: we now hold first-hand evidence. */
+		if (via_probe)
+			s->susp.slots[slot].via_probe = true;
+		if (swim_susp_confirm(&s->susp, s->pool, slot, from_id))
 			swim_bcast_accuse(s, SWIM_MSG_SUSPECT, id, inc, from_id);
 		return;
 	}
