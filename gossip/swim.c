@@ -371,11 +371,20 @@ static void suspicion_expiries(struct swim *s, uint64_t now)
 		 * SWIM_SUSP_LATE_CHECKS). */
 		struct swim_susp *x = &s->susp.slots[slot];
 		uint64_t wait = swim_scaled(s, s->cfg.probe_timeout_us);
-		uint32_t checks = x->n < x->k || !x->via_probe ? SWIM_SUSP_CHECKS : 0;
-		if (x->late_rtt > 0 && checks < SWIM_SUSP_LATE_CHECKS)
-			checks = SWIM_SUSP_LATE_CHECKS;
-		if (x->late_rtt + x->late_rtt / 4 > wait)
-			wait = x->late_rtt + x->late_rtt / 4;
+		uint32_t checks = 0;
+		if (s->cfg.lifeguard_suspicion) {
+			if (x->n < x->k || !x->via_probe)
+				checks = SWIM_SUSP_CHECKS;
+			else if (x->late_rtt > 0)
+				checks = SWIM_SUSP_LATE_CHECKS;
+		}
+		/* A slow suspect gets a quarter more than its slowest reply, up
+		 * to the suspicion's minimum: slower than that is not "up". */
+		uint64_t slow_wait = x->late_rtt + x->late_rtt / 4;
+		if (slow_wait > x->min)
+			slow_wait = x->min;
+		if (slow_wait > wait)
+			wait = slow_wait;
 		if (x->checks < checks) {
 			x->checks++;
 			swim_probe_check_suspect(s, now, id);
