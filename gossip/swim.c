@@ -365,11 +365,17 @@ static void suspicion_expiries(struct swim *s, uint64_t now)
 			swim_susp_remove(&s->susp, s->pool, slot); /* orphan: cannot happen */
 			continue;
 		}
+		/* Lifeguard's local health: a node that misses its own acks and
+		 * nacks hears refutations late too, so it gives suspects as
+		 * much more time as it gives its probes, judged when the timer
+		 * runs out (memberlist scales only the probes). */
+		struct swim_susp *x = &s->susp.slots[slot];
+		if (s->cfg.lifeguard_lhm && swim_susp_rescale(&s->susp, slot, s->awareness + 1))
+			continue;
 		/* Fewer confirmations than asked for, a suspicion we only heard
 		 * of, or a suspect that answered us late: before declaring it
 		 * dead, ask the suspect itself (see SWIM_SUSP_CHECKS and
 		 * SWIM_SUSP_LATE_CHECKS). */
-		struct swim_susp *x = &s->susp.slots[slot];
 		uint64_t wait = swim_scaled(s, s->cfg.probe_timeout_us);
 		uint32_t checks = 0;
 		if (s->cfg.lifeguard_suspicion) {

@@ -173,6 +173,7 @@ struct swim_susp {
 	uint32_t accusers[SWIM_SUSP_ACCUSERS]; /* name ids, each with a reference */
 	bool via_probe;                        /* started by our own failed probe */
 	uint8_t checks;                        /* last-chance pings sent at expiry */
+	uint32_t health;   /* our awareness + 1 that min and max are scaled by */
 	uint64_t late_rtt; /* slowest late ack the suspect sent us while
 			    * suspected, us; 0 = none (see SWIM_SUSP_LATE_CHECKS) */
 };
@@ -202,6 +203,10 @@ bool swim_susp_confirm(struct swim_susp_table *t, struct swim_pool *pool, uint32
 void swim_susp_remove(struct swim_susp_table *t, struct swim_pool *pool, uint32_t slot);
 /* The slot of a running suspicion of name_id, or SWIM_NONE. */
 uint32_t swim_susp_find(const struct swim_susp_table *t, uint32_t name_id);
+/* Our own health multiplier (awareness + 1) is `health` now: if it grew
+ * since the timeouts were scaled, scale them again and move the deadline
+ * later; true if it moved. */
+bool swim_susp_rescale(struct swim_susp_table *t, uint32_t slot, uint32_t health);
 /* The suspect acked a ping of ours late, rtt us after it was sent. */
 void swim_susp_late_reply(struct swim_susp_table *t, uint32_t slot, uint64_t rtt);
 /* Move a slot's deadline later (a last-chance check is under way). */

@@ -228,10 +228,19 @@ static void send_ping_reqs(struct swim *s)
 	p->nacks_expected = s->cfg.lifeguard_lhm ? n : 0;
 }
 
-/* The target did not answer in the period: suspect it. */
-static void accuse(struct swim *s, uint64_t now)
+/* The period ended: judge the probe that ran in it. */
+static void finish_probe(struct swim *s, uint64_t now)
 {
 	struct swim_probe *p = &s->probe;
+	p->active = false;
+	if (p->acked)
+		return;
+	if (p->nacks_expected > 0) {
+		if (p->nacks < p->nacks_expected)
+			awareness_apply(s, (int)(p->nacks_expected - p->nacks));
+	} else {
+		awareness_apply(s, 1);
+	}
 	struct swim_member *m = swim_member_at(s, p->target);
 	if (s->left || m == NULL || (m->state != SWIM_ALIVE && m->state != SWIM_SUSPECT))
 		return;
@@ -249,22 +258,6 @@ static void accuse(struct swim *s, uint64_t now)
 	 * the suspicion began, well inside the minimum timeout. */
 	if (s->cfg.lifeguard_buddy && m->state == SWIM_SUSPECT)
 		swim_probe_check_suspect(s, now, p->target);
-}
-
-/* The period ended: judge the probe that ran in it. */
-static void finish_probe(struct swim *s, uint64_t now)
-{
-	struct swim_probe *p = &s->probe;
-	p->active = false;
-	if (p->acked)
-		return;
-	/* The multiplier moves after the accusation: the suspicion's timeouts
-	 * scale with our health as it stood before this probe, since one
-	 * failure cannot be the evidence against the target and against
-	 * ourselves at once. */
-	int missed = p->nacks_expected > 0 ? (int)(p->nacks_expected - p->nacks) : 1;
-	accuse(s, now);
-	awareness_apply(s, missed > 0 ? missed : 0);
 }
 
 void swim_probe_tick(struct swim *s, uint64_t now)

@@ -284,11 +284,6 @@ static void suspicion_bounds(const struct swim *s, uint32_t *k, uint64_t *min, u
 		*k = 0;
 		*max = *min;
 	}
-	/* Lifeguard's local health: a node that misses its own acks and nacks
-	 * hears refutations late too, so it gives suspects as much more time
-	 * as it gives its probes (memberlist scales only the probes). */
-	*min = swim_scaled(s, *min);
-	*max = swim_scaled(s, *max);
 }
 
 void swim_apply_suspect(struct swim *s, uint64_t now, uint32_t id, uint32_t inc, uint32_t from_id,
