@@ -149,7 +149,12 @@ void swim_idmap_destroy(struct swim_idmap *m);
  * its current ALIVE first in the ack. Each try fails only if the ping or
  * the ack is lost: 4 tries under 10 % loss leave 0.19^4 = 0.13 %. A member
  * that is really down costs the lone node 4 probe timeouts more; where k
- * members confirmed, nobody waits. */
+ * members confirmed, the probers do not wait.
+ * The same checks run at a node that only heard of the suspicion (no probe
+ * of its own failed on the suspect): its timer started after the first
+ * accuser's, so the first DEAD about a crash is not delayed, while a slow
+ * member's refutation, still spreading, gets 4 probe timeouts more to
+ * reach it. */
 #define SWIM_SUSP_CHECKS 4
 
 /* Last-chance pings at expiry for a suspect that answered us late while it
@@ -402,7 +407,8 @@ struct swim {
 	struct swim_helper helpers[SWIM_HELPERS_MAX];
 	uint64_t helpers_next; /* earliest helper deadline */
 	uint32_t seq;          /* last sequence number used */
-	struct swim_ping_sent pings[SWIM_PINGS_RECENT]; /* ring of our recent pings */
+	/* Our recent pings, a ring, so that a late ack is recognised. */
+	struct swim_ping_sent pings[SWIM_PINGS_RECENT];
 	uint32_t pings_pos;
 
 	uint64_t next_probe; /* timers (absolute us) */

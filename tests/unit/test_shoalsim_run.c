@@ -371,7 +371,7 @@ static void test_slow_members_not_declared_dead(void **state)
 	       "them, %llu healthy DEAD events\n",
 	       (unsigned long long)r->slowed_suspect_events,
 	       (unsigned long long)r->slowed_dead_events, (unsigned long long)r->fp_dead_events);
-	assert_true(r->slowed_suspect_events > 0); /* they were suspected... */
+	assert_true(r->slowed_suspect_events > 0);  /* they were suspected... */
 	assert_int_equal(r->slowed_dead_events, 0); /* ...never declared dead */
 	assert_int_equal(r->fp_dead_events, 0);
 	assert_int_equal(r->nfaults, 1);
