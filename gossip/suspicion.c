@@ -151,6 +151,7 @@ int swim_susp_start(struct swim_susp_table *t, struct swim_pool *pool, uint32_t 
 	x->max = max < min ? min : max;
 	x->k = k;
 	x->via_probe = via_probe;
+	x->health = 1;
 	x->deadline = now + swim_suspicion_timeout(0, k, x->min, x->max);
 	swim_pool_name_ref(pool, from_id);
 	x->accusers[0] = from_id;
@@ -177,6 +178,26 @@ bool swim_susp_confirm(struct swim_susp_table *t, struct swim_pool *pool, uint32
 	x->deadline = x->start + swim_suspicion_timeout(x->n, x->k, x->min, x->max);
 	sift_up(t, x->heap_pos);
 	return true;
+}
+
+bool swim_susp_rescale(struct swim_susp_table *t, uint32_t slot, uint32_t health)
+{
+	struct swim_susp *x = &t->slots[slot];
+	if (health <= x->health)
+		return false;
+	x->min = x->min / x->health * health;
+	x->max = x->max / x->health * health;
+	uint64_t deadline = x->start + (x->deadline - x->start) / x->health * health;
+	x->health = health;
+	swim_susp_defer(t, slot, deadline);
+	return true;
+}
+
+void swim_susp_late_reply(struct swim_susp_table *t, uint32_t slot, uint64_t rtt)
+{
+	struct swim_susp *x = &t->slots[slot];
+	if (rtt > x->late_rtt)
+		x->late_rtt = rtt;
 }
 
 void swim_susp_defer(struct swim_susp_table *t, uint32_t slot, uint64_t deadline)

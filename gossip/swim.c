@@ -374,14 +374,36 @@ static void suspicion_expiries(struct swim *s, uint64_t now)
 			swim_susp_remove(&s->susp, s->pool, slot); /* orphan: cannot happen */
 			continue;
 		}
-		/* Fewer confirmations than asked for: before declaring it dead,
-		 * ask the suspect itself (see SWIM_SUSP_CHECKS). */
+		/* Lifeguard's local health: a node that misses its own acks and
+		 * nacks hears refutations late too, so it gives suspects as
+		 * much more time as it gives its probes, judged when the timer
+		 * runs out (memberlist scales only the probes). */
 		struct swim_susp *x = &s->susp.slots[slot];
-		if (x->n < x->k && x->checks < SWIM_SUSP_CHECKS) {
+		if (s->cfg.lifeguard_lhm && swim_susp_rescale(&s->susp, slot, s->awareness + 1))
+			continue;
+		/* Fewer confirmations than asked for, a suspicion we only heard
+		 * of, or a suspect that answered us late: before declaring it
+		 * dead, ask the suspect itself (see SWIM_SUSP_CHECKS and
+		 * SWIM_SUSP_LATE_CHECKS). */
+		uint64_t wait = swim_scaled(s, s->cfg.probe_timeout_us);
+		uint32_t checks = 0;
+		if (s->cfg.lifeguard_suspicion) {
+			if (x->n < x->k || !x->via_probe)
+				checks = SWIM_SUSP_CHECKS;
+			else if (x->late_rtt > 0)
+				checks = SWIM_SUSP_LATE_CHECKS;
+		}
+		/* A slow suspect gets a quarter more than its slowest reply, up
+		 * to the suspicion's minimum: slower than that is not "up". */
+		uint64_t slow_wait = x->late_rtt + x->late_rtt / 4;
+		if (slow_wait > x->min)
+			slow_wait = x->min;
+		if (slow_wait > wait)
+			wait = slow_wait;
+		if (x->checks < checks) {
 			x->checks++;
-			swim_probe_check_suspect(s, id);
-			swim_susp_defer(&s->susp, slot,
-			                now + swim_scaled(s, s->cfg.probe_timeout_us));
+			swim_probe_check_suspect(s, now, id);
+			swim_susp_defer(&s->susp, slot, now + wait);
 			continue;
 		}
 		swim_apply_dead(s, now, id, m->incarnation, s->self_id, true);

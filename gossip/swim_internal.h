@@ -149,8 +149,22 @@ void swim_idmap_destroy(struct swim_idmap *m);
  * its current ALIVE first in the ack. Each try fails only if the ping or
  * the ack is lost: 4 tries under 10 % loss leave 0.19^4 = 0.13 %. A member
  * that is really down costs the lone node 4 probe timeouts more; where k
- * members confirmed, nobody waits. */
+ * members confirmed, the probers do not wait.
+ * The same checks run at a node that only heard of the suspicion (no probe
+ * of its own failed on the suspect): its timer started after the first
+ * accuser's, so the first DEAD about a crash is not delayed, while a slow
+ * member's refutation, still spreading, gets 4 probe timeouts more to
+ * reach it. */
 #define SWIM_SUSP_CHECKS 4
+
+/* Last-chance pings at expiry for a suspect that answered us late while it
+ * was suspected, however many confirmed: it is up but slow (a CPU-starved
+ * process handles every packet late), so its probers all fail, k of them
+ * confirm at once and the timer drops to min, which its refutation round
+ * trip can exceed. The wait between these pings is the late reply's round
+ * trip, so a slow member gets a ping it can answer in time; a crashed
+ * member never acks late and pays nothing. */
+#define SWIM_SUSP_LATE_CHECKS 2
 
 struct swim_susp {
 	uint32_t name_id;   /* the suspect (no reference: the member entry holds it) */
@@ -164,6 +178,9 @@ struct swim_susp {
 	uint32_t accusers[SWIM_SUSP_ACCUSERS]; /* name ids, each with a reference */
 	bool via_probe;                        /* started by our own failed probe */
 	uint8_t checks;                        /* last-chance pings sent at expiry */
+	uint32_t health;   /* our awareness + 1 that min and max are scaled by */
+	uint64_t late_rtt; /* slowest late ack the suspect sent us while
+			    * suspected, us; 0 = none (see SWIM_SUSP_LATE_CHECKS) */
 };
 
 struct swim_susp_table {
@@ -191,6 +208,12 @@ bool swim_susp_confirm(struct swim_susp_table *t, struct swim_pool *pool, uint32
 void swim_susp_remove(struct swim_susp_table *t, struct swim_pool *pool, uint32_t slot);
 /* The slot of a running suspicion of name_id, or SWIM_NONE. */
 uint32_t swim_susp_find(const struct swim_susp_table *t, uint32_t name_id);
+/* Our own health multiplier (awareness + 1) is `health` now: if it grew
+ * since the timeouts were scaled, scale them again and move the deadline
+ * later; true if it moved. */
+bool swim_susp_rescale(struct swim_susp_table *t, uint32_t slot, uint32_t health);
+/* The suspect acked a ping of ours late, rtt us after it was sent. */
+void swim_susp_late_reply(struct swim_susp_table *t, uint32_t slot, uint64_t rtt);
 /* Move a slot's deadline later (a last-chance check is under way). */
 void swim_susp_defer(struct swim_susp_table *t, uint32_t slot, uint64_t deadline);
 /* Earliest deadline or UINT64_MAX; the slot that holds it, or SWIM_NONE. */
@@ -334,6 +357,15 @@ struct swim_helper {
 };
 #define SWIM_HELPERS_MAX 32
 
+/* A ping of ours to a member, remembered after its probe is over so that an
+ * ack arriving late still tells us the member is up, and how slow. */
+struct swim_ping_sent {
+	uint32_t seq;    /* 0 = free */
+	uint32_t target; /* name id (no reference: only looked up) */
+	uint64_t at;     /* first sent */
+};
+#define SWIM_PINGS_RECENT 16
+
 /* A push-pull conversation. */
 enum swim_conv_role {
 	CONV_FREE = 0,
@@ -387,6 +419,9 @@ struct swim {
 	struct swim_helper helpers[SWIM_HELPERS_MAX];
 	uint64_t helpers_next; /* earliest helper deadline */
 	uint32_t seq;          /* last sequence number used */
+	/* Our recent pings, a ring, so that a late ack is recognised. */
+	struct swim_ping_sent pings[SWIM_PINGS_RECENT];
+	uint32_t pings_pos;
 
 	uint64_t next_probe; /* timers (absolute us) */
 	uint64_t next_gossip;
@@ -481,7 +516,7 @@ void swim_probe_tick(struct swim *s, uint64_t now);
 void swim_probe_on_ack(struct swim *s, uint64_t now, uint32_t seq);
 void swim_probe_on_nack(struct swim *s, uint32_t seq);
 /* Ping a suspect directly, telling it first that it is suspected. */
-void swim_probe_check_suspect(struct swim *s, uint32_t id);
+void swim_probe_check_suspect(struct swim *s, uint64_t now, uint32_t id);
 void swim_probe_on_ping_req(struct swim *s, uint64_t now, const struct shoal_addr *from,
                             const struct swim_msg *m);
 void swim_helpers_tick(struct swim *s, uint64_t now);

@@ -177,11 +177,23 @@ static void send_ping(struct swim *s, uint32_t target, uint32_t seq, bool buddy)
 	swim_send_tx(s, &r->addr, count, true);
 }
 
-void swim_probe_check_suspect(struct swim *s, uint32_t id)
+static void remember_ping(struct swim *s, uint64_t now, uint32_t target, uint32_t seq)
 {
-	/* Its own sequence number: the ack matches no probe and is dropped,
-	 * but the suspect's ALIVE rides first in it and ends the suspicion. */
-	send_ping(s, id, ++s->seq, true);
+	struct swim_ping_sent *e = &s->pings[s->pings_pos];
+	e->seq = seq;
+	e->target = target;
+	e->at = now;
+	s->pings_pos = (s->pings_pos + 1) % SWIM_PINGS_RECENT;
+}
+
+void swim_probe_check_suspect(struct swim *s, uint64_t now, uint32_t id)
+{
+	/* Its own sequence number: the ack matches no probe, but the
+	 * suspect's ALIVE rides first in it and ends the suspicion; an ack
+	 * that comes too late for that still says how slow it is. */
+	uint32_t seq = ++s->seq;
+	remember_ping(s, now, id, seq);
+	send_ping(s, id, seq, true);
 }
 
 static void send_ping_reqs(struct swim *s)
@@ -240,6 +252,12 @@ static void finish_probe(struct swim *s, uint64_t now)
 	if (m->incarnation != p->incarnation)
 		return;
 	swim_apply_suspect(s, now, p->target, m->incarnation, s->self_id, true);
+	/* Buddy system at once: tell the suspect now rather than at our next
+	 * probe of it (up to 2N periods away) or whenever gossip reaches it.
+	 * A member that is only slow then refutes one of its own delays after
+	 * the suspicion began, well inside the minimum timeout. */
+	if (s->cfg.lifeguard_buddy && m->state == SWIM_SUSPECT)
+		swim_probe_check_suspect(s, now, p->target);
 }
 
 void swim_probe_tick(struct swim *s, uint64_t now)
@@ -269,6 +287,7 @@ void swim_probe_tick(struct swim *s, uint64_t now)
 	p->ping_req_at = now + swim_scaled(s, s->cfg.probe_timeout_us);
 	p->end = s->next_probe;
 	s->stats.probes++;
+	remember_ping(s, now, target, p->seq);
 	send_ping(s, target, p->seq, s->cfg.lifeguard_buddy && m->state == SWIM_SUSPECT);
 }
 
@@ -306,6 +325,27 @@ static void send_ack(struct swim *s, const struct shoal_addr *to, uint8_t type, 
 		swim_send_tx(s, to, 1, true);
 }
 
+/* An ack for a ping of ours whose probe is over: the member is up, only
+ * slow. If we hold it suspect, its suspicion remembers how slow, so that
+ * the last check before declaring it dead waits long enough for it to
+ * answer (see SWIM_SUSP_LATE_CHECKS). */
+static void late_ack(struct swim *s, uint64_t now, uint32_t seq)
+{
+	for (uint32_t i = 0; i < SWIM_PINGS_RECENT; i++) {
+		struct swim_ping_sent *e = &s->pings[i];
+		if (e->seq != seq || seq == 0)
+			continue;
+		struct swim_member *m = swim_member_at(s, e->target);
+		uint32_t slot = m != NULL && m->state == SWIM_SUSPECT
+		                        ? swim_susp_find(&s->susp, e->target)
+		                        : SWIM_NONE;
+		if (slot != SWIM_NONE)
+			swim_susp_late_reply(&s->susp, slot, now - e->at);
+		e->seq = 0;
+		return;
+	}
+}
+
 void swim_probe_on_ack(struct swim *s, uint64_t now, uint32_t seq)
 {
 	struct swim_probe *p = &s->probe;
@@ -328,6 +368,7 @@ void swim_probe_on_ack(struct swim *s, uint64_t now, uint32_t seq)
 			return;
 		}
 	}
+	late_ack(s, now, seq);
 }
 
 void swim_probe_on_ping_req(struct swim *s, uint64_t now, const struct shoal_addr *from,

@@ -338,7 +338,12 @@ void swim_apply_suspect(struct swim *s, uint64_t now, uint32_t id, uint32_t inc,
 	}
 	if (m->state == SWIM_SUSPECT && inc == m->incarnation) {
 		uint32_t slot = swim_susp_find(&s->susp, id);
-		if (slot != SWIM_NONE && swim_susp_confirm(&s->susp, s->pool, slot, from_id))
+		if (slot == SWIM_NONE)
+			return;
+		/* Our own probe failed too: we now hold first-hand evidence. */
+		if (via_probe)
+			s->susp.slots[slot].via_probe = true;
+		if (swim_susp_confirm(&s->susp, s->pool, slot, from_id))
 			swim_bcast_accuse(s, SWIM_MSG_SUSPECT, id, inc, from_id);
 		return;
 	}

@@ -1,7 +1,7 @@
 /*
  * test_shoalsim_run.c - shoalsim's scenario runner: replay, the SWIM
- * paper's detection figure, dissemination in O(log N) rounds, and no false
- * positives on a clean network.
+ * paper's detection figure, dissemination in O(log N) rounds, no false
+ * positives on a clean network, and slow members not declared dead.
  *
  * Seeds are fixed, so each test is an exact replay; each bound says where
  * it comes from. Sizes are kept small enough for `make test` under ASan.
@@ -345,6 +345,42 @@ static void test_loss_no_false_deaths(void **state)
 	sim_scenario_delete(sc);
 }
 
+/*
+ * Lifeguard's promise: a member that is slow but up is not declared dead.
+ * 10 of 200 members handle every packet 1.5 s late for 40 s (three probe
+ * periods: every probe of them fails, k = 3 probers confirm at once and the
+ * timer drops to the 2.3 s minimum, against a refutation that needs the
+ * 1.5 s delay plus gossip). No DEAD may be declared about them, in or
+ * after their slow window, nor about anyone healthy; a crash in the same
+ * run is still agreed on within the bound of test_loss_no_false_deaths'
+ * derivation without loss (first suspicion <= 9 periods = 4.5 s, min
+ * 2.3 s, the accusations and the DEAD each spread in 1.9 s): 10.6 s.
+ */
+static void test_slow_members_not_declared_dead(void **state)
+{
+	(void)state;
+	struct sim_scenario *sc =
+	        parse("duration: 60s\n"
+	              "nodes: 200\n"
+	              "network: {loss: 0}\n"
+	              "timeline:\n"
+	              "  - {at: 5s, slow: {fraction: 0.05, extra: 1500ms, for: 40s}}\n"
+	              "  - {at: 20s, kill: 1}\n");
+	struct sim_run_result *r = run(sc, 5);
+	printf("# 200 nodes, 10 slowed 1.5 s for 40 s: %llu suspicion / %llu DEAD events about "
+	       "them, %llu healthy DEAD events\n",
+	       (unsigned long long)r->slowed_suspect_events,
+	       (unsigned long long)r->slowed_dead_events, (unsigned long long)r->fp_dead_events);
+	assert_true(r->slowed_suspect_events > 0);  /* they were suspected... */
+	assert_int_equal(r->slowed_dead_events, 0); /* ...never declared dead */
+	assert_int_equal(r->fp_dead_events, 0);
+	assert_int_equal(r->nfaults, 1);
+	assert_true(r->fault[0].agree != UINT64_MAX);
+	assert_true((double)(r->fault[0].agree - r->fault[0].at) / 1e6 <= 10.6);
+	sim_run_result_delete(r);
+	sim_scenario_delete(sc);
+}
+
 /* ---- scenario errors ---------------------------------------------------- */
 
 static void expect_error(const char *text, const char *needle)
@@ -528,6 +564,7 @@ int main(void)
 	        cmocka_unit_test(test_same_seed_same_report),
 	        cmocka_unit_test(test_no_false_positives_without_loss),
 	        cmocka_unit_test(test_loss_no_false_deaths),
+	        cmocka_unit_test(test_slow_members_not_declared_dead),
 	        cmocka_unit_test(test_first_detection_swim_periods),
 	        cmocka_unit_test(test_update_spreads_in_log_rounds),
 	        cmocka_unit_test(test_puts_reach_every_live_node),

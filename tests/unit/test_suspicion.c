@@ -5,7 +5,8 @@
  * defaults at N = 10k: min 16 s, max 96 s, k = 2), and the table against a
  * reference: many suspects with shuffled deadlines come out of the heap in
  * deadline order, confirmations only ever shorten a deadline and count each
- * accuser once, and every name reference taken is given back.
+ * accuser once, and every name reference taken is given back; a timer
+ * scales up with the local health multiplier, never down.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -97,6 +98,44 @@ static void test_confirmations(void **state)
 	swim_pool_delete(p);
 }
 
+/* Local health: a timer is scaled by how much our multiplier grew since it
+ * was last scaled, never shrunk; a late reply keeps the slowest. */
+static void test_rescale_and_late_reply(void **state)
+{
+	struct swim_pool *p;
+	struct swim_susp_table t;
+	(void)state;
+	assert_int_equal(swim_pool_new(&p), 0);
+	swim_susp_create(&t);
+	uint32_t a = name(p, "a"), b = name(p, "b");
+
+	int slot = swim_susp_start(&t, p, 99, a, 1000, 1, 3 * SEC, 30 * SEC, true);
+	assert_true(slot >= 0);
+	assert_true(swim_susp_confirm(&t, p, (uint32_t)slot, b));
+	assert_true(swim_susp_next_deadline(&t) == 1000 + 3 * SEC);
+	/* Healthy (awareness 0, factor 1): nothing moves. */
+	assert_false(swim_susp_rescale(&t, (uint32_t)slot, 1));
+	/* Factor 3: min, max and the deadline, counted from the start. */
+	assert_true(swim_susp_rescale(&t, (uint32_t)slot, 3));
+	assert_true(swim_susp_next_deadline(&t) == 1000 + 9 * SEC);
+	assert_true(t.slots[slot].min == 9 * SEC && t.slots[slot].max == 90 * SEC);
+	/* Back to factor 2: not shortened. */
+	assert_false(swim_susp_rescale(&t, (uint32_t)slot, 2));
+	assert_true(swim_susp_next_deadline(&t) == 1000 + 9 * SEC);
+	/* Late replies: the slowest one is kept. */
+	assert_true(t.slots[slot].late_rtt == 0);
+	swim_susp_late_reply(&t, (uint32_t)slot, 1500000);
+	swim_susp_late_reply(&t, (uint32_t)slot, 900000);
+	assert_true(t.slots[slot].late_rtt == 1500000);
+
+	swim_susp_remove(&t, p, (uint32_t)slot);
+	swim_pool_name_unref(p, a);
+	swim_pool_name_unref(p, b);
+	assert_int_equal(p->names_live, 0);
+	swim_susp_destroy(&t, p);
+	swim_pool_delete(p);
+}
+
 static uint64_t lcg(uint64_t *x)
 {
 	*x = *x * 6364136223846793005u + 1442695040888963407u;
@@ -163,6 +202,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_timeout_formula),
 	        cmocka_unit_test(test_confirmations),
+	        cmocka_unit_test(test_rescale_and_late_reply),
 	        cmocka_unit_test(test_heap_order),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

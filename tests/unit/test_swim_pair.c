@@ -384,8 +384,14 @@ static void test_crash_suspect_dead(void **state)
 	state_of(0, "beta", SWIM_SUSPECT);
 	assert_int_equal(count_ev(0, SWIM_EV_SUSPECT, "beta"), 1);
 	/* Alone with the suspect, no confirmation can come (k = 0): the timer
-	 * is min = 4 * 100 ms; plus up to two probe periods to notice. */
-	run_until(crash + 200000 + 400000 + 100000);
+	 * is min = 4 * 100 ms, plus up to two probe periods to notice. No
+	 * helper can nack either, so each failed probe raises our multiplier,
+	 * and the timer is scaled by it (at most awareness_max = 8) when it
+	 * runs out: Lifeguard cannot tell "beta is down" from "we are slow"
+	 * with nobody else to ask. */
+	run_until(crash + 200000 + 400000);
+	state_of(0, "beta", SWIM_SUSPECT);
+	run_until(crash + 200000 + 8 * 400000 + 100000);
 	state_of(0, "beta", SWIM_DEAD);
 	assert_int_equal(count_ev(0, SWIM_EV_DEAD, "beta"), 1);
 	assert_int_equal(swim_stats(W.n[0].swim)->deaths, 1);
