@@ -661,9 +661,11 @@ static void test_reaped_record_not_resurrected(void **state)
 	join_pair();
 	uint32_t old = W.n[1].swim->self_rec; /* beta's ALIVE, incarnation 0 */
 	W.n[1].up = false;
-	/* Suspect within 2 periods, dead 400 ms later, reaped after dead_keep
-	 * (6 s) at the next reap scan (every 1.5 s). */
-	run_for(200000 + 400000 + 100000 + 6000000 + 1500000 + 100000);
+	/* Suspect within 2 periods, dead up to 8 x 400 ms later (alone with
+	 * the suspect, the timer is stretched by our own health multiplier:
+	 * test_crash_suspect_dead), reaped after dead_keep (6 s) at the next reap
+	 * scan (every 1.5 s). */
+	run_for(200000 + 8 * 400000 + 100000 + 6000000 + 1500000 + 100000);
 	assert_int_equal(count_ev(0, SWIM_EV_REAPED, "beta"), 1);
 	assert_int_equal(swim_member_find(W.n[0].swim, "beta", &mi), SHOAL_E_NOT_FOUND);
 
@@ -688,7 +690,7 @@ static void test_reaped_but_running_refutes(void **state)
 	struct swim_member_info mi;
 	join_pair();
 	W.n[1].up = false;
-	run_for(200000 + 400000 + 100000 + 6000000 + 1500000 + 100000);
+	run_for(200000 + 8 * 400000 + 100000 + 6000000 + 1500000 + 100000);
 	assert_int_equal(swim_member_find(W.n[0].swim, "beta", &mi), SHOAL_E_NOT_FOUND);
 	assert_int_equal(swim_member_find(W.n[1].swim, "alpha", &mi), 0);
 
@@ -713,7 +715,7 @@ static void test_reaped_member_restarts(void **state)
 	struct swim_member_info mi;
 	join_pair();
 	W.n[1].up = false;
-	run_for(200000 + 400000 + 100000 + 6000000 + 1500000 + 100000);
+	run_for(200000 + 8 * 400000 + 100000 + 6000000 + 1500000 + 100000);
 	assert_int_equal(swim_member_find(W.n[0].swim, "beta", &mi), SHOAL_E_NOT_FOUND);
 	/* beta's next life: same key, persisted incarnation + 1. */
 	swim_delete(W.n[1].swim);
