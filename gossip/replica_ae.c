@@ -225,7 +225,7 @@ void replica_ae_serve_root(struct replica *r, uint64_t conv, const struct shoal_
 	}
 	bool same = root_of(ours, b) == theirs;
 	free(ours);
-	r->st.ae_served++;
+	r->st.ae_roots_served++;
 	shoal_buf_reset(&r->buf);
 	if (same)
 		replica_proto_encode_list_head(&r->buf, REPLICA_MSG_AE_LIST, b, 0);

@@ -73,6 +73,10 @@ static void replica_metrics(struct shoal_buf *b, const struct replica_stats *r, 
 	counter(b, "shoal_replica_antientropy_served_total",
 	        "Anti-entropy exchanges answered (each read a digest of every bucket).",
 	        r->ae_served);
+	counter(b, "shoal_replica_antientropy_roots_served_total",
+	        "Anti-entropy root probes answered (16 bytes; the bucket list follows only when "
+	        "they differ).",
+	        r->ae_roots_served);
 	family(b, "shoal_replica_pending", "gauge", "Items being fetched.");
 	emit(b, "shoal_replica_pending %u\n", pending);
 }

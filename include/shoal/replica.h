@@ -130,26 +130,27 @@ void replica_config_defaults(struct replica_config *cfg);
 void replica_config_scale(struct replica_config *cfg, uint32_t divisor);
 
 struct replica_stats {
-	uint64_t announces_in;   /* well-formed announcements heard */
-	uint64_t announces_out;  /* announcements queued (ours and re-announced) */
-	uint64_t pulls;          /* pull conversations opened */
-	uint64_t pull_failures;  /* pulls that broke, timed out or came back malformed */
-	uint64_t items_in;       /* bodies received in pull answers */
-	uint64_t body_bytes_in;  /* their bytes */
-	uint64_t accepted;       /* offers the app accepted */
-	uint64_t duplicates;     /* offers the app already had */
-	uint64_t rejected;       /* offers the app refused */
-	uint64_t bad_bodies;     /* truncated or digest-mismatched bodies (not offered) */
-	uint64_t not_held;       /* items a source did not have */
-	uint64_t abandoned;      /* wants given up after tries_max (left to anti-entropy) */
-	uint64_t wants_dropped;  /* announcements ignored with the want table full */
-	uint64_t served_items;   /* bodies we served */
-	uint64_t served_bytes;   /* their bytes */
-	uint64_t ae_rounds;      /* anti-entropy exchanges we completed */
-	uint64_t ae_entries_in;  /* entries listed to us */
-	uint64_t ae_served;      /* anti-entropy exchanges we answered */
-	uint64_t ae_root_differ; /* roots differed: the full bucket list followed */
-	uint64_t malformed;      /* bad announcements or stream messages */
+	uint64_t announces_in;    /* well-formed announcements heard */
+	uint64_t announces_out;   /* announcements queued (ours and re-announced) */
+	uint64_t pulls;           /* pull conversations opened */
+	uint64_t pull_failures;   /* pulls that broke, timed out or came back malformed */
+	uint64_t items_in;        /* bodies received in pull answers */
+	uint64_t body_bytes_in;   /* their bytes */
+	uint64_t accepted;        /* offers the app accepted */
+	uint64_t duplicates;      /* offers the app already had */
+	uint64_t rejected;        /* offers the app refused */
+	uint64_t bad_bodies;      /* truncated or digest-mismatched bodies (not offered) */
+	uint64_t not_held;        /* items a source did not have */
+	uint64_t abandoned;       /* wants given up after tries_max (left to anti-entropy) */
+	uint64_t wants_dropped;   /* announcements ignored with the want table full */
+	uint64_t served_items;    /* bodies we served */
+	uint64_t served_bytes;    /* their bytes */
+	uint64_t ae_rounds;       /* anti-entropy exchanges we completed */
+	uint64_t ae_entries_in;   /* entries listed to us */
+	uint64_t ae_served;       /* anti-entropy exchanges we answered */
+	uint64_t ae_root_differ;  /* roots differed: the full bucket list followed */
+	uint64_t ae_roots_served; /* root probes we answered (ae_served: full lists) */
+	uint64_t malformed;       /* bad announcements or stream messages */
 };
 
 struct replica;
