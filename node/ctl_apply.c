@@ -47,13 +47,8 @@ static int apply_run(struct ctl_opts *o, int argc, char **argv)
 
 	uint8_t pk[32], sk[64];
 	struct ctl_intent_doc doc;
-	if (ctl_key_load_secret(key, pk, sk, err, sizeof(err)) != 0)
+	if (ctl_intent_load_signed(&doc, file, key, pk, sk, err, sizeof(err)) != 0)
 		return ctl_fail("%s", err);
-	if (ctl_intent_doc_load(&doc, file, err, sizeof(err)) != 0) {
-		sodium_memzero(sk, sizeof(sk));
-		ctl_intent_doc_destroy(&doc);
-		return ctl_fail("%s", err);
-	}
 	struct intent_draft d = ctl_intent_doc_draft(&doc);
 	d.force = force;
 	memcpy(d.signer, pk, 32);

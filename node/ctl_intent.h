@@ -44,6 +44,10 @@ struct ctl_intent_doc {
 /* Read `path` ("-" for stdin): apiVersion shoal.io/v1, kind, metadata.name,
  * spec. Returns 0 or -1 with one line in err. */
 int ctl_intent_doc_load(struct ctl_intent_doc *d, const char *path, char *err, size_t errcap);
+/* The signing key at key_path and the intent file at doc_path, as sign and
+ * apply both need them. On failure nothing is left to free (sk wiped). */
+int ctl_intent_load_signed(struct ctl_intent_doc *d, const char *doc_path, const char *key_path,
+                           uint8_t pk[32], uint8_t sk[64], char *err, size_t errcap);
 void ctl_intent_doc_destroy(struct ctl_intent_doc *d);
 /* A draft pointing into the document (valid while it lives). */
 struct intent_draft ctl_intent_doc_draft(const struct ctl_intent_doc *d);

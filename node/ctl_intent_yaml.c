@@ -23,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include <yaml.h>
 
 #define YAML_DEPTH    16
@@ -279,4 +281,17 @@ struct intent_draft ctl_intent_doc_draft(const struct ctl_intent_doc *d)
 	                          .strategy = d->strategy.data,
 	                          .strategy_len = d->strategy.len};
 	return dr;
+}
+
+int ctl_intent_load_signed(struct ctl_intent_doc *d, const char *doc_path, const char *key_path,
+                           uint8_t pk[32], uint8_t sk[64], char *err, size_t errcap)
+{
+	if (ctl_key_load_secret(key_path, pk, sk, err, errcap) != 0)
+		return -1;
+	if (ctl_intent_doc_load(d, doc_path, err, errcap) != 0) {
+		sodium_memzero(sk, 64);
+		ctl_intent_doc_destroy(d);
+		return -1;
+	}
+	return 0;
 }

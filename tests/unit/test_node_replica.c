@@ -15,13 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 
 #include <cmocka.h>
 #include <sodium.h>
 
+#include "free_port.h"
 #include "shoal/error.h"
 
 /* ---- a store of one item -------------------------------------------------- */
@@ -119,32 +117,12 @@ static int one_items(void *ctx, uint32_t buckets, uint32_t bucket, replica_item_
 
 static char tmpdir[64];
 
-static bool port_bindable(int type, uint16_t port)
-{
-	struct sockaddr_in sa;
-	int fd = socket(AF_INET, type, 0);
-	if (fd < 0)
-		return false;
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons(port);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	bool ok = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-	close(fd);
-	return ok;
-}
-
-/* Below the ephemeral range and apart from the other suites' ranges (see
- * test_node_http.c). */
 static uint16_t free_port(void)
 {
-	for (int i = 0; i < 2000; i++) {
-		uint16_t p = (uint16_t)(12000 + randombytes_uniform(3000));
-		if (port_bindable(SOCK_DGRAM, p) && port_bindable(SOCK_STREAM, p))
-			return p;
-	}
-	fail_msg("no free port in 12000-14999");
-	return 0;
+	uint16_t p = test_free_port();
+	if (p == 0)
+		fail_msg("no free port in 15000-19999");
+	return p;
 }
 
 struct site {
