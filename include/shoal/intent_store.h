@@ -191,6 +191,22 @@ enum intent_status intent_store_status(const struct intent_store *s,
                                        const struct intent_item *item);
 const char *intent_status_name(enum intent_status st);
 
+struct selector;
+struct shoal_labels;
+/* crdt/intent_target.c. The sites a held put applies to: its target (a
+ * VirtualSite resolved through this store; nil = every site) AND, for a
+ * granted signer, the newest covering grant's scope. 0 with *out set (the
+ * caller selector_deletes it); SHOAL_E_STATE when the item is not
+ * effective (deleted, signer revoked or not trusted at its HLC);
+ * SHOAL_E_NOT_FOUND when it targets a virtual site this store does not
+ * hold (it selects nothing here, yet); err says which. */
+int intent_store_effective_target(const struct intent_store *s, const struct intent_item *item,
+                                  struct selector **out, char *err, size_t errcap);
+/* Whether the item applies to a site with these labels: 1 or 0, or the
+ * negative codes of intent_store_effective_target (which select nothing). */
+int intent_store_selects(const struct intent_store *s, const struct intent_item *item,
+                         const struct shoal_labels *labels);
+
 /* Collect tombstones older than now - horizon and pending envelopes that
  * aged past it. Returns how many tombstones went. */
 size_t intent_store_gc(struct intent_store *s, uint64_t now_ms);

@@ -18,6 +18,8 @@
 
 #include "shoal/error.h"
 #include "shoal/intent_store.h"
+#include "shoal/labels.h"
+#include "shoal/selector.h"
 
 #include "intent_fixture.h"
 
@@ -570,6 +572,74 @@ static void test_revoke_is_retroactive(void **state)
 	assert_int_equal(intent_store_status(f->s, it), INTENT_EFFECTIVE);
 }
 
+static int selects(struct fx *f, const char *name, const char *const *kv)
+{
+	struct shoal_label l[4];
+	size_t n = 0;
+	for (; kv[2 * n] != NULL; n++)
+		l[n] = (struct shoal_label){kv[2 * n], kv[2 * n + 1]};
+	struct shoal_labels labels = {l, n};
+	return intent_store_selects(f->s, intent_store_get(f->s, INTENT_APP, name), &labels);
+}
+
+/* The effective target is the target AND the signer's scope (roots have
+ * none), a virtual site is resolved through the store, and an intent whose
+ * signer was revoked selects nothing. */
+static void test_effective_target(void **state)
+{
+	struct fx *f = *state;
+	const char *jp_gpu[] = {"country", "jp", "gpu", "a100", NULL};
+	const char *us_gpu[] = {"country", "us", "gpu", "a100", NULL};
+	const char *jp[] = {"country", "jp", NULL};
+	offer_ok(f, grant(f, "op", &f->op, "2030-01-01T00:00:00Z", fx_hlc(0, 1), &f->root),
+	         INTENT_FROM_API, INTENT_ACCEPTED);
+	offer_ok(f, app_targeting("gpus", "gpu", &f->op), INTENT_FROM_API, INTENT_ACCEPTED);
+	offer_ok(f, app_targeting("root-gpus", "gpu", &f->root), INTENT_FROM_API, INTENT_ACCEPTED);
+	assert_int_equal(selects(f, "gpus", jp_gpu), 1);
+	assert_int_equal(selects(f, "gpus", us_gpu), 0); /* outside the scope */
+	assert_int_equal(selects(f, "gpus", jp), 0);     /* outside the target */
+	assert_int_equal(selects(f, "root-gpus", us_gpu), 1);
+
+	struct selector *sel;
+	char err[256];
+	assert_int_equal(intent_store_effective_target(f->s,
+	                                               intent_store_get(f->s, INTENT_APP, "gpus"),
+	                                               &sel, err, sizeof(err)),
+	                 0);
+	assert_string_equal(selector_canonical(sel), "country=jp,gpu");
+	selector_delete(sel);
+
+	/* a virtual site: nothing until the store holds it */
+	struct shoal_buf spec;
+	const char *kv[] = {"manifests", "v: 1\n", NULL};
+	fx_spec(&spec, kv);
+	struct intent_draft d = fx_draft(INTENT_APP, "vs-app", &spec, fx_hlc(1, 0), &f->root);
+	d.target_type = INTENT_TARGET_VIRTUAL_SITE;
+	d.target = "japan";
+	offer_ok(f, fx_sign(&d, &f->root), INTENT_FROM_API, INTENT_ACCEPTED);
+	shoal_buf_destroy(&spec);
+	assert_int_equal(selects(f, "vs-app", jp), SHOAL_E_NOT_FOUND);
+	const char *vs[] = {"selector", "country=jp", NULL};
+	fx_spec(&spec, vs);
+	d = fx_draft(INTENT_VIRTUAL_SITE, "japan", &spec, fx_hlc(1, 1), &f->root);
+	d.target_type = INTENT_TARGET_NONE;
+	offer_ok(f, fx_sign(&d, &f->root), INTENT_FROM_API, INTENT_ACCEPTED);
+	shoal_buf_destroy(&spec);
+	assert_int_equal(selects(f, "vs-app", jp), 1);
+	assert_int_equal(selects(f, "vs-app", us_gpu), 0);
+
+	/* revoked: selects nothing, says why */
+	offer_ok(f, revoke("op-revoked", &f->op, fx_hlc(2, 0), &f->root), INTENT_FROM_API,
+	         INTENT_ACCEPTED);
+	assert_int_equal(selects(f, "gpus", jp_gpu), SHOAL_E_STATE);
+	assert_int_equal(intent_store_effective_target(f->s,
+	                                               intent_store_get(f->s, INTENT_APP, "gpus"),
+	                                               &sel, err, sizeof(err)),
+	                 SHOAL_E_STATE);
+	assert_null(sel);
+	assert_string_equal(err, "signer revoked");
+}
+
 static void test_pending_until_grant_arrives(void **state)
 {
 	struct fx *f = *state;
@@ -721,6 +791,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_bad_selector_target_refused, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_only_roots_grant_and_revoke, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_revoke_is_retroactive, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_effective_target, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_pending_until_grant_arrives, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_pending_is_bounded, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_buckets_match_a_recount, setup, teardown),
