@@ -199,6 +199,7 @@ static void teardown(struct node *n)
 		uv_close((uv_handle_t *)&n->linger, NULL);
 	n->linger_open = false;
 	shoal_keyring_destroy(&n->keyring);
+	node_site_states_free(&n->site_states);
 	if (n->store_open)
 		node_store_close(&n->store);
 	n->store_open = false;

@@ -33,6 +33,7 @@
 #include "http.h"
 #include "log.h"
 #include "store.h"
+#include "site_states.h"
 #include "sysinfo.h"
 #include "transport.h"
 
@@ -77,12 +78,13 @@ struct node {
 	char trust_label[17];            /* first 16 hex of trust_roots_hash */
 	char (*trust_reported)[SWIM_NAME_MAX + 1]; /* peers already logged as mismatched */
 	size_t ntrust_reported, trust_reported_cap;
-	struct node_http *http;             /* the HTTP API; NULL if not started */
-	uv_timer_t linger;                  /* runs out the leave before stopping */
-	bool linger_open;                   /* linger needs closing */
-	bool leaving;                       /* swim_leave was called */
-	bool stopped;                       /* node_stop ran */
-	void (*on_stopped)(struct node *n); /* called once the node stopped (may be NULL) */
+	struct node_site_states site_states; /* this site's per-intent states (site_states.h) */
+	struct node_http *http;              /* the HTTP API; NULL if not started */
+	uv_timer_t linger;                   /* runs out the leave before stopping */
+	bool linger_open;                    /* linger needs closing */
+	bool leaving;                        /* swim_leave was called */
+	bool stopped;                        /* node_stop ran */
+	void (*on_stopped)(struct node *n);  /* called once the node stopped (may be NULL) */
 };
 
 /* Build and start a node from `cfg`: open the store (refusing a data dir
