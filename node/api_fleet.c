@@ -26,10 +26,13 @@
 #define WORST_DEFAULT 10
 #define WORST_MAX     100
 
+/* Per mille values (0-1000, the decoder's range) counted, not kept: the
+ * percentiles are read off the counts, which a fleet of 10,000 sites makes
+ * far cheaper than sorting. */
 struct dist {
 	uint32_t hist[10];
-	uint16_t *values; /* per mille, one per fresh site */
-	size_t n, cap;
+	uint32_t counts[1001];
+	size_t n;
 	uint64_t sum;
 };
 
@@ -55,44 +58,44 @@ struct link_worst {
 struct agg {
 	uint32_t total, bands[3], views[FLEET_VIEWS];
 	struct dist cpu, mem, disk;
-	struct worst *worst;
-	size_t nworst, worst_cap;
+	size_t limit;        /* sites listed in "worst" and in the links' worst */
+	struct worst *worst; /* [limit], the first ones by cmp_worst, in order */
+	size_t nworst;
 	struct fleet_intent *intents;
 	size_t nintents;
 	uint64_t pods[HEALTH_POD_COUNT];
 	uint32_t links_reporting;
 	uint32_t *p50s;
-	size_t np50;
+	size_t np50, p50_cap;
 	uint32_t p99_max;
 	uint64_t loss_sum;
-	struct link_worst *lworst;
+	struct link_worst *lworst; /* [limit], the first ones by cmp_link, in order */
 	size_t nlworst;
 	json_t *policy; /* {rule: hits} */
 	json_t *alerts; /* {name: [sites]} */
 	bool oom;
 };
 
-static void dist_add(struct agg *a, struct dist *d, uint16_t pm)
+static void dist_add(struct dist *d, uint16_t pm)
 {
-	if (d->n == d->cap) {
-		size_t cap = d->cap ? d->cap * 2 : 64;
-		uint16_t *v = realloc(d->values, cap * sizeof(*v));
-		if (v == NULL) {
-			a->oom = true;
-			return;
-		}
-		d->values = v;
-		d->cap = cap;
-	}
-	d->values[d->n++] = pm;
+	if (pm > 1000)
+		pm = 1000;
+	d->counts[pm]++;
+	d->n++;
 	d->sum += pm;
 	d->hist[pm >= 1000 ? 9 : pm / 100]++;
 }
 
-static int cmp_u16(const void *x, const void *y)
+/* The rank-th smallest value (1-based, 1 <= rank <= n). */
+static uint32_t dist_rank(const struct dist *d, size_t rank)
 {
-	uint16_t a = *(const uint16_t *)x, b = *(const uint16_t *)y;
-	return (a > b) - (a < b);
+	size_t seen = 0;
+	for (uint32_t v = 0; v <= 1000; v++) {
+		seen += d->counts[v];
+		if (seen >= rank)
+			return v;
+	}
+	return 1000;
 }
 
 static json_t *pct(uint32_t pm)
@@ -108,11 +111,10 @@ static json_t *dist_json(struct dist *d)
 	if (d->n == 0)
 		return json_pack("{s:o,s:n,s:n,s:n,s:n}", "histogram", hist, "p50", "p90", "max",
 		                 "mean");
-	qsort(d->values, d->n, sizeof(*d->values), cmp_u16);
 	size_t r50 = (d->n * 50 + 99) / 100, r90 = (d->n * 90 + 99) / 100;
 	return json_pack("{s:o,s:o,s:o,s:o,s:o}", "histogram", hist, "p50",
-	                 pct(d->values[r50 ? r50 - 1 : 0]), "p90",
-	                 pct(d->values[r90 ? r90 - 1 : 0]), "max", pct(d->values[d->n - 1]), "mean",
+	                 pct(dist_rank(d, r50 ? r50 : 1)), "p90", pct(dist_rank(d, r90 ? r90 : 1)),
+	                 "max", pct(dist_rank(d, d->n)), "mean",
 	                 json_real((double)(d->sum * 10 / d->n) / 100.0));
 }
 
@@ -142,6 +144,44 @@ static int cmp_worst(const void *x, const void *y)
 	return strcmp(a->name, b->name);
 }
 
+static int cmp_link(const void *x, const void *y)
+{
+	const struct link_worst *a = x, *b = y;
+	if (a->l.loss_pm != b->l.loss_pm)
+		return a->l.loss_pm > b->l.loss_pm ? -1 : 1;
+	if (a->l.rtt_p99_us != b->l.rtt_p99_us)
+		return a->l.rtt_p99_us > b->l.rtt_p99_us ? -1 : 1;
+	return strcmp(a->name, b->name);
+}
+
+/* Keep the a->limit sites that rank first, in order, in `kept` (*n of
+ * them): the orders end on the unique site name, so this lists exactly
+ * what sorting every site would, and a site that does not beat the last
+ * one kept costs one comparison. */
+static void keep_first(void *kept, size_t *n, size_t limit, size_t size, const void *x,
+                       int (*cmp)(const void *, const void *))
+{
+	uint8_t *base = kept;
+	if (limit == 0 || (*n == limit && cmp(x, base + (limit - 1) * size) >= 0))
+		return;
+	size_t i = *n < limit ? (*n)++ : limit - 1;
+	while (i > 0 && cmp(x, base + (i - 1) * size) < 0) {
+		memcpy(base + i * size, base + (i - 1) * size, size);
+		i--;
+	}
+	memcpy(base + i * size, x, size);
+}
+
+static void keep_worst(struct agg *a, const struct worst *w)
+{
+	keep_first(a->worst, &a->nworst, a->limit, sizeof(*w), w, cmp_worst);
+}
+
+static void keep_link(struct agg *a, const struct link_worst *l)
+{
+	keep_first(a->lworst, &a->nlworst, a->limit, sizeof(*l), l, cmp_link);
+}
+
 static void on_site(void *ctx, const struct fleet_site *s)
 {
 	struct agg *a = ctx;
@@ -151,28 +191,31 @@ static void on_site(void *ctx, const struct fleet_site *s)
 	if (s->view == FLEET_FRESH)
 		a->bands[health_band_of(s->entry->score.score)]++;
 	if (s->view == FLEET_FRESH && r != NULL) {
-		dist_add(a, &a->cpu, r->cpu_pm);
-		dist_add(a, &a->mem, r->mem_pm);
-		dist_add(a, &a->disk, r->disk_pm);
+		dist_add(&a->cpu, r->cpu_pm);
+		dist_add(&a->mem, r->mem_pm);
+		dist_add(&a->disk, r->disk_pm);
 		for (int p = 0; p < HEALTH_POD_COUNT; p++)
 			a->pods[p] += r->pods[p];
 		if (r->links.probed > 0) {
 			a->links_reporting++;
-			uint32_t *grown = realloc(a->p50s, (a->np50 + 1) * sizeof(*grown));
-			if (grown != NULL) {
+			if (a->np50 == a->p50_cap) {
+				size_t cap = a->p50_cap ? a->p50_cap * 2 : 256;
+				uint32_t *grown = realloc(a->p50s, cap * sizeof(*grown));
+				if (grown == NULL) {
+					a->oom = true;
+					return;
+				}
 				a->p50s = grown;
-				a->p50s[a->np50++] = r->links.rtt_p50_us;
+				a->p50_cap = cap;
 			}
+			a->p50s[a->np50++] = r->links.rtt_p50_us;
 			if (r->links.rtt_p99_us > a->p99_max)
 				a->p99_max = r->links.rtt_p99_us;
 			a->loss_sum += r->links.loss_pm;
-			struct link_worst *lw =
-			        realloc(a->lworst, (a->nlworst + 1) * sizeof(*a->lworst));
-			if (lw != NULL) {
-				a->lworst = lw;
-				snprintf(lw[a->nlworst].name, sizeof(lw->name), "%s", s->name);
-				lw[a->nlworst++].l = r->links;
-			}
+			struct link_worst lw;
+			snprintf(lw.name, sizeof(lw.name), "%s", s->name);
+			lw.l = r->links;
+			keep_link(a, &lw);
 		}
 		for (uint32_t i = 0; i < r->n_policy; i++) {
 			char rule[HEALTH_POLICY_ID_MAX + 1];
@@ -195,22 +238,11 @@ static void on_site(void *ctx, const struct fleet_site *s)
 			json_array_append_new(sites, json_string(s->name));
 		}
 	}
-	if (a->nworst == a->worst_cap) {
-		size_t cap = a->worst_cap ? a->worst_cap * 2 : 64;
-		struct worst *w = realloc(a->worst, cap * sizeof(*w));
-		if (w == NULL) {
-			a->oom = true;
-			return;
-		}
-		a->worst = w;
-		a->worst_cap = cap;
-	}
-	struct worst *w = &a->worst[a->nworst++];
-	snprintf(w->name, sizeof(w->name), "%s", s->name);
-	w->view = s->view;
-	w->has = s->entry != NULL;
-	if (w->has)
-		w->score = s->entry->score;
+	struct worst w = {.view = s->view, .has = s->entry != NULL};
+	snprintf(w.name, sizeof(w.name), "%s", s->name);
+	if (w.has)
+		w.score = s->entry->score;
+	keep_worst(a, &w);
 
 	for (size_t i = 0; i < a->nintents; i++) {
 		struct fleet_intent *fi = &a->intents[i];
@@ -281,8 +313,6 @@ static json_t *score_or_null(const struct worst *w, uint8_t v)
 static json_t *worst_json(struct agg *a, size_t limit)
 {
 	json_t *arr = json_array();
-	if (a->nworst > 0)
-		qsort(a->worst, a->nworst, sizeof(*a->worst), cmp_worst);
 	for (size_t i = 0; i < a->nworst && i < limit; i++) {
 		const struct worst *w = &a->worst[i];
 		const char *band = w->has && w->view == FLEET_FRESH
@@ -316,16 +346,6 @@ static int cmp_u32(const void *x, const void *y)
 	return (a > b) - (a < b);
 }
 
-static int cmp_link(const void *x, const void *y)
-{
-	const struct link_worst *a = x, *b = y;
-	if (a->l.loss_pm != b->l.loss_pm)
-		return a->l.loss_pm > b->l.loss_pm ? -1 : 1;
-	if (a->l.rtt_p99_us != b->l.rtt_p99_us)
-		return a->l.rtt_p99_us > b->l.rtt_p99_us ? -1 : 1;
-	return strcmp(a->name, b->name);
-}
-
 static json_t *links_json(struct agg *a, size_t limit)
 {
 	json_t *worst = json_array();
@@ -334,8 +354,6 @@ static json_t *links_json(struct agg *a, size_t limit)
 		qsort(a->p50s, a->np50, sizeof(*a->p50s), cmp_u32);
 		p50 = a->p50s[(a->np50 - 1) / 2];
 	}
-	if (a->nlworst > 0)
-		qsort(a->lworst, a->nlworst, sizeof(*a->lworst), cmp_link);
 	for (size_t i = 0; i < a->nlworst && i < limit; i++) {
 		const struct link_worst *w = &a->lworst[i];
 		json_array_append_new(worst, json_pack("{s:s,s:I,s:I,s:I,s:I}", "name", w->name,
@@ -365,9 +383,6 @@ static json_t *alerts_json(json_t *alerts)
 
 static void agg_free(struct agg *a)
 {
-	free(a->cpu.values);
-	free(a->mem.values);
-	free(a->disk.values);
 	free(a->worst);
 	for (size_t i = 0; i < a->nintents; i++)
 		selector_delete(a->intents[i].sel);
@@ -414,7 +429,11 @@ void node_api_fleet(struct node_http_req *req)
 	memset(&a, 0, sizeof(a));
 	a.policy = json_object();
 	a.alerts = json_object();
-	if (collect_intents(n, &a) != 0 || node_fleet_walk(n, sel, on_site, &a) != 0 || a.oom) {
+	a.limit = limit;
+	a.worst = calloc(limit, sizeof(*a.worst));
+	a.lworst = calloc(limit, sizeof(*a.lworst));
+	if (a.worst == NULL || a.lworst == NULL || collect_intents(n, &a) != 0 ||
+	    node_fleet_walk(n, sel, on_site, &a) != 0 || a.oom) {
 		agg_free(&a);
 		selector_delete(sel);
 		node_http_error(req, 503, "unavailable", "out of memory");
