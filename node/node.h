@@ -30,6 +30,7 @@
 #include "shoal/trust.h"
 
 #include "config.h"
+#include "health.h"
 #include "http.h"
 #include "log.h"
 #include "store.h"
@@ -61,6 +62,8 @@ struct node {
 	struct swim_pool *pool;          /* interned member records */
 	struct swim *swim;               /* the membership state machine */
 	struct replica *replica;         /* item replication; NULL until an app attaches */
+	struct replica_mux *mux;         /* intents and health on the one replica (wire.c) */
+	struct node_health health;       /* every site's health record, and ours (health.h) */
 	uv_timer_t timer;                /* fires at swim_next_deadline */
 	bool timer_open;                 /* timer needs closing */
 	struct trust_roots roots;        /* --trust: keys that may sign anything */
@@ -153,11 +156,18 @@ uint64_t node_wall_ms(void);
 /* Lower-case hex of len bytes into out (2*len+1 bytes). */
 void node_intents_hex(const uint8_t *bytes, size_t len, char *out);
 
-/* intents_replica.c: the intent store as the replica's application (a
- * struct replica_app): attach after SWIM exists, detach before it goes.
- * Every commit is announced, from the API or a peer. */
-int node_intents_attach(struct node *n);
-void node_intents_detach(struct node *n);
+/* intents_replica.c: the intent store as an application of the replica
+ * (a struct replica_app, filled into *app): open after SWIM exists, close
+ * once the replica is detached. Every commit is announced, from the API
+ * or a peer. */
+int node_intents_wire_open(struct node *n, struct replica_app *app);
+void node_intents_wire_close(struct node *n);
+
+/* wire.c: the intents and the health table on one replica (a mux), and
+ * this site's health publishing; attach after SWIM exists, detach before
+ * it goes. */
+int node_wire_attach(struct node *n);
+void node_wire_detach(struct node *n);
 /* The store's committed hook: queue the item's announcement. */
 void node_intents_wire_committed(struct node *n, const struct intent_item *it);
 /* Gossip-arrived envelopes refused, by reason (for /metrics). */

@@ -256,3 +256,18 @@ int node_store_get_incarnation(struct node_store *st, uint32_t *incarnation)
 	mdb_txn_abort(txn);
 	return rc;
 }
+
+int node_store_secret_key(struct node_store *st, uint8_t sk[64])
+{
+	MDB_txn *txn;
+	MDB_val v;
+	if (mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn) != 0)
+		return SHOAL_E_STORE;
+	int rc = get(txn, st->self, "secret_key", &v);
+	if (rc == 0 && v.mv_size != 64)
+		rc = SHOAL_E_STORE;
+	if (rc == 0)
+		memcpy(sk, v.mv_data, 64);
+	mdb_txn_abort(txn);
+	return rc;
+}

@@ -69,6 +69,10 @@ int node_store_set_incarnation(struct node_store *st, uint32_t incarnation);
 /* SHOAL_E_NOT_FOUND before the first identity is made. */
 int node_store_get_incarnation(struct node_store *st, uint32_t *incarnation);
 
+/* The site's secret key, for signing what the site alone may say (its
+ * health record); the caller wipes it after use. */
+int node_store_secret_key(struct node_store *st, uint8_t sk[64]);
+
 /* Open or create another named database for a subsystem's records. The
  * handle stays valid until node_store_close. */
 int node_store_db(struct node_store *st, const char *name, MDB_dbi *out);
