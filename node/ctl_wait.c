@@ -330,6 +330,9 @@ static int wait_run(struct ctl_opts *o, int argc, char **argv)
 			json_decref(body);
 		} else {
 			pause = RETRY_MS; /* ctl_api said why; the node may be restarting */
+			/* That line ended the progress line; draw the next one afresh. */
+			p.drawn = 0;
+			p.last[0] = '\0';
 		}
 		left = deadline - now_ms();
 		if (left <= 0) {
