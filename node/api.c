@@ -31,6 +31,9 @@ const struct node_http_route node_api_routes[] = {
         {"GET", "/v1/intents/*", node_api_intents_get},
         {"GET", "/v1/hlc", node_api_hlc},
         {"GET", "/v1/sites", node_api_sites},
+        {"GET", "/v1/sites/*", node_api_site},
+        {"GET", "/v1/fleet", node_api_fleet},
+        {"GET", "/v1/fleet/sites", node_api_fleet_sites},
         {"GET", "/v1/virtual-sites/*", node_api_virtual_site},
         {"GET", "/metrics", node_api_metrics},
 };
