@@ -20,6 +20,7 @@
 const struct node_http_route node_api_routes[] = {
         {"GET", "/healthz", node_api_healthz},
         {"GET", "/v1/self", node_api_self},
+        {"GET", "/v1/self/intents", node_api_self_intents},
         {"GET", "/v1/members", node_api_members},
         {"GET", "/v1/keyring", node_api_keyring_list},
         {"POST", "/v1/keyring/install", node_api_keyring_install},

@@ -23,6 +23,7 @@
 
 void node_api_healthz(struct node_http_req *req);
 void node_api_self(struct node_http_req *req);
+void node_api_self_intents(struct node_http_req *req);
 void node_api_members(struct node_http_req *req);
 void node_api_keyring_list(struct node_http_req *req);
 void node_api_keyring_install(struct node_http_req *req);

@@ -178,6 +178,7 @@ static void teardown(struct node *n)
 {
 	node_http_stop(n->http);
 	n->http = NULL;
+	node_reconcile_stop(n);
 	node_labels_stop(n);
 	node_wire_detach(n); /* before its swim, while streams can still close */
 	node_intents_close(n);
@@ -229,6 +230,10 @@ int node_start(struct node *n, uv_loop_t *loop, const struct node_config *cfg, c
 	if ((rc = open_identity(n, &id, err, errcap)) != 0)
 		goto fail;
 	memcpy(n->pk, id.pk, sizeof(n->pk));
+	/* The cluster before any socket: a kubeconfig that does not load is
+	 * refused like any other bad setting. */
+	if ((rc = node_reconcile_start(n, err, errcap)) != 0)
+		goto fail;
 
 	struct node_transport_cbs cbs = node_driver_cbs_template;
 	cbs.ctx = n;
