@@ -169,6 +169,8 @@ void node_api_metrics(struct node_http_req *req)
 	if (n->replica != NULL)
 		replica_metrics(&b, replica_stats(n->replica), replica_pending(n->replica));
 
+	node_alerts_metrics(n, &b);
+
 	if (b.err != 0 || b.data == NULL) {
 		shoal_buf_destroy(&b);
 		node_http_error(req, 500, "internal", "metrics text exceeded its buffer");

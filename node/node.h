@@ -29,6 +29,7 @@
 #include "shoal/swim.h"
 #include "shoal/trust.h"
 
+#include "alerts.h"
 #include "config.h"
 #include "health.h"
 #include "http.h"
@@ -83,6 +84,7 @@ struct node {
 	size_t ntrust_reported, trust_reported_cap;
 	struct node_site_states site_states; /* this site's per-intent states (site_states.h) */
 	struct node_http *http;              /* the HTTP API; NULL if not started */
+	struct node_alerts *alerts;          /* AlertRules judged and delivered (alerts.h) */
 	uv_timer_t linger;                   /* runs out the leave before stopping */
 	bool linger_open;                    /* linger needs closing */
 	bool leaving;                        /* swim_leave was called */
