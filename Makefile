@@ -62,7 +62,7 @@ build: $(PROGRAMS) $(O)/libshoalcore.a $(O)/libshoalsim.a $(O)/libshoalk8s.a $(O
 DEB_PACKAGES = build-essential pkg-config libsodium-dev libuv1-dev libmsgpack-dev \
 	liblmdb-dev libcurl4-openssl-dev libmicrohttpd-dev libjansson-dev libyaml-dev \
 	libcmocka-dev clang libclang-rt-14-dev clang-format python3 serf gnuplot-nox curl \
-	procps iproute2 python3-nacl python3-msgpack python3-yaml openssl
+	procps iproute2 python3-nacl python3-msgpack python3-yaml python3-lmdb openssl
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \

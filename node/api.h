@@ -58,6 +58,16 @@ struct node_site_labels {
 bool node_site_labels_decode(const uint8_t *mp, size_t len, struct node_site_labels *out);
 
 struct node;
+struct shoal_buf;
+/* metrics.c: Prometheus text helpers, shared by the families other files
+ * emit (every family carries # HELP and # TYPE). */
+void node_metrics_emit(struct shoal_buf *b, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
+void node_metrics_family(struct shoal_buf *b, const char *name, const char *type, const char *help);
+void node_metrics_counter(struct shoal_buf *b, const char *name, const char *help, uint64_t v);
+/* metrics_health.c: this site's health and the fleet's aggregates. */
+void node_metrics_health(struct node *n, struct shoal_buf *b);
+
 /* This node's annotations (operator's, then discovered) as a JSON object. */
 json_t *node_api_annotations(const struct node *n);
 

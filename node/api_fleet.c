@@ -4,11 +4,7 @@
  * sites by band and view, CPU/memory/disk distributions, the worst sites,
  * each applied intent's states over the sites it selects, pod states, link
  * health, policy hits and alerts. docs/api.md is the contract.
- *
- * One walk over the selection (fleet.c) feeds every aggregate. An intent
- * selects a site by its effective target (target AND signer scope) over the
- * site's member labels, the same judgement the site's own reconciler makes,
- * so "selected" agrees with what the sites do.
+ * The aggregates come from one walk (fleet_agg.c); this file renders them.
  */
 #include "api.h"
 
@@ -20,74 +16,11 @@
 #include "shoal/intent_store.h"
 #include "shoal/selector.h"
 
-#include "fleet.h"
+#include "fleet_agg.h"
 #include "node.h"
 
 #define WORST_DEFAULT 10
 #define WORST_MAX     100
-
-struct dist {
-	uint32_t hist[10];
-	uint16_t *values; /* per mille, one per fresh site */
-	size_t n, cap;
-	uint64_t sum;
-};
-
-struct fleet_intent {
-	const struct intent_item *item;
-	struct selector *sel; /* effective target; NULL selects nothing here */
-	uint32_t selected, replicated;
-	uint32_t states[HEALTH_STATE_COUNT];
-};
-
-struct worst {
-	char name[SWIM_NAME_MAX + 1];
-	enum fleet_view view;
-	bool has;
-	struct health_score score;
-};
-
-struct link_worst {
-	char name[SWIM_NAME_MAX + 1];
-	struct health_links l;
-};
-
-struct agg {
-	uint32_t total, bands[3], views[FLEET_VIEWS];
-	struct dist cpu, mem, disk;
-	struct worst *worst;
-	size_t nworst, worst_cap;
-	struct fleet_intent *intents;
-	size_t nintents;
-	uint64_t pods[HEALTH_POD_COUNT];
-	uint32_t links_reporting;
-	uint32_t *p50s;
-	size_t np50;
-	uint32_t p99_max;
-	uint64_t loss_sum;
-	struct link_worst *lworst;
-	size_t nlworst;
-	json_t *policy; /* {rule: hits} */
-	json_t *alerts; /* {name: [sites]} */
-	bool oom;
-};
-
-static void dist_add(struct agg *a, struct dist *d, uint16_t pm)
-{
-	if (d->n == d->cap) {
-		size_t cap = d->cap ? d->cap * 2 : 64;
-		uint16_t *v = realloc(d->values, cap * sizeof(*v));
-		if (v == NULL) {
-			a->oom = true;
-			return;
-		}
-		d->values = v;
-		d->cap = cap;
-	}
-	d->values[d->n++] = pm;
-	d->sum += pm;
-	d->hist[pm >= 1000 ? 9 : pm / 100]++;
-}
 
 static int cmp_u16(const void *x, const void *y)
 {
@@ -116,138 +49,6 @@ static json_t *dist_json(struct dist *d)
 	                 json_real((double)(d->sum * 10 / d->n) / 100.0));
 }
 
-/* Sites that need attention first: not fresh, then by ascending score. */
-static int worst_rank(const struct worst *w)
-{
-	switch (w->view) {
-	case FLEET_UNREACHABLE:
-		return 0;
-	case FLEET_STALE:
-		return 1;
-	case FLEET_UNKNOWN:
-		return 2;
-	default:
-		return 3;
-	}
-}
-
-static int cmp_worst(const void *x, const void *y)
-{
-	const struct worst *a = x, *b = y;
-	int ra = worst_rank(a), rb = worst_rank(b);
-	if (ra != rb)
-		return ra - rb;
-	if (a->has && b->has && a->score.score != b->score.score)
-		return (int)a->score.score - (int)b->score.score;
-	return strcmp(a->name, b->name);
-}
-
-static void on_site(void *ctx, const struct fleet_site *s)
-{
-	struct agg *a = ctx;
-	a->total++;
-	a->views[s->view]++;
-	const struct health_record *r = s->rec;
-	if (s->view == FLEET_FRESH)
-		a->bands[health_band_of(s->entry->score.score)]++;
-	if (s->view == FLEET_FRESH && r != NULL) {
-		dist_add(a, &a->cpu, r->cpu_pm);
-		dist_add(a, &a->mem, r->mem_pm);
-		dist_add(a, &a->disk, r->disk_pm);
-		for (int p = 0; p < HEALTH_POD_COUNT; p++)
-			a->pods[p] += r->pods[p];
-		if (r->links.probed > 0) {
-			a->links_reporting++;
-			uint32_t *grown = realloc(a->p50s, (a->np50 + 1) * sizeof(*grown));
-			if (grown != NULL) {
-				a->p50s = grown;
-				a->p50s[a->np50++] = r->links.rtt_p50_us;
-			}
-			if (r->links.rtt_p99_us > a->p99_max)
-				a->p99_max = r->links.rtt_p99_us;
-			a->loss_sum += r->links.loss_pm;
-			struct link_worst *lw =
-			        realloc(a->lworst, (a->nlworst + 1) * sizeof(*a->lworst));
-			if (lw != NULL) {
-				a->lworst = lw;
-				snprintf(lw[a->nlworst].name, sizeof(lw->name), "%s", s->name);
-				lw[a->nlworst++].l = r->links;
-			}
-		}
-		for (uint32_t i = 0; i < r->n_policy; i++) {
-			char rule[HEALTH_POLICY_ID_MAX + 1];
-			memcpy(rule, r->policy[i].rule.s, r->policy[i].rule.len);
-			rule[r->policy[i].rule.len] = '\0';
-			json_t *old = json_object_get(a->policy, rule);
-			json_int_t sum = (old != NULL ? json_integer_value(old) : 0) +
-			                 (json_int_t)r->policy[i].hits;
-			json_object_set_new(a->policy, rule, json_integer(sum));
-		}
-		for (uint32_t i = 0; i < r->n_alerts; i++) {
-			char name[INTENT_NAME_MAX + 1];
-			memcpy(name, r->alerts[i].s, r->alerts[i].len);
-			name[r->alerts[i].len] = '\0';
-			json_t *sites = json_object_get(a->alerts, name);
-			if (sites == NULL) {
-				sites = json_array();
-				json_object_set_new(a->alerts, name, sites);
-			}
-			json_array_append_new(sites, json_string(s->name));
-		}
-	}
-	if (a->nworst == a->worst_cap) {
-		size_t cap = a->worst_cap ? a->worst_cap * 2 : 64;
-		struct worst *w = realloc(a->worst, cap * sizeof(*w));
-		if (w == NULL) {
-			a->oom = true;
-			return;
-		}
-		a->worst = w;
-		a->worst_cap = cap;
-	}
-	struct worst *w = &a->worst[a->nworst++];
-	snprintf(w->name, sizeof(w->name), "%s", s->name);
-	w->view = s->view;
-	w->has = s->entry != NULL;
-	if (w->has)
-		w->score = s->entry->score;
-
-	for (size_t i = 0; i < a->nintents; i++) {
-		struct fleet_intent *fi = &a->intents[i];
-		if (fi->sel == NULL || !selector_matches(fi->sel, s->labels))
-			continue;
-		const struct intent_body *b = &fi->item->env.body;
-		uint64_t held;
-		enum health_state st = fleet_intent_state(s, b->kind, b->name, &held);
-		fi->selected++;
-		fi->states[st]++;
-		if (held >= b->hlc)
-			fi->replicated++;
-	}
-}
-
-/* The intents that apply to sites, with their effective targets. */
-static int collect_intents(struct node *n, struct agg *a)
-{
-	size_t count = n->intents != NULL ? intent_store_count(n->intents) : 0;
-	a->intents = calloc(count > 0 ? count : 1, sizeof(*a->intents));
-	if (a->intents == NULL)
-		return -ENOMEM;
-	for (size_t i = 0; i < count; i++) {
-		const struct intent_item *it = intent_store_at(n->intents, i);
-		enum intent_kind k = it->env.body.kind;
-		if (k != INTENT_APP && k != INTENT_EGRESS_POLICY && k != INTENT_UPGRADE)
-			continue;
-		struct selector *sel = NULL;
-		int rc = intent_store_effective_target(n->intents, it, &sel, NULL, 0);
-		if (rc == SHOAL_E_STATE)
-			continue; /* deleted, revoked, unauthorized: applies nowhere */
-		a->intents[a->nintents].item = it;
-		a->intents[a->nintents++].sel = rc == 0 ? sel : NULL;
-	}
-	return 0;
-}
-
 static json_t *states_json(const uint32_t *states)
 {
 	json_t *o = json_object();
@@ -257,7 +58,7 @@ static json_t *states_json(const uint32_t *states)
 	return o;
 }
 
-static json_t *intents_json(struct agg *a)
+static json_t *intents_json(struct fleet_agg *a)
 {
 	json_t *arr = json_array();
 	for (size_t i = 0; i < a->nintents; i++) {
@@ -278,11 +79,11 @@ static json_t *score_or_null(const struct worst *w, uint8_t v)
 	return w->has ? json_integer(v) : json_null();
 }
 
-static json_t *worst_json(struct agg *a, size_t limit)
+static json_t *worst_json(struct fleet_agg *a, size_t limit)
 {
 	json_t *arr = json_array();
 	if (a->nworst > 0)
-		qsort(a->worst, a->nworst, sizeof(*a->worst), cmp_worst);
+		qsort(a->worst, a->nworst, sizeof(*a->worst), node_fleet_worst_cmp);
 	for (size_t i = 0; i < a->nworst && i < limit; i++) {
 		const struct worst *w = &a->worst[i];
 		const char *band = w->has && w->view == FLEET_FRESH
@@ -326,7 +127,7 @@ static int cmp_link(const void *x, const void *y)
 	return strcmp(a->name, b->name);
 }
 
-static json_t *links_json(struct agg *a, size_t limit)
+static json_t *links_json(struct fleet_agg *a, size_t limit)
 {
 	json_t *worst = json_array();
 	uint32_t p50 = 0;
@@ -365,21 +166,6 @@ static json_t *alerts_json(struct node *n, json_t *alerts)
 	return arr;
 }
 
-static void agg_free(struct agg *a)
-{
-	free(a->cpu.values);
-	free(a->mem.values);
-	free(a->disk.values);
-	free(a->worst);
-	for (size_t i = 0; i < a->nintents; i++)
-		selector_delete(a->intents[i].sel);
-	free(a->intents);
-	free(a->p50s);
-	free(a->lworst);
-	json_decref(a->policy);
-	json_decref(a->alerts);
-}
-
 /* ?selector=S as a compiled selector; answers 400 itself on error. */
 struct selector *node_api_selector_param(struct node_http_req *req)
 {
@@ -398,7 +184,7 @@ struct selector *node_api_selector_param(struct node_http_req *req)
 void node_api_fleet(struct node_http_req *req)
 {
 	struct node *n = req->ctx;
-	struct agg a;
+	struct fleet_agg a;
 	size_t limit = WORST_DEFAULT;
 	const char *w = node_http_query(req, "worst");
 	if (w != NULL) {
@@ -413,11 +199,7 @@ void node_api_fleet(struct node_http_req *req)
 	struct selector *sel = node_api_selector_param(req);
 	if (sel == NULL)
 		return;
-	memset(&a, 0, sizeof(a));
-	a.policy = json_object();
-	a.alerts = json_object();
-	if (collect_intents(n, &a) != 0 || node_fleet_walk(n, sel, on_site, &a) != 0 || a.oom) {
-		agg_free(&a);
+	if (node_fleet_aggregate(n, sel, &a) != 0) {
 		selector_delete(sel);
 		node_http_error(req, 503, "unavailable", "out of memory");
 		return;
@@ -437,6 +219,6 @@ void node_api_fleet(struct node_http_req *req)
 	                         links_json(&a, limit), "policy", a.policy, "alerts",
 	                         alerts_json(n, a.alerts));
 	node_http_json(req, 200, body);
-	agg_free(&a);
+	node_fleet_agg_free(&a);
 	selector_delete(sel);
 }
