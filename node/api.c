@@ -35,6 +35,7 @@ const struct node_http_route node_api_routes[] = {
         {"GET", "/v1/fleet", node_api_fleet},
         {"GET", "/v1/fleet/sites", node_api_fleet_sites},
         {"GET", "/v1/virtual-sites/*", node_api_virtual_site},
+        {"GET", "/v1/alerts", node_api_alerts},
         {"GET", "/metrics", node_api_metrics},
 };
 const size_t node_api_nroutes = sizeof(node_api_routes) / sizeof(node_api_routes[0]);

@@ -193,6 +193,8 @@ void node_api_metrics(struct node_http_req *req)
 		replica_metrics(&b, replica_stats(n->replica), replica_pending(n->replica));
 	node_metrics_health(n, &b);
 
+	node_alerts_metrics(n, &b);
+
 	if (b.err != 0 || b.data == NULL) {
 		shoal_buf_destroy(&b);
 		node_http_error(req, 500, "internal", "metrics text exceeded its buffer");

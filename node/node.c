@@ -180,6 +180,7 @@ static void teardown(struct node *n)
 	n->http = NULL;
 	node_reconcile_stop(n);
 	node_labels_stop(n);
+	node_alerts_stop(n);
 	node_wire_detach(n); /* before its swim, while streams can still close */
 	node_intents_close(n);
 	node_health_close(n);
@@ -279,6 +280,10 @@ int node_start(struct node *n, uv_loop_t *loop, const struct node_config *cfg, c
 	if ((rc = node_wire_attach(n)) != 0) {
 		set_err(err, errcap, "cannot replicate intents and health: %s%s",
 		        shoal_strerror(rc), "");
+		goto fail;
+	}
+	if ((rc = node_alerts_start(n)) != 0) {
+		set_err(err, errcap, "cannot start alerting: %s%s", shoal_strerror(rc), "");
 		goto fail;
 	}
 	now = node_now();

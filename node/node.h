@@ -29,6 +29,7 @@
 #include "shoal/swim.h"
 #include "shoal/trust.h"
 
+#include "alerts.h"
 #include "config.h"
 #include "health.h"
 #include "http.h"
@@ -87,6 +88,7 @@ struct node {
 	struct node_site_states site_states; /* this site's per-intent states (site_states.h) */
 	struct node_reconcile *reconcile;    /* the cluster's App intents (reconcile.c) */
 	struct node_http *http;              /* the HTTP API; NULL if not started */
+	struct node_alerts *alerts;          /* AlertRules judged and delivered (alerts.h) */
 	uv_timer_t linger;                   /* runs out the leave before stopping */
 	bool linger_open;                    /* linger needs closing */
 	bool leaving;                        /* swim_leave was called */
