@@ -63,7 +63,7 @@ build: $(PROGRAMS) $(O)/libshoalcore.a $(O)/libshoalsim.a $(O)/libshoalk8s.a $(O
 DEB_PACKAGES = build-essential pkg-config libsodium-dev libuv1-dev libmsgpack-dev \
 	liblmdb-dev libcurl4-openssl-dev libmicrohttpd-dev libjansson-dev libyaml-dev \
 	libcmocka-dev clang libclang-rt-14-dev clang-format python3 serf gnuplot-nox curl \
-	procps iproute2 python3-nacl python3-msgpack python3-yaml openssl
+	procps iproute2 python3-nacl python3-msgpack python3-yaml python3-lmdb openssl
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -98,7 +98,7 @@ core-check: $(O)/libshoalcore.a
 	@bad=$$(nm -u $< | awk '{print $$2}' | grep -E '^(uv_|curl_|mdb_|MHD_|socket$$|bind$$|sendto$$|recvfrom$$|clock_gettime$$|gettimeofday$$|time$$|rand$$|random$$|srand$$)' | sort -u); \
 	if [ -n "$$bad" ]; then echo "core links forbidden symbols: $$bad" >&2; exit 1; fi
 
-$(O)/shoald: $(O)/node/shoald_main.o $(O)/libshoalnode.a $(O)/libshoalcore.a
+$(O)/shoald: $(O)/node/shoald_main.o $(O)/libshoalnode.a $(O)/libshoalk8s.a $(O)/libshoalcore.a
 	$(CC) $(LDSAN) -o $@ $(filter-out %.h,$^) $(LIBS_NODE)
 
 $(O)/shoalctl: $(O)/node/shoalctl_main.o $(O)/libshoalnode.a $(O)/libshoalcore.a

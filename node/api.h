@@ -23,6 +23,7 @@
 
 void node_api_healthz(struct node_http_req *req);
 void node_api_self(struct node_http_req *req);
+void node_api_self_intents(struct node_http_req *req);
 void node_api_members(struct node_http_req *req);
 void node_api_keyring_list(struct node_http_req *req);
 void node_api_keyring_install(struct node_http_req *req);
@@ -38,6 +39,7 @@ void node_api_virtual_site(struct node_http_req *req);
 void node_api_fleet(struct node_http_req *req);
 void node_api_fleet_sites(struct node_http_req *req);
 void node_api_site(struct node_http_req *req);
+void node_api_alerts(struct node_http_req *req);
 
 /* ?selector=S compiled; NULL after answering 400 bad_selector itself. */
 struct selector *node_api_selector_param(struct node_http_req *req);
@@ -57,6 +59,16 @@ struct node_site_labels {
 bool node_site_labels_decode(const uint8_t *mp, size_t len, struct node_site_labels *out);
 
 struct node;
+struct shoal_buf;
+/* metrics.c: Prometheus text helpers, shared by the families other files
+ * emit (every family carries # HELP and # TYPE). */
+void node_metrics_emit(struct shoal_buf *b, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
+void node_metrics_family(struct shoal_buf *b, const char *name, const char *type, const char *help);
+void node_metrics_counter(struct shoal_buf *b, const char *name, const char *help, uint64_t v);
+/* metrics_health.c: this site's health and the fleet's aggregates. */
+void node_metrics_health(struct node *n, struct shoal_buf *b);
+
 /* This node's annotations (operator's, then discovered) as a JSON object. */
 json_t *node_api_annotations(const struct node *n);
 

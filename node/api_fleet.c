@@ -4,11 +4,7 @@
  * sites by band and view, CPU/memory/disk distributions, the worst sites,
  * each applied intent's states over the sites it selects, pod states, link
  * health, policy hits and alerts. docs/api.md is the contract.
- *
- * One walk over the selection (fleet.c) feeds every aggregate. An intent
- * selects a site by its effective target (target AND signer scope) over the
- * site's member labels, the same judgement the site's own reconciler makes,
- * so "selected" agrees with what the sites do.
+ * The aggregates come from one walk (fleet_agg.c); this file renders them.
  */
 #include "api.h"
 
@@ -20,83 +16,11 @@
 #include "shoal/intent_store.h"
 #include "shoal/selector.h"
 
-#include "fleet.h"
+#include "fleet_agg.h"
 #include "node.h"
 
 #define WORST_DEFAULT 10
 #define WORST_MAX     100
-
-/* Per mille values (0-1000, the decoder's range) counted, not kept: the
- * percentiles are read off the counts, which a fleet of 10,000 sites makes
- * far cheaper than sorting. */
-struct dist {
-	uint32_t hist[10];
-	uint32_t counts[1001];
-	size_t n;
-	uint64_t sum;
-};
-
-struct fleet_intent {
-	const struct intent_item *item;
-	struct selector *sel; /* effective target; NULL selects nothing here */
-	uint32_t selected, replicated;
-	uint32_t states[HEALTH_STATE_COUNT];
-};
-
-struct worst {
-	char name[SWIM_NAME_MAX + 1];
-	enum fleet_view view;
-	bool has;
-	struct health_score score;
-};
-
-struct link_worst {
-	char name[SWIM_NAME_MAX + 1];
-	struct health_links l;
-};
-
-struct agg {
-	uint32_t total, bands[3], views[FLEET_VIEWS];
-	struct dist cpu, mem, disk;
-	size_t limit;        /* sites listed in "worst" and in the links' worst */
-	struct worst *worst; /* [limit], the first ones by cmp_worst, in order */
-	size_t nworst;
-	struct fleet_intent *intents;
-	size_t nintents;
-	uint64_t pods[HEALTH_POD_COUNT];
-	uint32_t links_reporting;
-	uint32_t *p50s;
-	size_t np50, p50_cap;
-	uint32_t p99_max;
-	uint64_t loss_sum;
-	struct link_worst *lworst; /* [limit], the first ones by cmp_link, in order */
-	size_t nlworst;
-	json_t *policy; /* {rule: hits} */
-	json_t *alerts; /* {name: [sites]} */
-	bool oom;
-};
-
-static void dist_add(struct dist *d, uint16_t pm)
-{
-	if (pm > 1000)
-		pm = 1000;
-	d->counts[pm]++;
-	d->n++;
-	d->sum += pm;
-	d->hist[pm >= 1000 ? 9 : pm / 100]++;
-}
-
-/* The rank-th smallest value (1-based, 1 <= rank <= n). */
-static uint32_t dist_rank(const struct dist *d, size_t rank)
-{
-	size_t seen = 0;
-	for (uint32_t v = 0; v <= 1000; v++) {
-		seen += d->counts[v];
-		if (seen >= rank)
-			return v;
-	}
-	return 1000;
-}
 
 static json_t *pct(uint32_t pm)
 {
@@ -113,171 +37,10 @@ static json_t *dist_json(struct dist *d)
 		                 "mean");
 	size_t r50 = (d->n * 50 + 99) / 100, r90 = (d->n * 90 + 99) / 100;
 	return json_pack("{s:o,s:o,s:o,s:o,s:o}", "histogram", hist, "p50",
-	                 pct(dist_rank(d, r50 ? r50 : 1)), "p90", pct(dist_rank(d, r90 ? r90 : 1)),
-	                 "max", pct(dist_rank(d, d->n)), "mean",
+	                 pct(node_fleet_dist_rank(d, r50 ? r50 : 1)), "p90",
+	                 pct(node_fleet_dist_rank(d, r90 ? r90 : 1)), "max",
+	                 pct(node_fleet_dist_rank(d, d->n)), "mean",
 	                 json_real((double)(d->sum * 10 / d->n) / 100.0));
-}
-
-/* Sites that need attention first: not fresh, then by ascending score. */
-static int worst_rank(const struct worst *w)
-{
-	switch (w->view) {
-	case FLEET_UNREACHABLE:
-		return 0;
-	case FLEET_STALE:
-		return 1;
-	case FLEET_UNKNOWN:
-		return 2;
-	default:
-		return 3;
-	}
-}
-
-static int cmp_worst(const void *x, const void *y)
-{
-	const struct worst *a = x, *b = y;
-	int ra = worst_rank(a), rb = worst_rank(b);
-	if (ra != rb)
-		return ra - rb;
-	if (a->has && b->has && a->score.score != b->score.score)
-		return (int)a->score.score - (int)b->score.score;
-	return strcmp(a->name, b->name);
-}
-
-static int cmp_link(const void *x, const void *y)
-{
-	const struct link_worst *a = x, *b = y;
-	if (a->l.loss_pm != b->l.loss_pm)
-		return a->l.loss_pm > b->l.loss_pm ? -1 : 1;
-	if (a->l.rtt_p99_us != b->l.rtt_p99_us)
-		return a->l.rtt_p99_us > b->l.rtt_p99_us ? -1 : 1;
-	return strcmp(a->name, b->name);
-}
-
-/* Keep the a->limit sites that rank first, in order, in `kept` (*n of
- * them): the orders end on the unique site name, so this lists exactly
- * what sorting every site would, and a site that does not beat the last
- * one kept costs one comparison. */
-static void keep_first(void *kept, size_t *n, size_t limit, size_t size, const void *x,
-                       int (*cmp)(const void *, const void *))
-{
-	uint8_t *base = kept;
-	if (limit == 0 || (*n == limit && cmp(x, base + (limit - 1) * size) >= 0))
-		return;
-	size_t i = *n < limit ? (*n)++ : limit - 1;
-	while (i > 0 && cmp(x, base + (i - 1) * size) < 0) {
-		memcpy(base + i * size, base + (i - 1) * size, size);
-		i--;
-	}
-	memcpy(base + i * size, x, size);
-}
-
-static void keep_worst(struct agg *a, const struct worst *w)
-{
-	keep_first(a->worst, &a->nworst, a->limit, sizeof(*w), w, cmp_worst);
-}
-
-static void keep_link(struct agg *a, const struct link_worst *l)
-{
-	keep_first(a->lworst, &a->nlworst, a->limit, sizeof(*l), l, cmp_link);
-}
-
-static void on_site(void *ctx, const struct fleet_site *s)
-{
-	struct agg *a = ctx;
-	a->total++;
-	a->views[s->view]++;
-	const struct health_record *r = s->rec;
-	if (s->view == FLEET_FRESH)
-		a->bands[health_band_of(s->entry->score.score)]++;
-	if (s->view == FLEET_FRESH && r != NULL) {
-		dist_add(&a->cpu, r->cpu_pm);
-		dist_add(&a->mem, r->mem_pm);
-		dist_add(&a->disk, r->disk_pm);
-		for (int p = 0; p < HEALTH_POD_COUNT; p++)
-			a->pods[p] += r->pods[p];
-		if (r->links.probed > 0) {
-			a->links_reporting++;
-			if (a->np50 == a->p50_cap) {
-				size_t cap = a->p50_cap ? a->p50_cap * 2 : 256;
-				uint32_t *grown = realloc(a->p50s, cap * sizeof(*grown));
-				if (grown == NULL) {
-					a->oom = true;
-					return;
-				}
-				a->p50s = grown;
-				a->p50_cap = cap;
-			}
-			a->p50s[a->np50++] = r->links.rtt_p50_us;
-			if (r->links.rtt_p99_us > a->p99_max)
-				a->p99_max = r->links.rtt_p99_us;
-			a->loss_sum += r->links.loss_pm;
-			struct link_worst lw;
-			snprintf(lw.name, sizeof(lw.name), "%s", s->name);
-			lw.l = r->links;
-			keep_link(a, &lw);
-		}
-		for (uint32_t i = 0; i < r->n_policy; i++) {
-			char rule[HEALTH_POLICY_ID_MAX + 1];
-			memcpy(rule, r->policy[i].rule.s, r->policy[i].rule.len);
-			rule[r->policy[i].rule.len] = '\0';
-			json_t *old = json_object_get(a->policy, rule);
-			json_int_t sum = (old != NULL ? json_integer_value(old) : 0) +
-			                 (json_int_t)r->policy[i].hits;
-			json_object_set_new(a->policy, rule, json_integer(sum));
-		}
-		for (uint32_t i = 0; i < r->n_alerts; i++) {
-			char name[INTENT_NAME_MAX + 1];
-			memcpy(name, r->alerts[i].s, r->alerts[i].len);
-			name[r->alerts[i].len] = '\0';
-			json_t *sites = json_object_get(a->alerts, name);
-			if (sites == NULL) {
-				sites = json_array();
-				json_object_set_new(a->alerts, name, sites);
-			}
-			json_array_append_new(sites, json_string(s->name));
-		}
-	}
-	struct worst w = {.view = s->view, .has = s->entry != NULL};
-	snprintf(w.name, sizeof(w.name), "%s", s->name);
-	if (w.has)
-		w.score = s->entry->score;
-	keep_worst(a, &w);
-
-	for (size_t i = 0; i < a->nintents; i++) {
-		struct fleet_intent *fi = &a->intents[i];
-		if (fi->sel == NULL || !selector_matches(fi->sel, s->labels))
-			continue;
-		const struct intent_body *b = &fi->item->env.body;
-		uint64_t held;
-		enum health_state st = fleet_intent_state(s, b->kind, b->name, &held);
-		fi->selected++;
-		fi->states[st]++;
-		if (held >= b->hlc)
-			fi->replicated++;
-	}
-}
-
-/* The intents that apply to sites, with their effective targets. */
-static int collect_intents(struct node *n, struct agg *a)
-{
-	size_t count = n->intents != NULL ? intent_store_count(n->intents) : 0;
-	a->intents = calloc(count > 0 ? count : 1, sizeof(*a->intents));
-	if (a->intents == NULL)
-		return -ENOMEM;
-	for (size_t i = 0; i < count; i++) {
-		const struct intent_item *it = intent_store_at(n->intents, i);
-		enum intent_kind k = it->env.body.kind;
-		if (k != INTENT_APP && k != INTENT_EGRESS_POLICY && k != INTENT_UPGRADE)
-			continue;
-		struct selector *sel = NULL;
-		int rc = intent_store_effective_target(n->intents, it, &sel, NULL, 0);
-		if (rc == SHOAL_E_STATE)
-			continue; /* deleted, revoked, unauthorized: applies nowhere */
-		a->intents[a->nintents].item = it;
-		a->intents[a->nintents++].sel = rc == 0 ? sel : NULL;
-	}
-	return 0;
 }
 
 static json_t *states_json(const uint32_t *states)
@@ -289,7 +52,7 @@ static json_t *states_json(const uint32_t *states)
 	return o;
 }
 
-static json_t *intents_json(struct agg *a)
+static json_t *intents_json(struct fleet_agg *a)
 {
 	json_t *arr = json_array();
 	for (size_t i = 0; i < a->nintents; i++) {
@@ -310,7 +73,7 @@ static json_t *score_or_null(const struct worst *w, uint8_t v)
 	return w->has ? json_integer(v) : json_null();
 }
 
-static json_t *worst_json(struct agg *a, size_t limit)
+static json_t *worst_json(struct fleet_agg *a, size_t limit)
 {
 	json_t *arr = json_array();
 	for (size_t i = 0; i < a->nworst && i < limit; i++) {
@@ -346,7 +109,7 @@ static int cmp_u32(const void *x, const void *y)
 	return (a > b) - (a < b);
 }
 
-static json_t *links_json(struct agg *a, size_t limit)
+static json_t *links_json(struct fleet_agg *a, size_t limit)
 {
 	json_t *worst = json_array();
 	uint32_t p50 = 0;
@@ -369,28 +132,18 @@ static json_t *links_json(struct agg *a, size_t limit)
 	                 "worst", worst);
 }
 
-static json_t *alerts_json(json_t *alerts)
+static json_t *alerts_json(struct node *n, json_t *alerts)
 {
 	json_t *arr = json_array();
 	const char *name;
 	json_t *sites;
 	json_object_foreach(alerts, name, sites)
 	{
-		json_array_append_new(arr, json_pack("{s:s,s:O}", "name", name, "sites", sites));
+		json_array_append_new(arr, json_pack("{s:s,s:s,s:O}", "name", name, "scope", "site",
+		                                     "sites", sites));
 	}
+	node_alerts_fleet_append(n, arr); /* fleet-wide rules firing (alerts.c) */
 	return arr;
-}
-
-static void agg_free(struct agg *a)
-{
-	free(a->worst);
-	for (size_t i = 0; i < a->nintents; i++)
-		selector_delete(a->intents[i].sel);
-	free(a->intents);
-	free(a->p50s);
-	free(a->lworst);
-	json_decref(a->policy);
-	json_decref(a->alerts);
 }
 
 /* ?selector=S as a compiled selector; answers 400 itself on error. */
@@ -411,7 +164,7 @@ struct selector *node_api_selector_param(struct node_http_req *req)
 void node_api_fleet(struct node_http_req *req)
 {
 	struct node *n = req->ctx;
-	struct agg a;
+	struct fleet_agg a;
 	size_t limit = WORST_DEFAULT;
 	const char *w = node_http_query(req, "worst");
 	if (w != NULL) {
@@ -426,15 +179,7 @@ void node_api_fleet(struct node_http_req *req)
 	struct selector *sel = node_api_selector_param(req);
 	if (sel == NULL)
 		return;
-	memset(&a, 0, sizeof(a));
-	a.policy = json_object();
-	a.alerts = json_object();
-	a.limit = limit;
-	a.worst = calloc(limit, sizeof(*a.worst));
-	a.lworst = calloc(limit, sizeof(*a.lworst));
-	if (a.worst == NULL || a.lworst == NULL || collect_intents(n, &a) != 0 ||
-	    node_fleet_walk(n, sel, on_site, &a) != 0 || a.oom) {
-		agg_free(&a);
+	if (node_fleet_aggregate(n, sel, limit, &a) != 0) {
 		selector_delete(sel);
 		node_http_error(req, 503, "unavailable", "out of memory");
 		return;
@@ -452,8 +197,8 @@ void node_api_fleet(struct node_http_req *req)
 	                         dist_json(&a.disk), "worst", worst_json(&a, limit), "intents",
 	                         intents_json(&a), "pods", node_api_pods_json(a.pods), "links",
 	                         links_json(&a, limit), "policy", a.policy, "alerts",
-	                         alerts_json(a.alerts));
+	                         alerts_json(n, a.alerts));
 	node_http_json(req, 200, body);
-	agg_free(&a);
+	node_fleet_agg_free(&a);
 	selector_delete(sel);
 }

@@ -53,7 +53,7 @@ struct node_health {
 	struct health_record *last; /* the record last published (decoded view of last_bytes) */
 	uint8_t *last_bytes;        /* its envelope */
 	size_t last_len;
-	uint64_t local_gen; /* site_states generation last composed */
+	uint64_t started; /* node_now() when sampling began */
 };
 
 /* health_store.c. Open after the store and before SWIM (reload needs no

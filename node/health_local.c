@@ -148,6 +148,9 @@ static void compose(struct node *n, uint64_t now, struct health_record *r,
 	struct health_fleet fleet = {.roots_known = true};
 	memcpy(fleet.roots, roots, HEALTH_ROOTS_LEN);
 	health_score_compute(r, &fleet, &r->score);
+	/* Per-site AlertRules, judged on the figures just composed. */
+	struct shoal_labels own = {labels, nl};
+	r->n_alerts = node_alerts_local(n, r, &own, r->alerts);
 }
 
 static void publish(struct node *n, uint64_t now, struct health_record *r)
@@ -210,6 +213,14 @@ static void on_sample(uv_timer_t *t)
 	sample_host(n);
 	compose(n, now, next, labels, annotations);
 	h->pacer.refresh_us = node_health_refresh_us(n);
+	/* The first record waits for a first probe (or a few sample periods,
+	 * for a site alone): before it, "knows peers, reached none" would
+	 * score the site cut off and show it red until the next change. */
+	bool early = now - h->started < 4 * SAMPLE_MS * UINT64_C(1000) / profile_div(n);
+	if (h->last_len == 0 && early && next->links.known > 0 && next->links.probed == 0) {
+		free(next);
+		return;
+	}
 	unsigned changes = h->last_len > 0 ? health_changes(h->last, next) : HEALTH_CH_LABELS;
 	if (h->last_len == 0 || now >= health_pacer_due(&h->pacer, changes))
 		publish(n, now, next);
@@ -223,6 +234,8 @@ void node_health_local_start(struct node *n)
 	if (h->last == NULL)
 		return;
 	health_pacer_create(&h->pacer, node_health_refresh_us(n));
+	h->pacer.hold_us /= profile_div(n);
+	h->started = node_now();
 	uv_timer_init(n->loop, &h->timer);
 	h->timer.data = n;
 	h->timer_open = true;

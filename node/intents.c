@@ -104,36 +104,23 @@ static void committed(void *ctx, const struct intent_item *it)
 	                         it->env.body.op == INTENT_DELETE ? "delete" : "put", "from",
 	                         it->from));
 	node_intents_wire_committed(n, it);
+	node_reconcile_kick(n);
 }
 
 /* An App's manifests must be Kubernetes objects in YAML. */
 static int validate(void *ctx, const struct intent_envelope *e, struct intent_error *err)
 {
-	const uint8_t *p = e->body.spec, *end = p + e->body.spec_len, *s;
-	uint32_t count, len;
+	struct node_app_spec app;
 	(void)ctx;
 	if (e->body.kind != INTENT_APP || e->body.op != INTENT_PUT)
 		return 0;
-	if (shoal_mp_read_map(&p, end, &count) != 0)
+	if (node_app_spec_read(e->body.spec, e->body.spec_len, &app) != 0)
 		return -1; /* the schema has refused it already */
-	for (uint32_t i = 0; i < count; i++) {
-		const uint8_t *k;
-		uint32_t kl;
-		if (shoal_mp_read_str(&p, end, &k, &kl) != 0)
-			return -1;
-		if (kl == 9 && memcmp(k, "manifests", 9) == 0) {
-			if (shoal_mp_read_str(&p, end, &s, &len) != 0)
-				return -1;
-			char why[160];
-			if (node_manifests_check((const char *)s, len, why, sizeof(why)) != 0) {
-				err->reason = INTENT_R_SCHEMA;
-				snprintf(err->text, sizeof(err->text), "spec.manifests: %s", why);
-				return -1;
-			}
-			return 0;
-		}
-		if (shoal_mp_skip(&p, end, 8) != 0)
-			return -1;
+	char why[160];
+	if (node_manifests_check(app.manifests, app.manifests_len, why, sizeof(why)) != 0) {
+		err->reason = INTENT_R_SCHEMA;
+		snprintf(err->text, sizeof(err->text), "spec.manifests: %s", why);
+		return -1;
 	}
 	return 0;
 }
@@ -218,6 +205,8 @@ static void on_gc(uv_timer_t *t)
 {
 	struct node *n = t->data;
 	size_t collected = intent_store_gc(n->intents, node_wall_ms());
+	node_intents_alive(n);
+	node_intents_peer_source(n); /* ends a finished resync even when nothing arrives */
 	if (collected > 0)
 		node_log_event(&n->log, NODE_LOG_INFO, "intents_collected",
 		               json_pack("{s:I}", "tombstones", (json_int_t)collected));
@@ -243,10 +232,12 @@ int node_intents_open(struct node *n, const struct shoal_env *env, char *err, si
 		snprintf(err, errcap, "cannot create the intent store");
 		return rc;
 	}
+	node_intents_resync_begin(n);
 	if ((rc = load_records(n)) != 0) {
 		snprintf(err, errcap, "cannot read the intents database");
 		return rc;
 	}
+	node_intents_resync_loaded(n);
 	intent_store_gc(n->intents, node_wall_ms());
 	uv_timer_init(n->loop, &n->intents_gc);
 	n->intents_gc.data = n;
@@ -260,6 +251,9 @@ int node_intents_open(struct node *n, const struct shoal_env *env, char *err, si
 
 void node_intents_close(struct node *n)
 {
+	if (n->intents != NULL)
+		node_intents_alive(n);
+	node_intents_resync_stop(n);
 	if (n->intents_gc_open)
 		uv_close((uv_handle_t *)&n->intents_gc, NULL);
 	n->intents_gc_open = false;

@@ -205,7 +205,7 @@ static enum replica_verdict app_offer(void *ctx, uint64_t now, const struct repl
 	struct intent_offer o = {.bytes = body,
 	                         .len = it->size,
 	                         .now_ms = node_wall_ms(),
-	                         .source = INTENT_FROM_PEER,
+	                         .source = node_intents_peer_source(n),
 	                         .from = peer,
 	                         .expect_id = it->digest};
 	/* The envelope must be the item it was announced as: a body of

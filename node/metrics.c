@@ -18,15 +18,20 @@
 
 #define METRICS_MAX (128 * 1024)
 
-static void emit(struct shoal_buf *b, const char *fmt, ...)
+static void emitv(struct shoal_buf *b, const char *fmt, va_list ap)
 {
 	char line[512];
-	va_list ap;
-	va_start(ap, fmt);
 	int n = vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
 	if (n > 0)
 		shoal_buf_append(b, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
+__attribute__((format(printf, 2, 3))) static void emit(struct shoal_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	emitv(b, fmt, ap);
+	va_end(ap);
 }
 
 static void family(struct shoal_buf *b, const char *name, const char *type, const char *help)
@@ -79,6 +84,23 @@ static void replica_metrics(struct shoal_buf *b, const struct replica_stats *r, 
 	        r->ae_roots_served);
 	family(b, "shoal_replica_pending", "gauge", "Items being fetched.");
 	emit(b, "shoal_replica_pending %u\n", pending);
+}
+
+/* This site's per-intent states (reconcile.c), counted by state. */
+static void site_intent_metrics(struct shoal_buf *b, const struct node *n)
+{
+	uint32_t by[HEALTH_OWNER_STATES] = {0};
+	for (size_t i = 0; i < n->site_states.n; i++)
+		if (n->site_states.items[i].state < HEALTH_OWNER_STATES)
+			by[n->site_states.items[i].state]++;
+	family(b, "shoal_site_intents", "gauge",
+	       "Intents this site works on (selected, or being removed), by state.");
+	for (int s = HEALTH_PENDING; s < HEALTH_OWNER_STATES; s++)
+		emit(b, "shoal_site_intents{state=\"%s\"} %u\n",
+		     health_state_name((enum health_state)s), by[s]);
+	family(b, "shoal_k8s_cluster", "gauge",
+	       "1 when this site has a Kubernetes cluster configured (--kubeconfig).");
+	emit(b, "shoal_k8s_cluster %d\n", node_reconcile_has_cluster(n) ? 1 : 0);
 }
 
 void node_api_metrics(struct node_http_req *req)
@@ -153,6 +175,7 @@ void node_api_metrics(struct node_http_req *req)
 	family(&b, "shoal_intents_pending", "gauge", "Intents waiting for their signer's grant.");
 	emit(&b, "shoal_intents_pending %zu\n", intent_store_pending(n->intents));
 
+	site_intent_metrics(&b, n);
 	family(&b, "shoal_trust_mismatched_members", "gauge",
 	       "Live members whose trust roots differ from this node's.");
 	emit(&b, "shoal_trust_mismatched_members %u\n", node_trust_mismatches(n));
@@ -168,6 +191,9 @@ void node_api_metrics(struct node_http_req *req)
 	emit(&b, "shoal_stream_connections %zu\n", node_transport_conns(&n->transport));
 	if (n->replica != NULL)
 		replica_metrics(&b, replica_stats(n->replica), replica_pending(n->replica));
+	node_metrics_health(n, &b);
+
+	node_alerts_metrics(n, &b);
 
 	if (b.err != 0 || b.data == NULL) {
 		shoal_buf_destroy(&b);
@@ -179,4 +205,23 @@ void node_api_metrics(struct node_http_req *req)
 	req->text_len = b.len;
 	req->content_type = "text/plain; version=0.0.4; charset=utf-8";
 	req->status = 200;
+}
+
+/* The helpers for families emitted elsewhere (metrics_health.c). */
+void node_metrics_emit(struct shoal_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	emitv(b, fmt, ap);
+	va_end(ap);
+}
+
+void node_metrics_family(struct shoal_buf *b, const char *name, const char *type, const char *help)
+{
+	family(b, name, type, help);
+}
+
+void node_metrics_counter(struct shoal_buf *b, const char *name, const char *help, uint64_t v)
+{
+	counter(b, name, help, v);
 }

@@ -29,6 +29,7 @@
 #include "shoal/swim.h"
 #include "shoal/trust.h"
 
+#include "alerts.h"
 #include "config.h"
 #include "health.h"
 #include "http.h"
@@ -78,11 +79,16 @@ struct node {
 	bool sys_timer_open;             /* sys_timer needs closing */
 	struct node_intents_wire *wire;  /* the store on the replica; NULL if not attached */
 	uint64_t intents_changes;        /* bumped by every persisted change */
-	char trust_label[17];            /* first 16 hex of trust_roots_hash */
+	bool intents_resync;             /* taking old envelopes from peers (intents_resync.c) */
+	uv_timer_t resync_timer;         /* checks whether the resync is done */
+	bool resync_timer_open;
+	char trust_label[17];                      /* first 16 hex of trust_roots_hash */
 	char (*trust_reported)[SWIM_NAME_MAX + 1]; /* peers already logged as mismatched */
 	size_t ntrust_reported, trust_reported_cap;
 	struct node_site_states site_states; /* this site's per-intent states (site_states.h) */
+	struct node_reconcile *reconcile;    /* the cluster's App intents (reconcile.c) */
 	struct node_http *http;              /* the HTTP API; NULL if not started */
+	struct node_alerts *alerts;          /* AlertRules judged and delivered (alerts.h) */
 	uv_timer_t linger;                   /* runs out the leave before stopping */
 	bool linger_open;                    /* linger needs closing */
 	bool leaving;                        /* swim_leave was called */
@@ -142,6 +148,16 @@ void node_labels_start(struct node *n);
 void node_labels_stop(struct node *n);
 int node_labels_set_k8s_version(struct node *n, const char *version);
 
+/* reconcile.c: converge this site's Kubernetes cluster toward the App
+ * intents that select it, writing site_states. Start: 0, or SHOAL_E_CONFIG
+ * with err when the configured kubeconfig does not load (no cluster
+ * configured is not an error). Kick: the store or the labels changed,
+ * judge again from the loop. has_cluster: an engine is running. */
+int node_reconcile_start(struct node *n, char *err, size_t errcap);
+void node_reconcile_stop(struct node *n);
+void node_reconcile_kick(struct node *n);
+bool node_reconcile_has_cluster(const struct node *n);
+
 /* events.c: SWIM's event callback (event_ctx = the node). */
 void node_events_on_swim(void *ctx, const struct swim_event *ev);
 /* Rewrite the keyring file from n->keyring; 0 or a negative code. */
@@ -151,6 +167,17 @@ int node_events_save_keyring(struct node *n);
  * before the API; close it in teardown. */
 int node_intents_open(struct node *n, const struct shoal_env *env, char *err, size_t errcap);
 void node_intents_close(struct node *n);
+/* intents_resync.c: a new node, or one away longer than the horizon
+ * (its intents dropped at start), takes old envelopes from peers until
+ * its first anti-entropy exchange is done (INTENT_FROM_RESYNC). begin:
+ * before loading; loaded: after; alive: record the wall time this node
+ * ran (every minute and at close); peer_source: the source to offer
+ * pulled envelopes as. */
+void node_intents_resync_begin(struct node *n);
+void node_intents_resync_loaded(struct node *n);
+void node_intents_alive(struct node *n);
+enum intent_source node_intents_peer_source(struct node *n);
+void node_intents_resync_stop(struct node *n);
 /* Wall-clock milliseconds, the time intents are judged by. */
 uint64_t node_wall_ms(void);
 /* Lower-case hex of len bytes into out (2*len+1 bytes). */

@@ -262,6 +262,7 @@ struct health_pacer {
 	uint64_t refresh_us; /* base refresh interval */
 	uint64_t published;  /* `now` of the last publish; 0 = never */
 	uint64_t refresh_at; /* next refresh, jittered */
+	uint64_t hold_us;    /* least gap between two changes: HEALTH_HOLD_US (tests scale it) */
 };
 
 void health_pacer_create(struct health_pacer *p, uint64_t refresh_us);

@@ -13,7 +13,8 @@ Checked here, on a live mesh of real shoald processes (fast profile):
   green or failed;
 - a restarted node reloads the fleet's records from LMDB before it hears
   from anyone;
-- bad selectors, bad site names and unknown sites get clear errors.
+- bad selectors, bad site names and unknown sites get clear errors;
+- /metrics carries the fleet's aggregate as gauges.
 """
 import os
 import unittest
@@ -175,6 +176,11 @@ class Fleet(unittest.TestCase):
                     self.assertIsNone(s["band"])
             worst = [w["name"] for w in body["worst"][:2]]
             self.assertEqual(set(worst), names)
+            # /metrics carries the same aggregate.
+            self.assertEqual(n.metric("shoal_fleet_sites", band="unreachable"), 2)
+            greens = sum(n.metric("shoal_fleet_sites", band=b) for b in ("green", "orange", "red"))
+            self.assertEqual(greens, SITES - 2)
+            self.assertGreater(n.metric("shoal_health_accepted_total"), 0)
 
     def test_6_restart_reloads_the_fleet_from_disk(self):
         n = MESH.nodes[10]
