@@ -32,6 +32,8 @@ void node_api_intents_get(struct node_http_req *req);
 void node_api_hlc(struct node_http_req *req);
 void node_api_sites(struct node_http_req *req);
 void node_api_virtual_site(struct node_http_req *req);
+/* GET /, /dashboard.js, /dashboard.css, /favicon.svg: the embedded page. */
+void node_api_dashboard(struct node_http_req *req);
 
 struct node;
 /* This node's annotations (operator's, then discovered) as a JSON object. */

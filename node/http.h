@@ -45,11 +45,13 @@ struct node_http_req {
 	void *ctx;              /* the ctx given to node_http_start */
 	void *conn;             /* the server's connection, for node_http_query */
 
-	int status;               /* response status; 200 unless set */
-	json_t *json;             /* response body as JSON (owned; freed by the server) */
-	char *text;               /* or a text body (malloc'd; freed by the server) */
-	size_t text_len;          /* bytes in text */
-	const char *content_type; /* for text; static string */
+	int status;                /* response status; 200 unless set */
+	json_t *json;              /* response body as JSON (owned; freed by the server) */
+	char *text;                /* or a text body (malloc'd; freed by the server) */
+	size_t text_len;           /* bytes in text */
+	const char *content_type;  /* for text; static string */
+	const char *cache_control; /* static string; NULL = "no-store" */
+	const char *csp;           /* Content-Security-Policy, static; NULL = none */
 };
 
 typedef void (*node_http_handler)(struct node_http_req *req);
