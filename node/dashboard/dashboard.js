@@ -19,6 +19,7 @@
 
 (function () {
 	const REFRESH_MS = 2000;
+	const TIMEOUT_MS = 10000; // a node that accepts but never answers is not answering
 	const UNPLACED_MAX = 100;
 	const POLICY_MAX = 20;
 	const ALERT_SITES_MAX = 20;
@@ -82,8 +83,16 @@
 	}
 
 	async function getJSON(path, reviver) {
-		const r = await fetch(path, { cache: 'no-store', headers: { Accept: 'application/json' } });
-		const text = await r.text();
+		let r, text;
+		try {
+			r = await fetch(path, { cache: 'no-store', headers: { Accept: 'application/json' },
+				signal: AbortSignal.timeout(TIMEOUT_MS) });
+			text = await r.text();
+		} catch (e) {
+			const why = e && e.name === 'TimeoutError' ? `no answer in ${TIMEOUT_MS / 1000} s` :
+				e && e.message ? e.message : String(e);
+			throw new Error(`node not answering: ${why}`);
+		}
 		let body = null;
 		try {
 			body = JSON.parse(text, reviver);
@@ -486,8 +495,7 @@
 		if (!state.failingSince) state.failingSince = new Date();
 		document.body.classList.add('failing');
 		$('status').dataset.state = 'error';
-		$('status-text').textContent =
-			`node not answering since ${clock(state.failingSince)}: ${why}`;
+		$('status-text').textContent = `failing since ${clock(state.failingSince)}: ${why}`;
 	}
 
 	function showSelectorError(text) {
@@ -511,7 +519,7 @@
 				return;
 			}
 			const failed = [fleet, sites].find((r) => r.status !== 200 || !r.body);
-			if (failed) throw new Error(`HTTP ${failed.status}: ${reasonOf(failed)}`);
+			if (failed) throw new Error(`node answered HTTP ${failed.status}: ${reasonOf(failed)}`);
 			if (state.wanted !== null) {
 				state.selector = state.wanted;
 				state.wanted = null;
@@ -523,6 +531,7 @@
 			}
 			renderFleet(fleet.body);
 			renderMarkers(Array.isArray(sites.body.sites) ? sites.body.sites : []);
+			if (!$('node-name').textContent) nodeName();
 			markOk();
 		} catch (e) {
 			markFailed(e && e.message ? e.message : String(e));
@@ -582,7 +591,6 @@
 			state.wanted = '';
 			refreshNow();
 		});
-		nodeName();
 		refreshNow();
 	}
 
