@@ -62,7 +62,7 @@ build: $(PROGRAMS) $(O)/libshoalcore.a $(O)/libshoalsim.a $(O)/libshoalk8s.a $(O
 DEB_PACKAGES = build-essential pkg-config libsodium-dev libuv1-dev libmsgpack-dev \
 	liblmdb-dev libcurl4-openssl-dev libmicrohttpd-dev libjansson-dev libyaml-dev \
 	libcmocka-dev clang libclang-rt-14-dev clang-format python3 serf gnuplot-nox curl \
-	procps iproute2 python3-nacl python3-msgpack python3-yaml openssl xxd chromium
+	procps iproute2 python3-nacl python3-msgpack python3-yaml python3-lmdb openssl xxd chromium
 
 # The dashboard's browser test drives Debian's chromium with playwright-core,
 # pinned in tests/browser/package-lock.json. Node.js and npm come from Debian

@@ -20,7 +20,7 @@
 #include "shoal/error.h"
 #include "shoal/labels.h"
 
-#define BODY_FIELDS 16
+#define BODY_FIELDS 17
 #define DEPTH_MAX   8
 
 static const char *const state_names[HEALTH_STATE_COUNT] = {
@@ -94,6 +94,51 @@ static bool printable(struct health_str t, uint32_t min, uint32_t max)
 	return true;
 }
 
+/* Valid UTF-8 without control characters: annotations are free text that
+ * every API shows as a JSON string. */
+static bool utf8_text(struct health_str t, uint32_t max)
+{
+	const uint8_t *s = (const uint8_t *)t.s;
+	if (t.len > max || (t.len > 0 && s == NULL))
+		return false;
+	for (uint32_t i = 0; i < t.len;) {
+		uint8_t c = s[i];
+		uint32_t more;
+		uint32_t cp;
+		if (c < 0x80) {
+			if (c < 0x20 || c == 0x7f)
+				return false;
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			more = 1;
+			cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			more = 2;
+			cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			more = 3;
+			cp = c & 0x07;
+		} else {
+			return false;
+		}
+		if (t.len - i <= more)
+			return false;
+		for (uint32_t k = 1; k <= more; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (s[i + k] & 0x3f);
+		}
+		/* overlong forms, surrogates and beyond U+10FFFF */
+		if ((more == 2 && cp < 0x800) || (more == 3 && cp < 0x10000) || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp < 0xa0))
+			return false;
+		i += more + 1;
+	}
+	return true;
+}
+
 static bool str_eq(struct health_str a, struct health_str b)
 {
 	return a.len == b.len && (a.len == 0 || memcmp(a.s, b.s, a.len) == 0);
@@ -108,8 +153,9 @@ static int record_check(const struct health_record *r)
 		return SHOAL_E_MALFORMED;
 	if (!printable(r->software, 0, HEALTH_SOFTWARE_MAX))
 		return SHOAL_E_MALFORMED;
-	if (r->n_labels > HEALTH_LABELS_MAX || r->n_intents > HEALTH_INTENTS_MAX ||
-	    r->n_policy > HEALTH_POLICY_MAX || r->n_alerts > HEALTH_ALERTS_MAX)
+	if (r->n_labels > HEALTH_LABELS_MAX || r->n_annotations > HEALTH_ANNOTATIONS_MAX ||
+	    r->n_intents > HEALTH_INTENTS_MAX || r->n_policy > HEALTH_POLICY_MAX ||
+	    r->n_alerts > HEALTH_ALERTS_MAX)
 		return SHOAL_E_RANGE;
 	if (r->cpu_pm > 1000 || r->mem_pm > 1000 || r->disk_pm > 1000 || r->links.loss_pm > 1000 ||
 	    r->links.reached > r->links.probed)
@@ -126,6 +172,15 @@ static int record_check(const struct health_record *r)
 			return SHOAL_E_MALFORMED;
 		for (uint32_t j = 0; j < i; j++)
 			if (str_eq(r->labels[j].key, l->key))
+				return SHOAL_E_MALFORMED;
+	}
+	for (uint32_t i = 0; i < r->n_annotations; i++) {
+		const struct health_label *a = &r->annotations[i];
+		if (a->key.s == NULL || !shoal_label_key_valid(a->key.s, a->key.len) ||
+		    !utf8_text(a->value, HEALTH_ANNOTATION_VALUE_MAX))
+			return SHOAL_E_MALFORMED;
+		for (uint32_t j = 0; j < i; j++)
+			if (str_eq(r->annotations[j].key, a->key))
 				return SHOAL_E_MALFORMED;
 	}
 	for (uint32_t i = 0; i < r->n_intents; i++) {
@@ -234,6 +289,11 @@ static void pack_body(msgpack_packer *pk, const struct health_record *r)
 	msgpack_pack_uint8(pk, r->score.reliability);
 	msgpack_pack_uint8(pk, r->score.security);
 	msgpack_pack_uint8(pk, r->score.performance);
+	msgpack_pack_map(pk, r->n_annotations);
+	for (uint32_t i = 0; i < r->n_annotations; i++) {
+		pack_str(pk, r->annotations[i].key);
+		pack_str(pk, r->annotations[i].value);
+	}
 }
 
 int health_seal(const struct health_record *r, const uint8_t sk[64], struct shoal_buf *out)
@@ -343,18 +403,26 @@ static int read_head(const uint8_t **p, const uint8_t *end, struct health_record
 	return health_site_name_valid(r->site.s, r->site.len) ? 0 : SHOAL_E_MALFORMED;
 }
 
-static int read_labels(const uint8_t **p, const uint8_t *end, struct health_record *r)
+/* A map of {key: value} strings into `out` (labels or annotations). */
+static int read_pairs(const uint8_t **p, const uint8_t *end, uint32_t max, uint32_t value_max,
+                      struct health_label *out, uint32_t *n)
 {
-	int rc = shoal_mp_read_map(p, end, &r->n_labels);
+	int rc = shoal_mp_read_map(p, end, n);
 	if (rc != 0)
 		return rc;
-	if (r->n_labels > HEALTH_LABELS_MAX)
+	if (*n > max)
 		return SHOAL_E_RANGE;
-	for (uint32_t i = 0; i < r->n_labels; i++)
-		if ((rc = read_str(p, end, SHOAL_LABEL_KEY_MAX, &r->labels[i].key)) != 0 ||
-		    (rc = read_str(p, end, SHOAL_LABEL_VALUE_MAX, &r->labels[i].value)) != 0)
+	for (uint32_t i = 0; i < *n; i++)
+		if ((rc = read_str(p, end, SHOAL_LABEL_KEY_MAX, &out[i].key)) != 0 ||
+		    (rc = read_str(p, end, value_max, &out[i].value)) != 0)
 			return rc;
 	return 0;
+}
+
+static int read_labels(const uint8_t **p, const uint8_t *end, struct health_record *r)
+{
+	return read_pairs(p, end, HEALTH_LABELS_MAX, SHOAL_LABEL_VALUE_MAX, r->labels,
+	                  &r->n_labels);
 }
 
 static int read_usage_links(const uint8_t **p, const uint8_t *end, struct health_record *r)
@@ -490,7 +558,9 @@ int health_body_decode(const uint8_t *body, size_t len, struct health_record *r)
 	if ((rc = read_usage_links(&p, end, r)) != 0 || (rc = read_intents(&p, end, r)) != 0 ||
 	    (rc = read_pods_security(&p, end, r)) != 0 ||
 	    (rc = read_policy_alerts(&p, end, r)) != 0 ||
-	    (rc = read_score(&p, end, &r->score)) != 0)
+	    (rc = read_score(&p, end, &r->score)) != 0 ||
+	    (rc = read_pairs(&p, end, HEALTH_ANNOTATIONS_MAX, HEALTH_ANNOTATION_VALUE_MAX,
+	                     r->annotations, &r->n_annotations)) != 0)
 		return rc;
 	if (p != end)
 		return SHOAL_E_MALFORMED;

@@ -113,6 +113,7 @@ void health_pacer_create(struct health_pacer *p, uint64_t refresh_us)
 {
 	memset(p, 0, sizeof(*p));
 	p->refresh_us = refresh_us;
+	p->hold_us = HEALTH_HOLD_US;
 }
 
 uint64_t health_pacer_due(const struct health_pacer *p, unsigned changes)
@@ -120,7 +121,7 @@ uint64_t health_pacer_due(const struct health_pacer *p, unsigned changes)
 	if (p->published == 0)
 		return 0; /* nothing out yet: the first record goes at once */
 	if (changes != 0) {
-		uint64_t held = p->published + HEALTH_HOLD_US;
+		uint64_t held = p->published + p->hold_us;
 		return held < p->refresh_at ? held : p->refresh_at;
 	}
 	return p->refresh_at;

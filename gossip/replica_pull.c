@@ -263,9 +263,9 @@ static void take_item(struct replica *r, uint64_t now, struct replica_pull *p,
 
 	r->st.items_in++;
 	r->st.body_bytes_in += e->size;
-	bool digested = r->app.digest != NULL
-	                        ? r->app.digest(r->app.ctx, e->body, e->size, digest) == 0
-	                        : (replica_digest(e->body, e->size, digest), true);
+	bool digested = r->app.digest != NULL ? r->app.digest(r->app.ctx, e->key, e->key_len,
+	                                                      e->body, e->size, digest) == 0
+	                                      : (replica_digest(e->body, e->size, digest), true);
 	bool same = memcmp(e->digest, w->digest, REPLICA_DIGEST_LEN) == 0;
 	/* The body must hash to the digest it came with, and that must be the
 	 * one announced (with its size: a short body is a truncated one) unless

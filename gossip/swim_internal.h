@@ -343,7 +343,21 @@ struct swim_probe {
 	uint64_t end;            /* evaluate the probe then */
 	uint32_t nacks_expected; /* helpers asked */
 	uint32_t nacks;          /* nacks received */
+	uint32_t rtt;            /* us from the ping to the first ack, once acked */
 };
+
+/* The outcome of one finished probe, kept in a ring for the link summary
+ * (swim_links.c) a site reports in its health record. */
+struct swim_probe_outcome {
+	uint64_t at;     /* the probe began; 0 = free slot */
+	uint32_t target; /* name id (only compared, never dereferenced) */
+	uint32_t rtt;    /* us to the first ack; SWIM_RTT_LOST if none came */
+};
+#define SWIM_PROBE_OUTCOMES 256 /* about two minutes of probes at the LAN rate */
+#define SWIM_RTT_LOST       UINT32_MAX
+
+/* Remember a finished probe's outcome (swim_links.c). */
+void swim_links_record(struct swim *s, const struct swim_probe *p);
 
 /* A ping-req we are serving for another member. */
 struct swim_helper {
@@ -422,6 +436,9 @@ struct swim {
 	/* Our recent pings, a ring, so that a late ack is recognised. */
 	struct swim_ping_sent pings[SWIM_PINGS_RECENT];
 	uint32_t pings_pos;
+	/* Finished probes, a ring (swim_links.c). */
+	struct swim_probe_outcome outcomes[SWIM_PROBE_OUTCOMES];
+	uint32_t outcomes_pos;
 
 	uint64_t next_probe; /* timers (absolute us) */
 	uint64_t next_gossip;

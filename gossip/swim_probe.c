@@ -233,6 +233,7 @@ static void finish_probe(struct swim *s, uint64_t now)
 {
 	struct swim_probe *p = &s->probe;
 	p->active = false;
+	swim_links_record(s, p);
 	if (p->acked)
 		return;
 	if (p->nacks_expected > 0) {
@@ -352,6 +353,8 @@ void swim_probe_on_ack(struct swim *s, uint64_t now, uint32_t seq)
 	if (p->active && seq == p->seq) {
 		if (!p->acked) {
 			p->acked = true;
+			p->rtt = now - p->start > UINT32_MAX - 1 ? UINT32_MAX - 1
+			                                         : (uint32_t)(now - p->start);
 			s->stats.acks++;
 			/* Only a timely direct ack says our own side is healthy. */
 			if (!p->indirect && now <= p->ping_req_at)

@@ -9,12 +9,15 @@
 #ifndef SHOAL_NODE_API_H
 #define SHOAL_NODE_API_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <jansson.h>
 
 #include "shoal/env.h"
+#include "shoal/labels.h"
+#include "shoal/swim.h"
 
 #include "http.h"
 
@@ -32,10 +35,40 @@ void node_api_intents_get(struct node_http_req *req);
 void node_api_hlc(struct node_http_req *req);
 void node_api_sites(struct node_http_req *req);
 void node_api_virtual_site(struct node_http_req *req);
+void node_api_fleet(struct node_http_req *req);
+void node_api_fleet_sites(struct node_http_req *req);
+void node_api_site(struct node_http_req *req);
+
+/* ?selector=S compiled; NULL after answering 400 bad_selector itself. */
+struct selector *node_api_selector_param(struct node_http_req *req);
+/* Pod counts per bucket as {"running": n, ...}. */
+json_t *node_api_pods_json(const uint64_t *pods);
+
+/* One member's labels as a view selectors can read (site_labels.c),
+ * decoded from the record's msgpack with the bounded reader into a fixed
+ * buffer: SWIM_LABELS_MAX bounds the record, so one NUL per string more
+ * than that always fits. */
+struct node_site_labels {
+	struct shoal_label items[SWIM_LABELS_MAX / 2]; /* each entry takes >= 2 bytes */
+	char text[2 * SWIM_LABELS_MAX];                /* the strings, NUL-terminated */
+	struct shoal_labels view;                      /* items[0..n) */
+};
+/* false if the labels do not decode (such a site matches nothing). */
+bool node_site_labels_decode(const uint8_t *mp, size_t len, struct node_site_labels *out);
 /* GET /, /dashboard.js, /dashboard.css, /favicon.svg: the embedded page. */
 void node_api_dashboard(struct node_http_req *req);
 
 struct node;
+struct shoal_buf;
+/* metrics.c: Prometheus text helpers, shared by the families other files
+ * emit (every family carries # HELP and # TYPE). */
+void node_metrics_emit(struct shoal_buf *b, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
+void node_metrics_family(struct shoal_buf *b, const char *name, const char *type, const char *help);
+void node_metrics_counter(struct shoal_buf *b, const char *name, const char *help, uint64_t v);
+/* metrics_health.c: this site's health and the fleet's aggregates. */
+void node_metrics_health(struct node *n, struct shoal_buf *b);
+
 /* This node's annotations (operator's, then discovered) as a JSON object. */
 json_t *node_api_annotations(const struct node *n);
 

@@ -7,10 +7,6 @@
  * labels are the ones in its signed member record, so every node that
  * holds the same records answers the same list, and a site started later
  * with matching labels appears everywhere as soon as its record spreads.
- *
- * Labels are decoded from the record's msgpack with the bounded reader into
- * a fixed buffer: SWIM_LABELS_MAX bounds the record, so one NUL per string
- * more than that always fits.
  */
 #include "api.h"
 
@@ -25,45 +21,6 @@
 
 #include "node.h"
 
-/* One member's labels as a view selectors can read. */
-struct site_labels {
-	struct shoal_label items[SWIM_LABELS_MAX / 2]; /* each entry takes >= 2 bytes */
-	char text[2 * SWIM_LABELS_MAX];                /* the strings, NUL-terminated */
-	struct shoal_labels view;                      /* items[0..n) */
-};
-
-/* false if the record's labels do not decode (such a site matches nothing). */
-static bool decode_labels(const uint8_t *mp, size_t len, struct site_labels *out)
-{
-	const uint8_t *pos = mp, *end = mp + len;
-	uint32_t count;
-	size_t used = 0;
-	out->view.items = out->items;
-	out->view.n = 0;
-	if (mp == NULL || len == 0)
-		return true;
-	if (shoal_mp_read_map(&pos, end, &count) != 0 ||
-	    count > sizeof(out->items) / sizeof(out->items[0]))
-		return false;
-	for (uint32_t i = 0; i < count; i++) {
-		const uint8_t *k, *v;
-		uint32_t kl, vl;
-		if (shoal_mp_read_str(&pos, end, &k, &kl) != 0 ||
-		    shoal_mp_read_str(&pos, end, &v, &vl) != 0 ||
-		    used + kl + vl + 2 > sizeof(out->text))
-			return false;
-		char *key = out->text + used;
-		memcpy(key, k, kl);
-		key[kl] = '\0';
-		char *value = key + kl + 1;
-		memcpy(value, v, vl);
-		value[vl] = '\0';
-		used += kl + vl + 2;
-		out->items[out->view.n++] = (struct shoal_label){key, value};
-	}
-	return true;
-}
-
 static int by_name(const void *a, const void *b)
 {
 	json_t *const *x = a, *const *y = b;
@@ -75,7 +32,7 @@ static int by_name(const void *a, const void *b)
 static json_t *matching_sites(struct node *n, const struct selector *sel)
 {
 	struct swim_member_info m;
-	struct site_labels *labels = malloc(sizeof(*labels));
+	struct node_site_labels *labels = malloc(sizeof(*labels));
 	uint32_t cursor = 0;
 	size_t count = 0, cap = 0;
 	json_t **items = NULL;
@@ -88,7 +45,7 @@ static json_t *matching_sites(struct node *n, const struct selector *sel)
 	while (swim_member_next(n->swim, &cursor, &m) == 0) {
 		if (m.state != SWIM_ALIVE && m.state != SWIM_SUSPECT)
 			continue;
-		if (!decode_labels(m.labels, m.labels_len, labels) ||
+		if (!node_site_labels_decode(m.labels, m.labels_len, labels) ||
 		    !selector_matches(sel, &labels->view))
 			continue;
 		json_t *j = json_pack("{s:s,s:o,s:s,s:o}", "name", m.name, "address",
@@ -120,15 +77,9 @@ static json_t *matching_sites(struct node *n, const struct selector *sel)
 void node_api_sites(struct node_http_req *req)
 {
 	struct node *n = req->ctx;
-	const char *text = node_http_query(req, "selector");
-	char err[SELECTOR_ERR_MAX];
-	struct selector *sel = NULL;
-	if (text == NULL)
-		text = "";
-	if (selector_parse(text, strlen(text), &sel, err, sizeof(err)) != 0) {
-		node_http_error(req, 400, "bad_selector", err);
+	struct selector *sel = node_api_selector_param(req);
+	if (sel == NULL)
 		return;
-	}
 	json_t *sites = matching_sites(n, sel);
 	node_http_json(req, 200,
 	               json_pack("{s:s,s:I,s:o}", "selector", selector_canonical(sel), "count",

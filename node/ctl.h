@@ -79,6 +79,9 @@ extern const struct ctl_command ctl_apply_command;   /* ctl_apply.c */
 extern const struct ctl_command ctl_get_command;     /* ctl_get.c */
 extern const struct ctl_command ctl_delete_command;  /* ctl_delete.c */
 extern const struct ctl_command ctl_key_command;     /* ctl_key.c */
+extern const struct ctl_command ctl_status_command;  /* ctl_status.c */
+extern const struct ctl_command ctl_top_command;     /* ctl_top.c */
+extern const struct ctl_command ctl_wait_command;    /* ctl_wait.c */
 
 /* `get sites` (ctl_get_sites.c), run by `get` with its argv and usage. */
 int ctl_get_sites(struct ctl_opts *o, int argc, char **argv, const struct ctl_command *cmd);

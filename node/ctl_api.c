@@ -54,11 +54,19 @@ static int print_error_body(const struct ctl_opts *o, const char *method, const 
 int ctl_api_call(const struct ctl_opts *o, const char *method, const char *path, const json_t *body,
                  json_t **out, struct ctl_http_resp *raw)
 {
+	return ctl_api_call_status(o, method, path, body, out, raw, NULL);
+}
+
+int ctl_api_call_status(const struct ctl_opts *o, const char *method, const char *path,
+                        const json_t *body, json_t **out, struct ctl_http_resp *raw, long *status)
+{
 	char err[512];
 	char *text = NULL;
 	struct ctl_http_resp r;
 
 	*out = NULL;
+	if (status != NULL)
+		*status = 0;
 	if (body != NULL) {
 		text = json_dumps(body, JSON_COMPACT);
 		if (text == NULL)
@@ -68,6 +76,8 @@ int ctl_api_call(const struct ctl_opts *o, const char *method, const char *path,
 	free(text);
 	if (rc != 0)
 		return ctl_fail("%s", err);
+	if (status != NULL)
+		*status = r.status;
 	if (r.status >= 400 || r.status < 200) {
 		print_error_body(o, method, path, &r);
 		ctl_http_resp_free(&r);

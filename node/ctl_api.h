@@ -24,6 +24,12 @@
 int ctl_api_call(const struct ctl_opts *o, const char *method, const char *path, const json_t *body,
                  json_t **out, struct ctl_http_resp *raw);
 
+/* The same, also setting *status to the HTTP status (0 when the node did
+ * not answer), for commands that map some answers to other exit codes: a
+ * 400 about a selector the command line gave is a usage error. */
+int ctl_api_call_status(const struct ctl_opts *o, const char *method, const char *path,
+                        const json_t *body, json_t **out, struct ctl_http_resp *raw, long *status);
+
 /* Print a body exactly as received, ending it with a newline if it had none. */
 void ctl_api_print_raw(const struct ctl_http_resp *raw, FILE *out);
 

@@ -8,6 +8,7 @@
 #include "ctl_format.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,4 +194,28 @@ int ctl_format_labels(const json_t *labels, char *out, size_t cap)
 	}
 	free(keys);
 	return rc;
+}
+
+int ctl_url_encode(const char *in, char *out, size_t cap)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = 0;
+	if (cap == 0)
+		return -ENOSPC;
+	for (const unsigned char *p = (const unsigned char *)in; *p != '\0'; p++) {
+		bool plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		             (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.' ||
+		             *p == '~';
+		if (n + (plain ? 1 : 3) >= cap)
+			return -ENOSPC;
+		if (plain) {
+			out[n++] = (char)*p;
+		} else {
+			out[n++] = '%';
+			out[n++] = hex[*p >> 4];
+			out[n++] = hex[*p & 15];
+		}
+	}
+	out[n] = '\0';
+	return 0;
 }

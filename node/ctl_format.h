@@ -32,4 +32,8 @@ void ctl_format_age(int64_t seconds, char out[CTL_AGE_LEN]);
  * -ENOSPC if `cap` is too small (out holds a truncated, terminated prefix). */
 int ctl_format_labels(const json_t *labels, char *out, size_t cap);
 
+/* Percent-encode everything but RFC 3986's unreserved characters (a
+ * selector or a name as a query value). Returns 0 or -ENOSPC. */
+int ctl_url_encode(const char *in, char *out, size_t cap);
+
 #endif

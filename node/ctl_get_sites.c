@@ -8,36 +8,12 @@
  */
 #include "ctl.h"
 
-#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "ctl_api.h"
 #include "ctl_format.h"
 #include "ctl_table.h"
-
-/* Percent-encode everything but RFC 3986's unreserved characters. */
-static int url_encode(const char *in, char *out, size_t cap)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	size_t n = 0;
-	for (const unsigned char *p = (const unsigned char *)in; *p != '\0'; p++) {
-		bool plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		             (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.' ||
-		             *p == '~';
-		if (n + (plain ? 1 : 3) >= cap)
-			return -1;
-		if (plain) {
-			out[n++] = (char)*p;
-		} else {
-			out[n++] = '%';
-			out[n++] = hex[*p >> 4];
-			out[n++] = hex[*p & 15];
-		}
-	}
-	out[n] = '\0';
-	return 0;
-}
 
 static int print_table(const json_t *body)
 {
@@ -88,10 +64,10 @@ int ctl_get_sites(struct ctl_opts *o, int argc, char **argv, const struct ctl_co
 		return ctl_usage_error(cmd, "give -l SELECTOR or --virtual-site NAME, not both");
 
 	char enc[3 * 4096 + 1], path[sizeof(enc) + 64];
-	if (url_encode(vsite != NULL      ? vsite
-	               : selector != NULL ? selector
-	                                  : "",
-	               enc, sizeof(enc)) != 0)
+	if (ctl_url_encode(vsite != NULL      ? vsite
+	                   : selector != NULL ? selector
+	                                      : "",
+	                   enc, sizeof(enc)) != 0)
 		return ctl_usage_error(cmd, "selector or name too long");
 	if (vsite != NULL)
 		snprintf(path, sizeof(path), "/v1/virtual-sites/%s", enc);

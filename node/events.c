@@ -128,6 +128,9 @@ void node_events_on_swim(void *ctx, const struct swim_event *ev)
 	case SWIM_EV_LEFT:
 		node_log_event(&n->log, NODE_LOG_INFO, "member_left",
 		               json_pack("{s:s,s:I}", "member", name, "incarnation", inc));
+		/* A site that left on purpose is no longer part of the fleet's
+		 * health; one that died stays, shown unreachable. */
+		node_health_forget(n, name);
 		break;
 	case SWIM_EV_REAPED:
 		node_log_event(&n->log, NODE_LOG_INFO, "member_reaped",

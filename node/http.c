@@ -107,7 +107,8 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, struct node_ht
 	} else {
 		if (req->json == NULL)
 			req->json = json_object();
-		body = json_dumps(req->json, JSON_COMPACT | JSON_ENSURE_ASCII);
+		body = json_dumps(req->json,
+		                  JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(10));
 		if (body == NULL) {
 			req->status = 500;
 			body = strdup("{\"error\":\"internal\",\"reason\":\"out of memory\"}");

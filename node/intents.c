@@ -218,6 +218,8 @@ static void on_gc(uv_timer_t *t)
 {
 	struct node *n = t->data;
 	size_t collected = intent_store_gc(n->intents, node_wall_ms());
+	node_intents_alive(n);
+	node_intents_peer_source(n); /* ends a finished resync even when nothing arrives */
 	if (collected > 0)
 		node_log_event(&n->log, NODE_LOG_INFO, "intents_collected",
 		               json_pack("{s:I}", "tombstones", (json_int_t)collected));
@@ -243,10 +245,12 @@ int node_intents_open(struct node *n, const struct shoal_env *env, char *err, si
 		snprintf(err, errcap, "cannot create the intent store");
 		return rc;
 	}
+	node_intents_resync_begin(n);
 	if ((rc = load_records(n)) != 0) {
 		snprintf(err, errcap, "cannot read the intents database");
 		return rc;
 	}
+	node_intents_resync_loaded(n);
 	intent_store_gc(n->intents, node_wall_ms());
 	uv_timer_init(n->loop, &n->intents_gc);
 	n->intents_gc.data = n;
@@ -260,6 +264,9 @@ int node_intents_open(struct node *n, const struct shoal_env *env, char *err, si
 
 void node_intents_close(struct node *n)
 {
+	if (n->intents != NULL)
+		node_intents_alive(n);
+	node_intents_resync_stop(n);
 	if (n->intents_gc_open)
 		uv_close((uv_handle_t *)&n->intents_gc, NULL);
 	n->intents_gc_open = false;

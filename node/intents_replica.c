@@ -167,8 +167,11 @@ static int app_fetch(void *ctx, const uint8_t *key, uint32_t key_len, struct rep
 
 /* The id an envelope claims: SHA-256 of its body (structure only; the
  * signature is the store's to verify). */
-static int app_digest(void *ctx, const uint8_t *body, uint32_t len, uint8_t out[REPLICA_DIGEST_LEN])
+static int app_digest(void *ctx, const uint8_t *key, uint32_t key_len, const uint8_t *body,
+                      uint32_t len, uint8_t out[REPLICA_DIGEST_LEN])
 {
+	(void)key;
+	(void)key_len;
 	struct intent_envelope e;
 	(void)ctx;
 	if (intent_envelope_decode(body, len, &e, NULL) != 0)
@@ -202,7 +205,7 @@ static enum replica_verdict app_offer(void *ctx, uint64_t now, const struct repl
 	struct intent_offer o = {.bytes = body,
 	                         .len = it->size,
 	                         .now_ms = node_wall_ms(),
-	                         .source = INTENT_FROM_PEER,
+	                         .source = node_intents_peer_source(n),
 	                         .from = peer,
 	                         .expect_id = it->digest};
 	/* The envelope must be the item it was announced as: a body of
@@ -382,31 +385,20 @@ void node_intents_wire_committed(struct node *n, const struct intent_item *it)
 
 /* ---- lifecycle --------------------------------------------------------- */
 
-int node_intents_attach(struct node *n)
+int node_intents_wire_open(struct node *n, struct replica_app *app)
 {
-	struct replica_config rc;
 	struct node_intents_wire *w = calloc(1, sizeof(*w));
 	if (w == NULL)
 		return -ENOMEM;
 	w->n = n;
-	struct replica_app app = {.ctx = w,
-	                          .lookup = app_lookup,
-	                          .fetch = app_fetch,
-	                          .offer = app_offer,
-	                          .bucket_hashes = app_bucket_hashes,
-	                          .bucket_items = app_bucket_items,
-	                          .digest = app_digest,
-	                          .heard = app_heard};
-	replica_config_defaults(&rc);
-	if (n->cfg->profile == NODE_PROFILE_FAST)
-		replica_config_scale(&rc, 10);
-	rc.body_max = INTENT_ENVELOPE_MAX;
-	rc.ae_buckets = INTENT_BUCKETS;
-	int err = node_replica_attach(n, &app, &rc);
-	if (err != 0) {
-		free(w);
-		return err;
-	}
+	*app = (struct replica_app){.ctx = w,
+	                            .lookup = app_lookup,
+	                            .fetch = app_fetch,
+	                            .offer = app_offer,
+	                            .bucket_hashes = app_bucket_hashes,
+	                            .bucket_items = app_bucket_items,
+	                            .digest = app_digest,
+	                            .heard = app_heard};
 	uv_timer_init(n->loop, &w->flush);
 	w->flush.data = w;
 	n->wire = w;
@@ -421,12 +413,11 @@ static void free_wire(uv_handle_t *h)
 	free(w);
 }
 
-void node_intents_detach(struct node *n)
+void node_intents_wire_close(struct node *n)
 {
 	struct node_intents_wire *w = n->wire;
 	if (w == NULL)
 		return;
-	node_replica_detach(n);
 	n->wire = NULL;
 	uv_close((uv_handle_t *)&w->flush, free_wire);
 }

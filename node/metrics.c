@@ -18,15 +18,20 @@
 
 #define METRICS_MAX (128 * 1024)
 
-static void emit(struct shoal_buf *b, const char *fmt, ...)
+static void emitv(struct shoal_buf *b, const char *fmt, va_list ap)
 {
 	char line[512];
-	va_list ap;
-	va_start(ap, fmt);
 	int n = vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
 	if (n > 0)
 		shoal_buf_append(b, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
+__attribute__((format(printf, 2, 3))) static void emit(struct shoal_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	emitv(b, fmt, ap);
+	va_end(ap);
 }
 
 static void family(struct shoal_buf *b, const char *name, const char *type, const char *help)
@@ -168,6 +173,7 @@ void node_api_metrics(struct node_http_req *req)
 	emit(&b, "shoal_stream_connections %zu\n", node_transport_conns(&n->transport));
 	if (n->replica != NULL)
 		replica_metrics(&b, replica_stats(n->replica), replica_pending(n->replica));
+	node_metrics_health(n, &b);
 
 	if (b.err != 0 || b.data == NULL) {
 		shoal_buf_destroy(&b);
@@ -179,4 +185,23 @@ void node_api_metrics(struct node_http_req *req)
 	req->text_len = b.len;
 	req->content_type = "text/plain; version=0.0.4; charset=utf-8";
 	req->status = 200;
+}
+
+/* The helpers for families emitted elsewhere (metrics_health.c). */
+void node_metrics_emit(struct shoal_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	emitv(b, fmt, ap);
+	va_end(ap);
+}
+
+void node_metrics_family(struct shoal_buf *b, const char *name, const char *type, const char *help)
+{
+	family(b, name, type, help);
+}
+
+void node_metrics_counter(struct shoal_buf *b, const char *name, const char *help, uint64_t v)
+{
+	counter(b, name, help, v);
 }

@@ -179,9 +179,9 @@ static void teardown(struct node *n)
 	node_http_stop(n->http);
 	n->http = NULL;
 	node_labels_stop(n);
-	node_intents_detach(n);
-	node_replica_detach(n); /* before its swim, while streams can still close */
+	node_wire_detach(n); /* before its swim, while streams can still close */
 	node_intents_close(n);
+	node_health_close(n);
 	node_trust_close(n);
 	if (n->transport_open)
 		node_transport_close(&n->transport);
@@ -244,6 +244,8 @@ int node_start(struct node *n, uv_loop_t *loop, const struct node_config *cfg, c
 	 * carries the roots' fingerprint from the first packet. */
 	if ((rc = node_intents_open(n, node_transport_env(&n->transport), err, errcap)) != 0)
 		goto fail;
+	if ((rc = node_health_open(n, err, errcap)) != 0)
+		goto fail;
 	/* The trust roots' fingerprint: peers report a mismatch (trust_label.c). */
 	node_trust_label_init(n);
 	uint64_t now = node_now();
@@ -269,8 +271,9 @@ int node_start(struct node *n, uv_loop_t *loop, const struct node_config *cfg, c
 		node_log_msg(&n->log, NODE_LOG_WARN, "unencrypted",
 		             "NO KEYRING: gossip is NOT encrypted or authenticated; anyone who "
 		             "can reach the gossip port can join. Pass --keyring FILE.");
-	if ((rc = node_intents_attach(n)) != 0) {
-		set_err(err, errcap, "cannot replicate intents: %s%s", shoal_strerror(rc), "");
+	if ((rc = node_wire_attach(n)) != 0) {
+		set_err(err, errcap, "cannot replicate intents and health: %s%s",
+		        shoal_strerror(rc), "");
 		goto fail;
 	}
 	now = node_now();

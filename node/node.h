@@ -30,6 +30,7 @@
 #include "shoal/trust.h"
 
 #include "config.h"
+#include "health.h"
 #include "http.h"
 #include "log.h"
 #include "store.h"
@@ -61,6 +62,8 @@ struct node {
 	struct swim_pool *pool;          /* interned member records */
 	struct swim *swim;               /* the membership state machine */
 	struct replica *replica;         /* item replication; NULL until an app attaches */
+	struct replica_mux *mux;         /* intents and health on the one replica (wire.c) */
+	struct node_health health;       /* every site's health record, and ours (health.h) */
 	uv_timer_t timer;                /* fires at swim_next_deadline */
 	bool timer_open;                 /* timer needs closing */
 	struct trust_roots roots;        /* --trust: keys that may sign anything */
@@ -75,7 +78,10 @@ struct node {
 	bool sys_timer_open;             /* sys_timer needs closing */
 	struct node_intents_wire *wire;  /* the store on the replica; NULL if not attached */
 	uint64_t intents_changes;        /* bumped by every persisted change */
-	char trust_label[17];            /* first 16 hex of trust_roots_hash */
+	bool intents_resync;             /* taking old envelopes from peers (intents_resync.c) */
+	uv_timer_t resync_timer;         /* checks whether the resync is done */
+	bool resync_timer_open;
+	char trust_label[17];                      /* first 16 hex of trust_roots_hash */
 	char (*trust_reported)[SWIM_NAME_MAX + 1]; /* peers already logged as mismatched */
 	size_t ntrust_reported, trust_reported_cap;
 	struct node_site_states site_states; /* this site's per-intent states (site_states.h) */
@@ -148,16 +154,34 @@ int node_events_save_keyring(struct node *n);
  * before the API; close it in teardown. */
 int node_intents_open(struct node *n, const struct shoal_env *env, char *err, size_t errcap);
 void node_intents_close(struct node *n);
+/* intents_resync.c: a new node, or one away longer than the horizon
+ * (its intents dropped at start), takes old envelopes from peers until
+ * its first anti-entropy exchange is done (INTENT_FROM_RESYNC). begin:
+ * before loading; loaded: after; alive: record the wall time this node
+ * ran (every minute and at close); peer_source: the source to offer
+ * pulled envelopes as. */
+void node_intents_resync_begin(struct node *n);
+void node_intents_resync_loaded(struct node *n);
+void node_intents_alive(struct node *n);
+enum intent_source node_intents_peer_source(struct node *n);
+void node_intents_resync_stop(struct node *n);
 /* Wall-clock milliseconds, the time intents are judged by. */
 uint64_t node_wall_ms(void);
 /* Lower-case hex of len bytes into out (2*len+1 bytes). */
 void node_intents_hex(const uint8_t *bytes, size_t len, char *out);
 
-/* intents_replica.c: the intent store as the replica's application (a
- * struct replica_app): attach after SWIM exists, detach before it goes.
- * Every commit is announced, from the API or a peer. */
-int node_intents_attach(struct node *n);
-void node_intents_detach(struct node *n);
+/* intents_replica.c: the intent store as an application of the replica
+ * (a struct replica_app, filled into *app): open after SWIM exists, close
+ * once the replica is detached. Every commit is announced, from the API
+ * or a peer. */
+int node_intents_wire_open(struct node *n, struct replica_app *app);
+void node_intents_wire_close(struct node *n);
+
+/* wire.c: the intents and the health table on one replica (a mux), and
+ * this site's health publishing; attach after SWIM exists, detach before
+ * it goes. */
+int node_wire_attach(struct node *n);
+void node_wire_detach(struct node *n);
 /* The store's committed hook: queue the item's announcement. */
 void node_intents_wire_committed(struct node *n, const struct intent_item *it);
 /* Gossip-arrived envelopes refused, by reason (for /metrics). */

@@ -33,9 +33,10 @@ static const struct ctl_command version_command = {
 /* Every command, in the order `help` lists them. A new command is a new
  * ctl_<name>.c exporting its struct, declared in ctl.h, and one line here. */
 static const struct ctl_command *const commands[] = {
-        &ctl_members_command, &ctl_get_command,    &ctl_apply_command, &ctl_delete_command,
-        &ctl_sign_command,    &ctl_keygen_command, &ctl_key_command,   &ctl_keyring_command,
-        &version_command,     &help_command,
+        &ctl_status_command, &ctl_top_command,   &ctl_wait_command,    &ctl_members_command,
+        &ctl_get_command,    &ctl_apply_command, &ctl_delete_command,  &ctl_sign_command,
+        &ctl_keygen_command, &ctl_key_command,   &ctl_keyring_command, &version_command,
+        &help_command,
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -256,3 +256,53 @@ int node_store_get_incarnation(struct node_store *st, uint32_t *incarnation)
 	mdb_txn_abort(txn);
 	return rc;
 }
+
+int node_store_secret_key(struct node_store *st, uint8_t sk[64])
+{
+	MDB_txn *txn;
+	MDB_val v;
+	if (mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn) != 0)
+		return SHOAL_E_STORE;
+	int rc = get(txn, st->self, "secret_key", &v);
+	if (rc == 0 && v.mv_size != 64)
+		rc = SHOAL_E_STORE;
+	if (rc == 0)
+		memcpy(sk, v.mv_data, 64);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+int node_store_set_u64(struct node_store *st, const char *key, uint64_t v)
+{
+	MDB_txn *txn;
+	uint8_t be[8];
+	for (int i = 0; i < 8; i++)
+		be[i] = (uint8_t)(v >> (56 - 8 * i));
+	if (mdb_txn_begin(st->env, NULL, 0, &txn) != 0)
+		return SHOAL_E_STORE;
+	int rc = put(txn, st->self, key, be, sizeof(be));
+	if (rc != 0) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	return mdb_txn_commit(txn) == 0 ? 0 : SHOAL_E_STORE;
+}
+
+int node_store_get_u64(struct node_store *st, const char *key, uint64_t *v)
+{
+	MDB_txn *txn;
+	MDB_val val;
+	if (mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn) != 0)
+		return SHOAL_E_STORE;
+	int rc = get(txn, st->self, key, &val);
+	if (rc == 0 && val.mv_size != 8)
+		rc = SHOAL_E_STORE;
+	if (rc == 0) {
+		const uint8_t *p = val.mv_data;
+		*v = 0;
+		for (int i = 0; i < 8; i++)
+			*v = *v << 8 | p[i];
+	}
+	mdb_txn_abort(txn);
+	return rc;
+}

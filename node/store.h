@@ -13,6 +13,7 @@
  *            public_key  32 bytes, Ed25519
  *            secret_key  64 bytes, Ed25519 (libsodium layout)
  *            incarnation 4 bytes, big-endian uint32
+ *            last_alive  8 bytes, big-endian wall ms this node last ran (intents_resync.c)
  *
  * Every write commits (durably: LMDB's default sync) before the function
  * returns, so a caller may acknowledge once it gets 0.
@@ -68,6 +69,15 @@ void node_identity_wipe(struct node_identity *id);
 int node_store_set_incarnation(struct node_store *st, uint32_t incarnation);
 /* SHOAL_E_NOT_FOUND before the first identity is made. */
 int node_store_get_incarnation(struct node_store *st, uint32_t *incarnation);
+
+/* The site's secret key, for signing what the site alone may say (its
+ * health record); the caller wipes it after use. */
+int node_store_secret_key(struct node_store *st, uint8_t sk[64]);
+
+/* A number kept in "self" under `key` (8 bytes, big-endian), committed
+ * on return; get: SHOAL_E_NOT_FOUND if never set. */
+int node_store_set_u64(struct node_store *st, const char *key, uint64_t v);
+int node_store_get_u64(struct node_store *st, const char *key, uint64_t *v);
 
 /* Open or create another named database for a subsystem's records. The
  * handle stays valid until node_store_close. */

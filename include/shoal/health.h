@@ -15,7 +15,7 @@
  *             | fixarray(2) | bin: body | bin(64): sig|
  *             +-------------+-----------+-------------+
  *                                 |
- *   body: array(16), positional (compact: no key text)
+ *   body: array(17), positional (compact: no key text)
  *    0 v         uint   1 (the body format)
  *    1 site      str    1-64 of [A-Za-z0-9._-], alnum first (a SWIM name)
  *    2 version   uint   the owner's HLC; higher wins
@@ -32,6 +32,7 @@
  *   13 policy    map    {rule str: hits uint}, <= 64
  *   14 alerts    [name str, ...] <= 32 (AlertRule names firing here)
  *   15 score     [score, connectivity, reliability, security, performance] 0-100
+ *   16 annotations map {key str: value str}, <= 66, free UTF-8 text <= 256 bytes
  *
  * Thread-safety: the pure functions are safe anywhere; a health_table
  * belongs to one thread.
@@ -49,18 +50,20 @@
 
 /* Fleet constants: they decide what a valid record is, so every node must
  * agree on them (docs/health.md). */
-#define HEALTH_FORMAT          1
-#define HEALTH_SITE_MAX        64  /* site name bytes, as SWIM_NAME_MAX */
-#define HEALTH_SOFTWARE_MAX    64  /* software version bytes */
-#define HEALTH_LABELS_MAX      64  /* labels in one record */
-#define HEALTH_INTENTS_MAX     256 /* per-intent states in one record */
-#define HEALTH_POLICY_MAX      64  /* policy rules with hit counters */
-#define HEALTH_POLICY_ID_MAX   128 /* bytes of a rule id */
-#define HEALTH_ALERTS_MAX      32  /* alerts firing */
-#define HEALTH_ROOTS_LEN       8   /* prefix of the trust roots' SHA-256 */
-#define HEALTH_SIG_LEN         64
-#define HEALTH_ENVELOPE_MAX    (96u << 10) /* largest envelope, bytes */
-#define HEALTH_TABLE_SITES_MAX 65536       /* records one table holds */
+#define HEALTH_FORMAT               1
+#define HEALTH_SITE_MAX             64  /* site name bytes, as SWIM_NAME_MAX */
+#define HEALTH_SOFTWARE_MAX         64  /* software version bytes */
+#define HEALTH_LABELS_MAX           64  /* labels in one record */
+#define HEALTH_INTENTS_MAX          256 /* per-intent states in one record */
+#define HEALTH_POLICY_MAX           64  /* policy rules with hit counters */
+#define HEALTH_POLICY_ID_MAX        128 /* bytes of a rule id */
+#define HEALTH_ALERTS_MAX           32  /* alerts firing */
+#define HEALTH_ANNOTATIONS_MAX      66  /* the operator's 64 and two discovered */
+#define HEALTH_ANNOTATION_VALUE_MAX 256 /* bytes of an annotation value */
+#define HEALTH_ROOTS_LEN            8   /* prefix of the trust roots' SHA-256 */
+#define HEALTH_SIG_LEN              64
+#define HEALTH_ENVELOPE_MAX         (128u << 10) /* largest envelope, bytes */
+#define HEALTH_TABLE_SITES_MAX      65536        /* records one table holds */
 
 /* Per-intent state on a site: one vocabulary for the project
  * (docs/intents.md). An owner reports the first seven; observers add the
@@ -171,6 +174,8 @@ struct health_record {
 	uint32_t n_alerts;
 	struct health_str alerts[HEALTH_ALERTS_MAX];
 	struct health_score score;
+	uint32_t n_annotations; /* free text beside the labels (geo.shoal.io/lat, ...) */
+	struct health_label annotations[HEALTH_ANNOTATIONS_MAX];
 };
 
 const char *health_state_name(enum health_state s); /* "not-selected", ... */
@@ -256,6 +261,7 @@ struct health_pacer {
 	uint64_t refresh_us; /* base refresh interval */
 	uint64_t published;  /* `now` of the last publish; 0 = never */
 	uint64_t refresh_at; /* next refresh, jittered */
+	uint64_t hold_us;    /* least gap between two changes: HEALTH_HOLD_US (tests scale it) */
 };
 
 void health_pacer_create(struct health_pacer *p, uint64_t refresh_us);

@@ -94,13 +94,33 @@ struct replica_app {
 	 * envelope, not the signature around it. 0, or nonzero if the bytes
 	 * cannot be digested (counted as a bad body, not offered). NULL:
 	 * replica_digest. */
-	int (*digest)(void *ctx, const uint8_t *body, uint32_t len,
-	              uint8_t out[REPLICA_DIGEST_LEN]);
+	int (*digest)(void *ctx, const uint8_t *key, uint32_t key_len, const uint8_t *body,
+	              uint32_t len, uint8_t out[REPLICA_DIGEST_LEN]);
 	/* Optional. An item this node lacks was first heard of, from `from`
 	 * (an announcement's sender, or the member that listed it in an
 	 * anti-entropy answer); it is now wanted. For logs; may be NULL. */
 	void (*heard)(void *ctx, const struct replica_item *it, const struct shoal_addr *from);
 };
+
+/* Several applications on one service (one swim carries one service):
+ * each claims the keys that begin with its prefix, the first match wins,
+ * and an empty prefix, last, takes every other key. The keys on the wire
+ * are the apps' own, prefix included, so an app chooses a prefix no other
+ * app's key can start with (the health table's "~" against "Kind/name").
+ * Anti-entropy compares the XOR of the apps' bucket hashes and lists every
+ * app's items in a differing bucket. replica_mux_app gives the combined
+ * app to pass to replica_new; the mux must outlive the replica. */
+#define REPLICA_MUX_APPS 4
+struct replica_mux_route {
+	const char *prefix; /* NUL-terminated; "" = every key no earlier route claims */
+	const struct replica_app *app;
+};
+struct replica_mux;
+/* -EINVAL for no routes, too many, a NULL app; -ENOMEM. Routes are copied
+ * (the apps they point at must outlive the mux). */
+int replica_mux_new(struct replica_mux **out, const struct replica_mux_route *routes, size_t n);
+void replica_mux_delete(struct replica_mux *m);
+const struct replica_app *replica_mux_app(const struct replica_mux *m);
 
 /* Helpers the app uses so that every node buckets and hashes alike. */
 uint32_t replica_bucket(const uint8_t *key, uint32_t key_len, uint32_t buckets);

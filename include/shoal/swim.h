@@ -233,6 +233,21 @@ uint32_t swim_incarnation(const struct swim *s);
 /* Lifeguard local health multiplier: 0 = healthy ... awareness_max-1. */
 uint32_t swim_awareness(const struct swim *s);
 
+/* Links as this member's own probes saw them over the last `window_us`
+ * (at most the probes it remembers, about two minutes' worth at the LAN
+ * rate: window_s says what was covered). A site's health record carries
+ * it (docs/health.md, "links"). */
+struct swim_links {
+	uint32_t window_s;   /* seconds the figures cover */
+	uint32_t known;      /* other members known, not left */
+	uint32_t probed;     /* distinct members probed */
+	uint32_t reached;    /* of those, members that answered at least once */
+	uint32_t rtt_p50_us; /* over every answered probe; 0 with none */
+	uint32_t rtt_p99_us;
+	uint32_t loss_pm; /* probes unanswered, per mille */
+};
+void swim_links(const struct swim *s, uint64_t now, uint64_t window_us, struct swim_links *out);
+
 struct swim_stats {
 	uint64_t probes;            /* direct pings sent by our prober */
 	uint64_t acks;              /* acks received for our probes */

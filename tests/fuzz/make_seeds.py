@@ -208,7 +208,8 @@ def health_seeds():
                [230, 510, 420], [60, 9999, 60, 60, 12000, 45000, 2],
                [[1, "shop-frontend", ver - 7000, 4], [2, "default-deny", ver - 8000, 5]],
                [14, 0, 0, 0, 1, 0, 0, 0], 2, [bytes(range(8)), True, 0],
-               {"egress/default-deny#3": 12}, ["memory-high"], [97, 98, 90, 100, 100]]
+               {"egress/default-deny#3": 12}, ["memory-high"], [97, 98, 90, 100, 100],
+               {"geo.shoal.io/lat": "35.6762", "note": "T\u014dky\u014d bay 7"}]
     bad_state = list(typical)
     bad_state[9] = [[1, "shop", ver, 7]]
     bad_v = list(typical)
@@ -219,7 +220,7 @@ def health_seeds():
         "valid-body-only": body,
         "valid-empty-lists": sign(msgpack.packb(
             [1, "a", 1, "", {}, 0, 0, [0, 0, 0], [0, 0, 0, 0, 0, 0, 0], [],
-             [0] * 8, 0, [bytes(8), False, 0], {}, [], [0, 0, 0, 0, 0]], use_bin_type=True)),
+             [0] * 8, 0, [bytes(8), False, 0], {}, [], [0, 0, 0, 0, 0], {}], use_bin_type=True)),
         "bad-observer-state": sign(msgpack.packb(bad_state, use_bin_type=True)),
         "bad-format-2": sign(msgpack.packb(bad_v, use_bin_type=True)),
         "bad-sig-short": msgpack.packb([body, bytes(63)], use_bin_type=True),

@@ -75,8 +75,14 @@ static inline void hx_typical(struct health_record *r)
 	        {INTENT_APP, HX_STR("telemetry-agent"), HX_VERSION - 9000, HEALTH_READY},
 	        {INTENT_EGRESS_POLICY, HX_STR("default-deny"), HX_VERSION - 8000, HEALTH_READY},
 	};
+	static const struct health_label annotations[] = {
+	        {HX_STR("geo.shoal.io/lat"), HX_STR("35.6762")},
+	        {HX_STR("geo.shoal.io/lon"), HX_STR("139.6503")},
+	};
 	memset(r, 0, sizeof(*r));
 	r->site = HX_STR("jp-robot-0042");
+	r->n_annotations = sizeof(annotations) / sizeof(annotations[0]);
+	memcpy(r->annotations, annotations, sizeof(annotations));
 	r->version = HX_VERSION;
 	r->software = HX_STR("shoal 0.4.0");
 	r->n_labels = sizeof(labels) / sizeof(labels[0]);

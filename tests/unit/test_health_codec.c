@@ -113,6 +113,13 @@ static void good_field(msgpack_packer *pk, int i)
 	case 15:
 		p_uints(pk, (const uint64_t[]){61, 90, 70, 100, 100}, 5);
 		break;
+	case 16:
+		msgpack_pack_map(pk, 2);
+		p_str(pk, "geo.shoal.io/lat");
+		p_str(pk, "35.6762");
+		p_str(pk, "note");
+		p_str(pk, "Tōkyō line 3, bay 7");
+		break;
 	}
 }
 
@@ -122,8 +129,8 @@ static void pack_body(struct shoal_buf *b, int bad_at, field_fn bad)
 	msgpack_packer pk;
 	shoal_buf_create(b, 1 << 20);
 	shoal_packer_init(&pk, b);
-	msgpack_pack_array(&pk, 16);
-	for (int i = 0; i < 16; i++) {
+	msgpack_pack_array(&pk, 17);
+	for (int i = 0; i < 17; i++) {
 		if (i == bad_at)
 			bad(&pk);
 		else
@@ -172,6 +179,8 @@ static void test_hand_packed_body_decodes(void **state)
 	assert_int_equal(r.n_alerts, 1);
 	assert_int_equal(r.score.score, 61);
 	assert_int_equal(r.score.reliability, 70);
+	assert_int_equal(r.n_annotations, 2);
+	assert_memory_equal(r.annotations[1].value.s, "Tōkyō", 7);
 	shoal_buf_destroy(&b);
 }
 
@@ -323,6 +332,41 @@ BAD(alerts_too_many, {
 })
 BAD(score_over, p_uints(pk, (const uint64_t[]){101, 90, 70, 100, 100}, 5))
 BAD(score_short, p_uints(pk, (const uint64_t[]){61, 90, 70, 100}, 4))
+BAD(annotations_bad_key, {
+	msgpack_pack_map(pk, 1);
+	p_str(pk, "geo lat");
+	p_str(pk, "1");
+})
+BAD(annotations_control, {
+	msgpack_pack_map(pk, 1);
+	p_str(pk, "note");
+	p_str(pk, "line\x01");
+})
+BAD(annotations_bad_utf8, {
+	msgpack_pack_map(pk, 1);
+	p_str(pk, "note");
+	p_str(pk, "\xc3\x28");
+})
+BAD(annotations_overlong_utf8, {
+	msgpack_pack_map(pk, 1);
+	p_str(pk, "note");
+	p_str(pk, "\xc0\xaf");
+})
+BAD(annotations_repeat, {
+	msgpack_pack_map(pk, 2);
+	p_str(pk, "note");
+	p_str(pk, "a");
+	p_str(pk, "note");
+	p_str(pk, "b");
+})
+BAD(annotations_long, {
+	char v[HEALTH_ANNOTATION_VALUE_MAX + 2];
+	memset(v, 'x', sizeof(v) - 1);
+	v[sizeof(v) - 1] = '\0';
+	msgpack_pack_map(pk, 1);
+	p_str(pk, "note");
+	p_str(pk, v);
+})
 
 static void test_each_field_refuses_its_bad_values(void **state)
 {
@@ -375,6 +419,12 @@ static void test_each_field_refuses_its_bad_values(void **state)
 	        {14, alerts_too_many, SHOAL_E_RANGE},
 	        {15, score_over, SHOAL_E_RANGE},
 	        {15, score_short, SHOAL_E_MALFORMED},
+	        {16, annotations_bad_key, SHOAL_E_MALFORMED},
+	        {16, annotations_control, SHOAL_E_MALFORMED},
+	        {16, annotations_bad_utf8, SHOAL_E_MALFORMED},
+	        {16, annotations_overlong_utf8, SHOAL_E_MALFORMED},
+	        {16, annotations_repeat, SHOAL_E_MALFORMED},
+	        {16, annotations_long, SHOAL_E_RANGE},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		int rc = decode_with(cases[i].field, cases[i].bad);
@@ -391,13 +441,13 @@ static void test_body_shape_refused(void **state)
 	msgpack_packer pk;
 	static struct health_record r;
 
-	/* Seventeen fields of format 1: malformed; of format 2: a version. */
+	/* Eighteen fields of format 1: malformed; of format 2: a version. */
 	for (uint64_t fmt = 1; fmt <= 2; fmt++) {
 		shoal_buf_create(&b, 1 << 16);
 		shoal_packer_init(&pk, &b);
-		msgpack_pack_array(&pk, 17);
+		msgpack_pack_array(&pk, 18);
 		msgpack_pack_uint64(&pk, fmt);
-		for (int i = 1; i < 16; i++)
+		for (int i = 1; i < 17; i++)
 			good_field(&pk, i);
 		msgpack_pack_nil(&pk);
 		assert_int_equal(health_body_decode(b.data, b.len, &r),
@@ -470,7 +520,7 @@ static void test_seal_open_roundtrip_and_size(void **state)
 	hx_typical(&r);
 	assert_int_equal(health_seal(&r, k.site.sk, &out), 0);
 	print_message("typical health envelope: %zu bytes\n", out.len);
-	assert_int_equal(out.len, 318);
+	assert_int_equal(out.len, 371);
 	shoal_buf_destroy(&out);
 }
 
@@ -494,6 +544,9 @@ static void test_seal_refuses_what_no_one_could_read(void **state)
 	assert_int_equal(health_seal(&r, k.sk, &out), -EINVAL);
 	hx_typical(&r);
 	r.links.reached = r.links.probed + 1;
+	assert_int_equal(health_seal(&r, k.sk, &out), -EINVAL);
+	hx_typical(&r);
+	r.annotations[0].value = HX_STR("35.6\n");
 	assert_int_equal(health_seal(&r, k.sk, &out), -EINVAL);
 	assert_int_equal(out.len, 0);
 	shoal_buf_destroy(&out);

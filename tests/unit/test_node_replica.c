@@ -157,7 +157,7 @@ static void attach(struct site *s)
 	                          .bucket_items = one_items};
 	/* shoald attaches its intent store at start: one service per node. */
 	assert_int_equal(node_replica_attach(&s->node, &app, NULL), SHOAL_E_EXISTS);
-	node_intents_detach(&s->node);
+	node_wire_detach(&s->node);
 	assert_null(s->node.replica);
 	assert_int_equal(node_replica_attach(&s->node, &app, NULL), 0);
 	assert_int_equal(node_replica_attach(&s->node, &app, NULL), SHOAL_E_EXISTS);

@@ -251,8 +251,11 @@ static struct world *W;
 
 /* The app's own digest of a served body (the intent store hashes the body
  * inside its envelope); here SHA-256 of it all, or a refusal. */
-static int app_digest(void *ctx, const uint8_t *body, uint32_t len, uint8_t out[REPLICA_DIGEST_LEN])
+static int app_digest(void *ctx, const uint8_t *key, uint32_t key_len, const uint8_t *body,
+                      uint32_t len, uint8_t out[REPLICA_DIGEST_LEN])
 {
+	(void)key;
+	(void)key_len;
 	(void)ctx;
 	W->digests++;
 	if (W->digest_mode == 2)

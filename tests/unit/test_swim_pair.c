@@ -354,6 +354,15 @@ static void test_probe_ack(void **state)
 		assert_int_equal(st->decode_failures, 0);
 		assert_int_equal(st->auth_failures, 0);
 		assert_int_equal(swim_awareness(W.n[i].swim), 0);
+		/* The link summary a health record carries: one peer, always
+		 * answering, over the last 2 s of probes. */
+		struct swim_links l;
+		swim_links(W.n[i].swim, W.now, 2000000, &l);
+		assert_int_equal(l.known, 1);
+		assert_int_equal(l.probed, 1);
+		assert_int_equal(l.reached, 1);
+		assert_int_equal(l.loss_pm, 0);
+		assert_true(l.window_s >= 1 && l.window_s <= 2);
 	}
 	state_of(0, "beta", SWIM_ALIVE);
 }
@@ -383,6 +392,12 @@ static void test_crash_suspect_dead(void **state)
 	run_for(400000);
 	state_of(0, "beta", SWIM_SUSPECT);
 	assert_int_equal(count_ev(0, SWIM_EV_SUSPECT, "beta"), 1);
+	/* Probes since the crash went unanswered: the link shows the loss. */
+	struct swim_links l;
+	swim_links(W.n[0].swim, W.now, 300000, &l);
+	assert_int_equal(l.probed, 1);
+	assert_int_equal(l.reached, 0);
+	assert_int_equal(l.loss_pm, 1000);
 	/* Alone with the suspect, no confirmation can come (k = 0): the timer
 	 * is min = 4 * 100 ms, plus up to two probe periods to notice. No
 	 * helper can nack either, so each failed probe raises our multiplier,
