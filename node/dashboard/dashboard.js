@@ -357,6 +357,7 @@
 		const tbody = $('intents').tBodies[0];
 		clear(tbody);
 		$('intents-none').hidden = intents.length > 0;
+		$('intents').hidden = intents.length === 0;
 		for (const it of intents) {
 			const tr = el('tr');
 			tr.dataset.intent = `${it.kind}/${it.name}`;

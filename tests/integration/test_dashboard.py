@@ -11,6 +11,8 @@ page shows with what the same node's API answers at that moment:
   and the bytes equal to node/dashboard/ (the binary serves the repo's page);
 - the band counts equal GET /v1/fleet's; every site with coordinates has a
   marker at (lon, -lat) with the API's view and band, the other is listed;
+- an App intent applied with shoalctl shows its ready and replicated bars as
+  the node counts them;
 - a selector narrows the counts to /v1/fleet?selector=...'s, a bad one shows
   the node's 400 reason and leaves the page as it was;
 - a SIGKILLed site's marker turns unreachable or stale in bounded time;
@@ -50,6 +52,17 @@ SITES = [
 ]
 SERVER = "paris"   # the node whose page is opened
 VICTIM = "osaka"   # the node killed while the page watches
+APP = """apiVersion: shoal.io/v1
+kind: App
+metadata: {name: kuard}
+spec:
+  target: {selector: "env=prod"}
+  manifests: |
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata:
+      name: kuard
+"""
 COUNT_KEYS = ("total", "green", "orange", "red", "stale", "unreachable", "unknown")
 
 MESH = None
@@ -129,11 +142,15 @@ def setUpModule():
     TIMER.start()
     MESH = Mesh(prefix="shoal-dash-")
     try:
+        keys = os.path.join(MESH.tmp, "keys")
+        os.makedirs(keys)
+        r = MESH.shoalctl("keygen", "--out", os.path.join(keys, "root"))
+        assert r.returncode == 0, r.stderr
         for name, labels, coords in SITES:
-            extra = []
+            extra = ["--trust", os.path.join(keys, "root.pub")]
             if coords:
-                extra = ["--annotation", f"geo.shoal.io/lat={coords[0]}",
-                         "--annotation", f"geo.shoal.io/lon={coords[1]}"]
+                extra += ["--annotation", f"geo.shoal.io/lat={coords[0]}",
+                          "--annotation", f"geo.shoal.io/lon={coords[1]}"]
             MESH.add(name, labels=labels, extra_args=extra)
         for n in MESH.nodes:
             n.wait_ready()
@@ -273,7 +290,33 @@ class Dashboard(unittest.TestCase):
         self.assertEqual(sum(1 for u in log["requests"] if urllib.parse.urlsplit(u).path == "/"),
                          1, "the page was loaded once")
 
-    def test_3_filter(self):
+    def test_3_intent_rollout(self):
+        key = os.path.join(MESH.tmp, "keys", "root.key")
+        path = os.path.join(MESH.tmp, "app.yaml")
+        with open(path, "w") as f:
+            f.write(APP)
+        r = MESH.shoalctl("--node", self.server.api_addr, "apply", "-f", path, "--key", key)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        seen = {}
+
+        def shown():
+            api = self.server.get("/v1/fleet")["intents"]
+            rows = BROWSER.page()["intents"]
+            seen.update(api=api, rows=rows)
+            want = [{"intent": f"{i['kind']}/{i['name']}",
+                     "ready": [i["states"]["ready"], i["selected"]],
+                     "replicated": [i["replicated"], i["selected"]]} for i in api]
+            return api if api and rows == want else None
+
+        try:
+            api = wait_until(shown, 15, "the intent's rollout on the page", interval=0.3)
+        except AssertionError as e:
+            raise AssertionError(f"{e}: {seen}") from None
+        prod = [n for n, labels, _ in SITES if labels["env"] == "prod"]
+        self.assertEqual([(i["kind"], i["name"], i["selected"]) for i in api],
+                         [("App", "kuard", len(prod))])
+
+    def test_4_filter(self):
         selector = "env=prod"
         BROWSER.call("filter", selector=selector)
         page, fleet, sites = self.agree(selector)
@@ -284,7 +327,7 @@ class Dashboard(unittest.TestCase):
         self.assertIn("selector=env%3Dprod", page["location"])
         self.assertIsNone(page["selector_error"])
 
-    def test_4_bad_selector(self):
+    def test_5_bad_selector(self):
         bad = "env in (prod"
         st, body = self.server.api(fleet_query("/v1/fleet", bad))
         self.assertEqual(st, 400)
@@ -303,7 +346,7 @@ class Dashboard(unittest.TestCase):
         self.assertEqual(page["counts"]["total"], len(SITES))
         self.assertIsNone(page["selector_error"])
 
-    def test_5_killed_site(self):
+    def test_6_killed_site(self):
         victim = node(VICTIM)
         victim.kill()
         t0 = time.monotonic()
@@ -324,7 +367,7 @@ class Dashboard(unittest.TestCase):
         if os.environ.get("SHOAL_IT_KEEP"):
             BROWSER.call("screenshot", path=os.path.join(MESH.tmp, "dashboard.png"))
 
-    def test_6_console_and_requests(self):
+    def test_7_console_and_requests(self):
         log = BROWSER.call("log")["log"]
         self.assertEqual(log["pageerrors"], [])
         # The one error the test caused: the 400 answer to the bad selector.
@@ -339,7 +382,7 @@ class Dashboard(unittest.TestCase):
         self.assertTrue({"/", "/dashboard.js", "/dashboard.css", "/v1/fleet",
                          "/v1/fleet/sites"} <= paths, paths)
 
-    def test_7_node_down(self):
+    def test_8_node_down(self):
         self.server.kill()
         page = wait_until(lambda: (lambda p: p if p["status"] == "error" else None)(
             BROWSER.page()), 10, "the page to show that the node stopped answering")
