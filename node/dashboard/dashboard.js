@@ -506,11 +506,15 @@
 	}
 
 	async function refresh() {
-		const trying = state.wanted !== null ? state.wanted : state.selector;
+		const submitted = state.wanted; // a selector from the filter, or null
+		const trying = submitted !== null ? submitted : state.selector;
 		const q = query(trying);
 		try {
 			const [fleet, sites] = await Promise.all([
 				getJSON(`/v1/fleet${q}`, exactInts), getJSON(`/v1/fleet/sites${q}`)]);
+			// Another selector was submitted meanwhile: this answer is for
+			// the old one, and the next refresh starts at once.
+			if (state.wanted !== submitted) return;
 			const bad = [fleet, sites].find((r) => r.status === 400);
 			if (bad) {
 				// The node answered: the selector is wrong. The page goes on
@@ -521,8 +525,8 @@
 			}
 			const failed = [fleet, sites].find((r) => r.status !== 200 || !r.body);
 			if (failed) throw new Error(`node answered HTTP ${failed.status}: ${reasonOf(failed)}`);
-			if (state.wanted !== null) {
-				state.selector = state.wanted;
+			if (submitted !== null) {
+				state.selector = submitted;
 				state.wanted = null;
 				showSelectorError('');
 				const url = new URL(location.href);
