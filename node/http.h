@@ -14,6 +14,11 @@
  * cap gets its connection closed. Every error is JSON:
  *   {"error": "not_found", "reason": "no such endpoint: /v2"}
  *
+ * Responses are JSON unless a handler hands over text with its own type
+ * (/metrics, the dashboard's files). Every response says nosniff and, unless
+ * the handler sets its own, Cache-Control: no-store; a handler may add a
+ * Content-Security-Policy (the dashboard does).
+ *
  * Thread-safety: everything runs on the loop thread.
  */
 #ifndef SHOAL_NODE_HTTP_H
