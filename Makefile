@@ -127,7 +127,7 @@ core-check: $(O)/libshoalcore.a
 	@bad=$$(nm -u $< | awk '{print $$2}' | grep -E '^(uv_|curl_|mdb_|MHD_|socket$$|bind$$|sendto$$|recvfrom$$|clock_gettime$$|gettimeofday$$|time$$|rand$$|random$$|srand$$)' | sort -u); \
 	if [ -n "$$bad" ]; then echo "core links forbidden symbols: $$bad" >&2; exit 1; fi
 
-$(O)/shoald: $(O)/node/shoald_main.o $(O)/libshoalnode.a $(O)/libshoalcore.a
+$(O)/shoald: $(O)/node/shoald_main.o $(O)/libshoalnode.a $(O)/libshoalk8s.a $(O)/libshoalcore.a
 	$(CC) $(LDSAN) -o $@ $(filter-out %.h,$^) $(LIBS_NODE)
 
 $(O)/shoalctl: $(O)/node/shoalctl_main.o $(O)/libshoalnode.a $(O)/libshoalcore.a

@@ -15,15 +15,19 @@
 
 #include <sodium.h>
 
+#include "shoal/alert.h"
 #include "shoal/error.h"
 #include "shoal/selector.h"
 
 enum field_type {
-	FT_STR,      /* string up to max_len, optionally one of choices */
-	FT_STR_LIST, /* array of up to 256 strings, each up to max_len */
-	FT_TIME,     /* RFC 3339 string or unix milliseconds */
-	FT_PUBKEY,   /* 32-byte Ed25519 key as base64 or hex */
-	FT_SELECTOR, /* a label selector (intent_validate_target) */
+	FT_STR,        /* string up to max_len, optionally one of choices */
+	FT_STR_LIST,   /* array of up to 256 strings, each up to max_len */
+	FT_TIME,       /* RFC 3339 string or unix milliseconds */
+	FT_PUBKEY,     /* 32-byte Ed25519 key as base64 or hex */
+	FT_SELECTOR,   /* a label selector (intent_validate_target) */
+	FT_ALERT_EXPR, /* an AlertRule expression (shoal/alert.h) */
+	FT_DURATION,   /* "5m", "1h30m" (alert_duration_parse) */
+	FT_URL,        /* an http:// or https:// URL (alert_webhook_valid) */
 };
 
 #define LIST_MAX   256
@@ -58,9 +62,10 @@ static const struct schema schemas[INTENT_KIND_COUNT] = {
                                {"expires", FT_TIME, 1, 64, NULL}}},
         [INTENT_KEY_REVOKE] = {{{"pub", FT_PUBKEY, 1, 128, NULL},
                                 {"reason", FT_STR, 0, 256, NULL}}},
-        [INTENT_ALERT_RULE] = {{{"expr", FT_STR, 1, 4096, NULL},
-                                {"for", FT_STR, 0, 32, NULL},
-                                {"severity", FT_STR, 0, 16, severities}}},
+        [INTENT_ALERT_RULE] = {{{"expr", FT_ALERT_EXPR, 1, ALERT_EXPR_MAX, NULL},
+                                {"for", FT_DURATION, 0, 32, NULL},
+                                {"severity", FT_STR, 0, 16, severities},
+                                {"webhook", FT_URL, 0, ALERT_WEBHOOK_MAX, NULL}}},
 };
 
 int intent_validate_target(enum intent_target_type type, const uint8_t *text, uint32_t len,
@@ -101,6 +106,44 @@ static int check_str(const struct field *f, const uint8_t *s, uint32_t len,
 			return 0;
 	return intent_fail(err, INTENT_R_SCHEMA, "spec.%s is not one of the allowed values",
 	                   f->name);
+}
+
+/* AlertRule fields: parsed in full here so a rule no node could evaluate
+ * is refused with the parser's reason and never replicated. */
+static int check_alert_field(const struct field *f, const uint8_t **p, const uint8_t *end,
+                             struct intent_error *err)
+{
+	const uint8_t *s;
+	uint32_t len;
+	uint64_t ms;
+	struct alert_expr e;
+	char why[ALERT_ERR_MAX];
+	if (shoal_mp_read_str(p, end, &s, &len) != 0)
+		return intent_fail(err, INTENT_R_SCHEMA, "spec.%s must be a string", f->name);
+	if (len > f->max_len)
+		return intent_fail(err, INTENT_R_SCHEMA, "spec.%s is longer than %u bytes", f->name,
+		                   f->max_len);
+	switch (f->type) {
+	case FT_ALERT_EXPR:
+		if (alert_expr_parse((const char *)s, len, &e, why, sizeof(why)) != 0)
+			return intent_fail(err, INTENT_R_SCHEMA, "spec.%s", why); /* "expr: ..." */
+		return 0;
+	case FT_DURATION:
+		if (alert_duration_parse((const char *)s, len, &ms) != 0)
+			return intent_fail(err, INTENT_R_SCHEMA,
+			                   "spec.%s must be a duration such as 30s, 5m or 1h30m "
+			                   "(units ms, s, m, h, d; at most 7d)",
+			                   f->name);
+		return 0;
+	default:
+		if (!alert_webhook_valid((const char *)s, len))
+			return intent_fail(
+			        err, INTENT_R_SCHEMA,
+			        "spec.%s must be an http:// or https:// URL with a host, "
+			        "without spaces",
+			        f->name);
+		return 0;
+	}
 }
 
 static int check_value(const struct field *f, const uint8_t **p, const uint8_t *end,
@@ -155,6 +198,10 @@ static int check_value(const struct field *f, const uint8_t **p, const uint8_t *
 			return intent_fail(err, INTENT_R_SCHEMA, "spec.%s: %s", f->name,
 			                   "not a valid selector");
 		return 0;
+	case FT_ALERT_EXPR:
+	case FT_DURATION:
+	case FT_URL:
+		return check_alert_field(f, p, end, err);
 	}
 	return intent_fail(err, INTENT_R_SCHEMA, "internal: unknown field type");
 }

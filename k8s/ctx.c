@@ -115,6 +115,7 @@ void k8s_set_destroy(struct k8s_set *s)
 	json_decref(s->doomed);
 	json_decref(s->pod_seen);
 	free(s->parent_text);
+	free(s->default_ns);
 	free(s->id);
 	free(s);
 }
@@ -123,6 +124,7 @@ static void on_tick(uv_timer_t *t)
 {
 	struct k8s_ctx *ctx = t->data;
 	uint64_t now = k8s_now(ctx);
+	k8s_version_tick(ctx, now);
 	for (struct k8s_set *s = ctx->sets, *next; s != NULL; s = next) {
 		next = s->next;
 		for (size_t i = 0; i < s->nkinds; i++)
@@ -160,6 +162,7 @@ int k8s_ctx_new(uv_loop_t *loop, const struct k8s_ctx_config *cfg, struct k8s_ct
 	ctx->resync_ms = cfg->resync_ms != 0 ? cfg->resync_ms : 300000;
 	ctx->pod_poll_ms = cfg->pod_poll_ms != 0 ? cfg->pod_poll_ms : 2000;
 	ctx->rng = cfg->seed != 0 ? cfg->seed : ((uint64_t)randombytes_random() << 32 | 1);
+	ctx->version_at = k8s_now(ctx); /* the first tick asks */
 	uv_timer_init(loop, &ctx->tick);
 	ctx->tick.data = ctx;
 	uv_timer_start(&ctx->tick, on_tick, K8S_TICK_MS, K8S_TICK_MS);
@@ -178,6 +181,7 @@ void k8s_ctx_delete(struct k8s_ctx *ctx)
 		return;
 	while (ctx->sets != NULL)
 		k8s_set_destroy(ctx->sets);
+	k8s_http_cancel(ctx->version_req);
 	k8s_http_delete(ctx->http);
 	k8s_discovery_delete(ctx->disc);
 	k8s_cluster_config_destroy(&ctx->cluster);
@@ -230,29 +234,63 @@ static int make_objs(json_t *list, struct k8s_obj **out)
 	return 0;
 }
 
+/* A namespace name: an RFC 1123 label, as the API server requires. */
+static bool ns_valid(const char *ns)
+{
+	size_t n = strlen(ns);
+	if (n == 0 || n > 63 || ns[0] == '-' || ns[n - 1] == '-')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((ns[i] >= 'a' && ns[i] <= 'z') || (ns[i] >= '0' && ns[i] <= '9') ||
+		      ns[i] == '-'))
+			return false;
+	return true;
+}
+
 int k8s_set_apply(struct k8s_ctx *ctx, const char *set_id, const char *manifests, size_t len,
                   char *err, size_t errcap)
+{
+	return k8s_set_apply_in(ctx, set_id, NULL, manifests, len, err, errcap);
+}
+
+int k8s_set_apply_in(struct k8s_ctx *ctx, const char *set_id, const char *default_ns,
+                     const char *manifests, size_t len, char *err, size_t errcap)
 {
 	int rc = check_id(set_id, err, errcap);
 	if (rc != 0)
 		return rc;
+	if (default_ns != NULL && !ns_valid(default_ns)) {
+		snprintf(err, errcap,
+		         "namespace \"%.63s\" is not a namespace name (1-63 of [a-z0-9-], "
+		         "alphanumeric at both ends)",
+		         default_ns);
+		return SHOAL_E_MALFORMED;
+	}
+	char *ns_copy = NULL;
+	if (default_ns != NULL && (ns_copy = strdup(default_ns)) == NULL)
+		return -ENOMEM;
 	char label[K8S_SET_LABEL_LEN + 1];
 	k8s_set_label(set_id, label);
 	json_t *list;
-	if ((rc = k8s_manifests_parse(manifests, len, label, &list, err, errcap)) != 0)
+	if ((rc = k8s_manifests_parse(manifests, len, label, &list, err, errcap)) != 0) {
+		free(ns_copy);
 		return rc;
+	}
 	struct k8s_obj *objs;
 	rc = make_objs(list, &objs);
 	size_t n = json_array_size(list);
 	json_decref(list);
-	if (rc != 0)
+	if (rc != 0) {
+		free(ns_copy);
 		return rc;
+	}
 	struct k8s_set *s = find_set(ctx, set_id);
 	if (s == NULL) {
 		s = calloc(1, sizeof(*s));
 		if (s == NULL || (s->id = strdup(set_id)) == NULL) {
 			free(s);
 			free_objs(objs, n);
+			free(ns_copy);
 			return -ENOMEM;
 		}
 		s->ctx = ctx;
@@ -264,6 +302,8 @@ int k8s_set_apply(struct k8s_ctx *ctx, const char *set_id, const char *manifests
 	free_objs(s->objs, s->nobjs);
 	s->objs = objs;
 	s->nobjs = n;
+	free(s->default_ns);
+	s->default_ns = ns_copy;
 	s->removing = false;
 	s->failed_reason[0] = s->transient[0] = '\0';
 	s->ever_applied = false;
@@ -272,6 +312,7 @@ int k8s_set_apply(struct k8s_ctx *ctx, const char *set_id, const char *manifests
 	s->run_at = k8s_now(ctx);
 	s->pod_at = 0;
 	memset(s->pods, 0, sizeof(s->pods));
+	s->restarts = 0;
 	return 0;
 }
 
@@ -292,6 +333,7 @@ int k8s_set_remove(struct k8s_ctx *ctx, const char *set_id)
 	s->pod_req = NULL;
 	s->pod_at = 0;
 	memset(s->pods, 0, sizeof(s->pods));
+	s->restarts = 0;
 	return 0;
 }
 

@@ -75,6 +75,7 @@ struct k8s_set {
 	struct k8s_set *next;
 	char *id;
 	char label[K8S_SET_LABEL_LEN + 1];
+	char *default_ns; /* for namespaced objects that name none; NULL: the context's */
 	struct k8s_obj *objs;
 	size_t nobjs;
 	struct k8s_kind **kinds; /* every resource ever applied by this set */
@@ -110,6 +111,7 @@ struct k8s_set {
 	json_t *pod_seen; /* uids counted in this poll */
 	uint32_t pod_tmp[K8S_POD_BUCKETS];
 	uint32_t pods[K8S_POD_BUCKETS];
+	uint32_t restarts_tmp, restarts; /* restartCount summed over those pods */
 	uint64_t pod_at;
 	bool pods_stale; /* a workload moved since the poll in flight began */
 };
@@ -123,6 +125,13 @@ struct k8s_ctx {
 	uv_timer_t tick;
 	uint64_t rng; /* xorshift64* state for jitter */
 	uint32_t backoff_min_ms, backoff_max_ms, resync_ms, pod_poll_ms;
+
+	/* the server's version, and whether it answers (version.c) */
+	struct k8s_http_req *version_req;
+	uint64_t version_at; /* next GET /version due (0: none) */
+	uint32_t version_failures;
+	char server_version[64];              /* gitVersion, "" until known */
+	char unreachable[K8S_REASON_MAX / 2]; /* why the last probe got no answer; "" if it did */
 };
 
 /* ctx.c */
@@ -166,6 +175,11 @@ void k8s_kind_stop(struct k8s_kind *k);
 bool k8s_json_subset(const json_t *want, const json_t *live);
 /* Handle one listed or watched object of kind k (ADDED/MODIFIED/DELETED). */
 void k8s_kind_observe(struct k8s_kind *k, const char *type, json_t *obj);
+
+/* version.c: GET /version at start, every resync_ms, and (probe) at once
+ * when a watch finds the server silent; with backoff while it stays so. */
+void k8s_version_tick(struct k8s_ctx *ctx, uint64_t now);
+void k8s_server_probe(struct k8s_ctx *ctx);
 
 /* status.c */
 void k8s_pods_tick(struct k8s_set *s, uint64_t now);

@@ -24,18 +24,24 @@
 
 extern char **environ;
 
+/* One run of the plugin. Its handles are its own, freed with it once both
+ * are closed, so a new run can start while an old one is still closing (two
+ * requests failing on a plugin that cannot be spawned, in one loop turn). */
+struct exec_run {
+	struct k8s_exec_cred *e; /* NULL once detached (finished or deleted) */
+	uv_process_t proc;
+	uv_pipe_t out;
+	int open_handles;
+};
+
 struct k8s_exec_cred {
 	uv_loop_t *loop;
 	const struct k8s_exec_config *cfg;
-	uv_process_t proc;
-	uv_pipe_t out;
+	struct exec_run *run; /* the plugin process alive now, or NULL */
 	uv_timer_t timer;
-	int open_handles; /* handles not yet closed; freed at zero once deleting */
-	int running;      /* a plugin process is alive */
-	int exited;       /* exit seen for the current run */
-	int out_done;     /* EOF (or error) on stdout for the current run */
+	int exited;   /* exit seen for the current run */
+	int out_done; /* EOF (or error) on stdout for the current run */
 	int64_t exit_status;
-	int deleting;
 	char *buf; /* stdout gathered so far */
 	size_t len;
 	int too_big;
@@ -143,19 +149,19 @@ int k8s_exec_cred_parse(const char *text, size_t len, const char *want_api_versi
 	return rc;
 }
 
-static void maybe_free(struct k8s_exec_cred *e)
+static void on_run_closed(uv_handle_t *h)
 {
-	if (e->deleting && e->open_handles == 0) {
-		free(e->buf);
-		free(e);
-	}
+	struct exec_run *run = h->data;
+	if (--run->open_handles == 0)
+		free(run);
 }
 
-static void on_handle_closed(uv_handle_t *h)
+/* Detach the run from its context and close its handles. */
+static void run_close(struct exec_run *run)
 {
-	struct k8s_exec_cred *e = h->data;
-	e->open_handles--;
-	maybe_free(e);
+	run->e = NULL;
+	uv_close((uv_handle_t *)&run->proc, on_run_closed);
+	uv_close((uv_handle_t *)&run->out, on_run_closed);
 }
 
 static void finish(struct k8s_exec_cred *e)
@@ -163,9 +169,8 @@ static void finish(struct k8s_exec_cred *e)
 	if (!e->exited || !e->out_done)
 		return;
 	uv_timer_stop(&e->timer);
-	uv_close((uv_handle_t *)&e->proc, on_handle_closed);
-	uv_close((uv_handle_t *)&e->out, on_handle_closed);
-	e->running = 0;
+	run_close(e->run);
+	e->run = NULL;
 	k8s_exec_cred_cb cb = e->cb;
 	e->cb = NULL;
 	char err[256] = "";
@@ -195,7 +200,10 @@ static void finish(struct k8s_exec_cred *e)
 
 static void on_exit_cb(uv_process_t *p, int64_t status, int signo)
 {
-	struct k8s_exec_cred *e = p->data;
+	struct exec_run *run = p->data;
+	struct k8s_exec_cred *e = run->e;
+	if (e == NULL)
+		return; /* a run deleted with its context */
 	e->exited = 1;
 	e->exit_status = signo != 0 ? 128 + signo : status;
 	finish(e);
@@ -210,7 +218,15 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
-	struct k8s_exec_cred *e = s->data;
+	struct exec_run *run = s->data;
+	struct k8s_exec_cred *e = run->e;
+	if (e == NULL) {
+		if (buf->base != NULL) {
+			sodium_memzero(buf->base, buf->len);
+			free(buf->base);
+		}
+		return;
+	}
 	if (n > 0 && !e->too_big) {
 		if ((size_t)n > OUT_MAX - e->len) {
 			e->too_big = 1;
@@ -240,7 +256,8 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 static void on_timeout(uv_timer_t *t)
 {
 	struct k8s_exec_cred *e = t->data;
-	uv_process_kill(&e->proc, SIGKILL);
+	if (e->run != NULL)
+		uv_process_kill(&e->run->proc, SIGKILL);
 }
 
 int k8s_exec_cred_new(uv_loop_t *loop, const struct k8s_exec_config *cfg,
@@ -253,29 +270,33 @@ int k8s_exec_cred_new(uv_loop_t *loop, const struct k8s_exec_config *cfg,
 	e->cfg = cfg;
 	uv_timer_init(loop, &e->timer);
 	e->timer.data = e;
-	e->open_handles = 1;
 	*out = e;
 	return 0;
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+	struct k8s_exec_cred *e = h->data;
+	free(e->buf);
+	free(e);
 }
 
 void k8s_exec_cred_delete(struct k8s_exec_cred *e)
 {
 	if (e == NULL)
 		return;
-	e->deleting = 1;
 	e->cb = NULL;
-	if (e->running) {
-		uv_process_kill(&e->proc, SIGKILL);
-		uv_close((uv_handle_t *)&e->proc, on_handle_closed);
-		uv_close((uv_handle_t *)&e->out, on_handle_closed);
-		e->running = 0;
+	if (e->run != NULL) {
+		uv_process_kill(&e->run->proc, SIGKILL);
+		run_close(e->run);
+		e->run = NULL;
 	}
-	uv_close((uv_handle_t *)&e->timer, on_handle_closed);
+	uv_close((uv_handle_t *)&e->timer, on_timer_closed);
 }
 
 int k8s_exec_cred_run(struct k8s_exec_cred *e, k8s_exec_cred_cb cb, void *arg)
 {
-	if (e->running)
+	if (e->run != NULL)
 		return SHOAL_E_STATE;
 	size_t nenv = 0, nextra = 0, nargs = 0;
 	while (environ[nenv] != NULL)
@@ -286,10 +307,12 @@ int k8s_exec_cred_run(struct k8s_exec_cred *e, k8s_exec_cred_cb cb, void *arg)
 		nargs++;
 	char **env = calloc(nenv + nextra + 2, sizeof(char *));
 	char **argv = calloc(nargs + 2, sizeof(char *));
+	struct exec_run *run = calloc(1, sizeof(*run));
 	char info[256];
-	if (env == NULL || argv == NULL) {
+	if (env == NULL || argv == NULL || run == NULL) {
 		free(env);
 		free(argv);
+		free(run);
 		return -ENOMEM;
 	}
 	snprintf(info, sizeof(info),
@@ -302,11 +325,12 @@ int k8s_exec_cred_run(struct k8s_exec_cred *e, k8s_exec_cred_cb cb, void *arg)
 	argv[0] = e->cfg->command;
 	memcpy(argv + 1, e->cfg->args, nargs * sizeof(char *));
 
-	uv_pipe_init(e->loop, &e->out, 0);
-	e->out.data = e;
+	uv_pipe_init(e->loop, &run->out, 0);
+	run->out.data = run;
 	uv_stdio_container_t stdio[3] = {
 	        {.flags = UV_IGNORE},
-	        {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = (uv_stream_t *)&e->out},
+	        {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE,
+	         .data.stream = (uv_stream_t *)&run->out},
 	        {.flags = UV_INHERIT_FD, .data.fd = 2},
 	};
 	uv_process_options_t opts = {
@@ -317,21 +341,21 @@ int k8s_exec_cred_run(struct k8s_exec_cred *e, k8s_exec_cred_cb cb, void *arg)
 	        .stdio_count = 3,
 	        .stdio = stdio,
 	};
-	e->proc.data = e;
+	run->proc.data = run;
+	run->open_handles = 2;
 	e->exited = e->out_done = e->too_big = 0;
-	int rc = uv_spawn(e->loop, &e->proc, &opts);
+	int rc = uv_spawn(e->loop, &run->proc, &opts);
 	free(env);
 	free(argv);
-	e->open_handles += 2;
 	if (rc != 0) {
-		uv_close((uv_handle_t *)&e->proc, on_handle_closed);
-		uv_close((uv_handle_t *)&e->out, on_handle_closed);
+		run_close(run); /* libuv: a failed spawn's handle is closed all the same */
 		return rc;
 	}
-	e->running = 1;
+	run->e = e;
+	e->run = run;
 	e->cb = cb;
 	e->cb_arg = arg;
-	uv_read_start((uv_stream_t *)&e->out, on_alloc, on_read);
+	uv_read_start((uv_stream_t *)&run->out, on_alloc, on_read);
 	uv_timer_start(&e->timer, on_timeout, K8S_EXEC_TIMEOUT_MS, 0);
 	return 0;
 }

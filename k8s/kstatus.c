@@ -261,6 +261,27 @@ enum k8s_pod_bucket k8s_pod_bucket_of(const json_t *pod)
 	return K8S_POD_PENDING;
 }
 
+static uint32_t restart_sum(const json_t *statuses, uint32_t sum)
+{
+	size_t i;
+	json_t *c;
+	json_array_foreach(statuses, i, c)
+	{
+		json_int_t r = json_integer_value(json_object_get(c, "restartCount"));
+		if (r > 0)
+			sum = (uint64_t)sum + (uint64_t)r > UINT32_MAX ? UINT32_MAX
+			                                               : sum + (uint32_t)r;
+	}
+	return sum;
+}
+
+uint32_t k8s_pod_restarts(const json_t *pod)
+{
+	json_t *st = json_object_get(pod, "status");
+	return restart_sum(json_object_get(st, "containerStatuses"),
+	                   restart_sum(json_object_get(st, "initContainerStatuses"), 0));
+}
+
 static int put(char *out, size_t cap, size_t *n, const char *s)
 {
 	size_t l = strlen(s);

@@ -30,6 +30,9 @@ enum k8s_kstatus k8s_kstatus_of(const json_t *obj, char *reason, size_t cap);
 
 /* The bucket a live Pod falls in (see enum k8s_pod_bucket for precedence). */
 enum k8s_pod_bucket k8s_pod_bucket_of(const json_t *pod);
+/* Container restarts of a live Pod: restartCount summed over its init and
+ * regular containers (saturating). */
+uint32_t k8s_pod_restarts(const json_t *pod);
 
 /* A workload's spec.selector as a labelSelector query string
  * ("app=web,tier in (a,b)"). Returns 0, or SHOAL_E_MALFORMED when there is

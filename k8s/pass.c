@@ -267,7 +267,7 @@ static bool resolve(struct k8s_set *s, struct k8s_obj *o)
 	if (r->namespaced) {
 		const char *ns = json_string_value(json_object_get(meta, "namespace"));
 		if (ns == NULL) {
-			ns = ctx_of(s)->cluster.namespace;
+			ns = s->default_ns != NULL ? s->default_ns : ctx_of(s)->cluster.namespace;
 			json_object_set_new(meta, "namespace", json_string(ns));
 		}
 		free(o->ns);

@@ -3,11 +3,12 @@
  *
  * The state follows from what the engine knows, in this order: a set being
  * removed is applying; an object the server rejected makes it failed (with
- * the server's message); a cluster that did not answer makes it degraded
- * if the set had been applied, applying if not; then the workloads decide
- * by kstatus: one failed -> failed, one still rolling out -> degraded when
- * some of its pods are in a bad bucket (an image that will not pull does
- * not fix itself), else applying; all current -> ready.
+ * the server's message); a cluster that did not answer this set's pass
+ * makes it degraded if the set had been applied, applying if not, and so
+ * does the context's probe after a watch fell silent (version.c); then the
+ * workloads decide by kstatus: one failed -> failed, one still rolling out
+ * -> degraded when some of its pods are in a bad bucket (an image that will
+ * not pull does not fix itself), else applying; all current -> ready.
  *
  * Pods are found by each workload's own selector in its namespace (the
  * part-of label is on the workload, not on the pods its controller makes),
@@ -44,6 +45,7 @@ static void on_pods(void *arg, const struct k8s_http_result *res)
 			continue;
 		json_object_set_new(s->pod_seen, uid, json_true());
 		s->pod_tmp[k8s_pod_bucket_of(pod)]++;
+		s->restarts_tmp += k8s_pod_restarts(pod);
 	}
 	json_decref(list);
 	s->pod_idx++;
@@ -68,8 +70,10 @@ static void pods_next(struct k8s_set *s)
 			break;
 		return;
 	}
-	if (s->pod_idx >= s->nobjs)
+	if (s->pod_idx >= s->nobjs) {
 		memcpy(s->pods, s->pod_tmp, sizeof(s->pods));
+		s->restarts = s->restarts_tmp;
+	}
 	/* A settled set's pods are looked at rarely: a change that matters
 	 * moves its workload's counts, and that watch event asks for a look. */
 	struct k8s_set_status st;
@@ -90,6 +94,7 @@ void k8s_pods_tick(struct k8s_set *s, uint64_t now)
 	if (s->pod_seen == NULL)
 		return;
 	memset(s->pod_tmp, 0, sizeof(s->pod_tmp));
+	s->restarts_tmp = 0;
 	s->pod_idx = 0;
 	s->pods_stale = false;
 	pods_next(s);
@@ -125,6 +130,7 @@ void k8s_status_compute(const struct k8s_set *s, struct k8s_set_status *out)
 	out->passes = s->passes;
 	out->retries = s->retries;
 	memcpy(out->pods, s->pods, sizeof(out->pods));
+	out->restarts = s->restarts;
 	char first_wait[K8S_REASON_MAX] = "", first_fail[K8S_REASON_MAX] = "";
 	for (size_t i = 0; i < s->nobjs; i++) {
 		const struct k8s_obj *o = &s->objs[i];
@@ -161,6 +167,12 @@ void k8s_status_compute(const struct k8s_set *s, struct k8s_set_status *out)
 		out->state = s->ever_applied ? K8S_DEGRADED : K8S_APPLYING;
 		k8s_fmt(out->reason, sizeof(out->reason), "retrying (attempt %u): %s", s->retries,
 		        s->transient);
+		return;
+	}
+	if (s->ever_applied && s->ctx->unreachable[0] != '\0') {
+		out->state = K8S_DEGRADED;
+		k8s_fmt(out->reason, sizeof(out->reason), "API server not answering, retrying: %s",
+		        s->ctx->unreachable);
 		return;
 	}
 	if (!s->ever_applied) {

@@ -142,7 +142,13 @@ static void on_watch_done(void *arg, const struct k8s_http_result *res)
 		restart_later(k, false);
 		return;
 	}
-	restart_later(k, res->status != 200 || res->error != NULL);
+	bool failed = res->status != 200 || res->error != NULL;
+	restart_later(k, failed);
+	/* No answer, or the server failing: ask whether the API server still
+	 * answers at all (version.c), so a settled set reads degraded while it
+	 * does not, rather than ready from old news. */
+	if (res->status == 0 || res->status >= 500)
+		k8s_server_probe(k->set->ctx);
 }
 
 static void selector_query(const struct k8s_kind *k, char *out, size_t cap)
@@ -177,6 +183,8 @@ static void on_list(void *arg, const struct k8s_http_result *res)
 	k->list = NULL;
 	if (res->status != 200) {
 		restart_later(k, true);
+		if (res->status == 0 || res->status >= 500)
+			k8s_server_probe(k->set->ctx);
 		return;
 	}
 	json_t *list = json_loadb(res->body, res->len, 0, NULL);

@@ -20,6 +20,7 @@
 const struct node_http_route node_api_routes[] = {
         {"GET", "/healthz", node_api_healthz},
         {"GET", "/v1/self", node_api_self},
+        {"GET", "/v1/self/intents", node_api_self_intents},
         {"GET", "/v1/members", node_api_members},
         {"GET", "/v1/keyring", node_api_keyring_list},
         {"POST", "/v1/keyring/install", node_api_keyring_install},
@@ -34,6 +35,7 @@ const struct node_http_route node_api_routes[] = {
         {"GET", "/v1/fleet", node_api_fleet},
         {"GET", "/v1/fleet/sites", node_api_fleet_sites},
         {"GET", "/v1/virtual-sites/*", node_api_virtual_site},
+        {"GET", "/v1/alerts", node_api_alerts},
         {"GET", "/metrics", node_api_metrics},
         {"GET", "/", node_api_dashboard},
         {"GET", "/dashboard.js", node_api_dashboard},

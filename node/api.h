@@ -23,6 +23,7 @@
 
 void node_api_healthz(struct node_http_req *req);
 void node_api_self(struct node_http_req *req);
+void node_api_self_intents(struct node_http_req *req);
 void node_api_members(struct node_http_req *req);
 void node_api_keyring_list(struct node_http_req *req);
 void node_api_keyring_install(struct node_http_req *req);
@@ -38,6 +39,7 @@ void node_api_virtual_site(struct node_http_req *req);
 void node_api_fleet(struct node_http_req *req);
 void node_api_fleet_sites(struct node_http_req *req);
 void node_api_site(struct node_http_req *req);
+void node_api_alerts(struct node_http_req *req);
 
 /* ?selector=S compiled; NULL after answering 400 bad_selector itself. */
 struct selector *node_api_selector_param(struct node_http_req *req);

@@ -152,15 +152,17 @@ static json_t *links_json(struct fleet_agg *a, size_t limit)
 	                 "worst", worst);
 }
 
-static json_t *alerts_json(json_t *alerts)
+static json_t *alerts_json(struct node *n, json_t *alerts)
 {
 	json_t *arr = json_array();
 	const char *name;
 	json_t *sites;
 	json_object_foreach(alerts, name, sites)
 	{
-		json_array_append_new(arr, json_pack("{s:s,s:O}", "name", name, "sites", sites));
+		json_array_append_new(arr, json_pack("{s:s,s:s,s:O}", "name", name, "scope", "site",
+		                                     "sites", sites));
 	}
+	node_alerts_fleet_append(n, arr); /* fleet-wide rules firing (alerts.c) */
 	return arr;
 }
 
@@ -215,7 +217,7 @@ void node_api_fleet(struct node_http_req *req)
 	                         dist_json(&a.disk), "worst", worst_json(&a, limit), "intents",
 	                         intents_json(&a), "pods", node_api_pods_json(a.pods), "links",
 	                         links_json(&a, limit), "policy", a.policy, "alerts",
-	                         alerts_json(a.alerts));
+	                         alerts_json(n, a.alerts));
 	node_http_json(req, 200, body);
 	node_fleet_agg_free(&a);
 	selector_delete(sel);

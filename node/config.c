@@ -47,6 +47,8 @@ enum opt_id {
 	OPT_API,
 	OPT_KEYRING,
 	OPT_TRUST,
+	OPT_KUBECONFIG,
+	OPT_KUBE_CONTEXT,
 	OPT_PROFILE,
 	OPT_LOG_LEVEL,
 	OPT_HELP,
@@ -75,6 +77,8 @@ static const struct opt_def opts[] = {
         {"api", OPT_API, true, false, true},
         {"keyring", OPT_KEYRING, true, false, true},
         {"trust", OPT_TRUST, true, false, true},
+        {"kubeconfig", OPT_KUBECONFIG, true, false, true},
+        {"kube-context", OPT_KUBE_CONTEXT, true, false, true},
         {"profile", OPT_PROFILE, true, false, true},
         {"log-level", OPT_LOG_LEVEL, true, false, true},
         {"help", OPT_HELP, false, false, false},
@@ -103,6 +107,9 @@ static const char usage_text[] =
         "  --api HOST:PORT      HTTP API address (default " NODE_DEFAULT_API ")\n"
         "  --keyring FILE       cluster keys, base64, primary first (default DATA_DIR/keyring)\n"
         "  --trust FILE         root public keys that may sign intents, one per line\n"
+        "  --kubeconfig FILE    this site's Kubernetes cluster (default: $KUBECONFIG, or\n"
+        "                       the service account when run in a pod; none: no cluster)\n"
+        "  --kube-context NAME  kubeconfig context (default: its current-context)\n"
         "  --profile lan|fast   timer profile (default lan; fast divides timers by 10)\n"
         "  --log-level LEVEL    debug|info|warn|error (default info)\n"
         "  --help, --version\n";
@@ -336,6 +343,10 @@ static int apply(struct node_config *cfg, enum opt_id id, const char *value, con
 		return set_string(&cfg->keyring_path, value, where, err, errcap);
 	case OPT_TRUST:
 		return set_string(&cfg->trust_path, value, where, err, errcap);
+	case OPT_KUBECONFIG:
+		return set_string(&cfg->kubeconfig, value, where, err, errcap);
+	case OPT_KUBE_CONTEXT:
+		return set_string(&cfg->kube_context, value, where, err, errcap);
 	case OPT_PROFILE:
 		if (strcmp(value, "lan") == 0)
 			cfg->profile = NODE_PROFILE_LAN;
@@ -717,5 +728,8 @@ void node_config_destroy(struct node_config *cfg)
 	free(cfg->keyring_path);
 	free(cfg->trust_path);
 	cfg->trust_path = NULL;
+	free(cfg->kubeconfig);
+	free(cfg->kube_context);
+	cfg->kubeconfig = cfg->kube_context = NULL;
 	cfg->config_path = cfg->data_dir = cfg->keyring_path = NULL;
 }

@@ -63,6 +63,8 @@ struct node_config {
 	struct shoal_addr api;                               /* --api: HTTP listen address */
 	char *keyring_path;                                  /* owned; --keyring FILE or NULL */
 	char *trust_path;                                    /* owned; --trust FILE or NULL */
+	char *kubeconfig;                                    /* owned; --kubeconfig FILE or NULL */
+	char *kube_context;                                  /* owned; --kube-context or NULL */
 	enum node_profile profile;                           /* --profile lan|fast */
 	enum node_log_level log_level;                       /* --log-level debug|info|warn|error */
 	bool help;    /* --help was given: print usage, exit 0 */

@@ -148,6 +148,9 @@ static void compose(struct node *n, uint64_t now, struct health_record *r,
 	struct health_fleet fleet = {.roots_known = true};
 	memcpy(fleet.roots, roots, HEALTH_ROOTS_LEN);
 	health_score_compute(r, &fleet, &r->score);
+	/* Per-site AlertRules, judged on the figures just composed. */
+	struct shoal_labels own = {labels, nl};
+	r->n_alerts = node_alerts_local(n, r, &own, r->alerts);
 }
 
 static void publish(struct node *n, uint64_t now, struct health_record *r)

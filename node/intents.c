@@ -104,36 +104,23 @@ static void committed(void *ctx, const struct intent_item *it)
 	                         it->env.body.op == INTENT_DELETE ? "delete" : "put", "from",
 	                         it->from));
 	node_intents_wire_committed(n, it);
+	node_reconcile_kick(n);
 }
 
 /* An App's manifests must be Kubernetes objects in YAML. */
 static int validate(void *ctx, const struct intent_envelope *e, struct intent_error *err)
 {
-	const uint8_t *p = e->body.spec, *end = p + e->body.spec_len, *s;
-	uint32_t count, len;
+	struct node_app_spec app;
 	(void)ctx;
 	if (e->body.kind != INTENT_APP || e->body.op != INTENT_PUT)
 		return 0;
-	if (shoal_mp_read_map(&p, end, &count) != 0)
+	if (node_app_spec_read(e->body.spec, e->body.spec_len, &app) != 0)
 		return -1; /* the schema has refused it already */
-	for (uint32_t i = 0; i < count; i++) {
-		const uint8_t *k;
-		uint32_t kl;
-		if (shoal_mp_read_str(&p, end, &k, &kl) != 0)
-			return -1;
-		if (kl == 9 && memcmp(k, "manifests", 9) == 0) {
-			if (shoal_mp_read_str(&p, end, &s, &len) != 0)
-				return -1;
-			char why[160];
-			if (node_manifests_check((const char *)s, len, why, sizeof(why)) != 0) {
-				err->reason = INTENT_R_SCHEMA;
-				snprintf(err->text, sizeof(err->text), "spec.manifests: %s", why);
-				return -1;
-			}
-			return 0;
-		}
-		if (shoal_mp_skip(&p, end, 8) != 0)
-			return -1;
+	char why[160];
+	if (node_manifests_check(app.manifests, app.manifests_len, why, sizeof(why)) != 0) {
+		err->reason = INTENT_R_SCHEMA;
+		snprintf(err->text, sizeof(err->text), "spec.manifests: %s", why);
+		return -1;
 	}
 	return 0;
 }

@@ -86,6 +86,23 @@ static void replica_metrics(struct shoal_buf *b, const struct replica_stats *r, 
 	emit(b, "shoal_replica_pending %u\n", pending);
 }
 
+/* This site's per-intent states (reconcile.c), counted by state. */
+static void site_intent_metrics(struct shoal_buf *b, const struct node *n)
+{
+	uint32_t by[HEALTH_OWNER_STATES] = {0};
+	for (size_t i = 0; i < n->site_states.n; i++)
+		if (n->site_states.items[i].state < HEALTH_OWNER_STATES)
+			by[n->site_states.items[i].state]++;
+	family(b, "shoal_site_intents", "gauge",
+	       "Intents this site works on (selected, or being removed), by state.");
+	for (int s = HEALTH_PENDING; s < HEALTH_OWNER_STATES; s++)
+		emit(b, "shoal_site_intents{state=\"%s\"} %u\n",
+		     health_state_name((enum health_state)s), by[s]);
+	family(b, "shoal_k8s_cluster", "gauge",
+	       "1 when this site has a Kubernetes cluster configured (--kubeconfig).");
+	emit(b, "shoal_k8s_cluster %d\n", node_reconcile_has_cluster(n) ? 1 : 0);
+}
+
 void node_api_metrics(struct node_http_req *req)
 {
 	struct node *n = req->ctx;
@@ -158,6 +175,7 @@ void node_api_metrics(struct node_http_req *req)
 	family(&b, "shoal_intents_pending", "gauge", "Intents waiting for their signer's grant.");
 	emit(&b, "shoal_intents_pending %zu\n", intent_store_pending(n->intents));
 
+	site_intent_metrics(&b, n);
 	family(&b, "shoal_trust_mismatched_members", "gauge",
 	       "Live members whose trust roots differ from this node's.");
 	emit(&b, "shoal_trust_mismatched_members %u\n", node_trust_mismatches(n));
@@ -174,6 +192,8 @@ void node_api_metrics(struct node_http_req *req)
 	if (n->replica != NULL)
 		replica_metrics(&b, replica_stats(n->replica), replica_pending(n->replica));
 	node_metrics_health(n, &b);
+
+	node_alerts_metrics(n, &b);
 
 	if (b.err != 0 || b.data == NULL) {
 		shoal_buf_destroy(&b);

@@ -178,7 +178,9 @@ static void teardown(struct node *n)
 {
 	node_http_stop(n->http);
 	n->http = NULL;
+	node_reconcile_stop(n);
 	node_labels_stop(n);
+	node_alerts_stop(n);
 	node_wire_detach(n); /* before its swim, while streams can still close */
 	node_intents_close(n);
 	node_health_close(n);
@@ -229,6 +231,10 @@ int node_start(struct node *n, uv_loop_t *loop, const struct node_config *cfg, c
 	if ((rc = open_identity(n, &id, err, errcap)) != 0)
 		goto fail;
 	memcpy(n->pk, id.pk, sizeof(n->pk));
+	/* The cluster before any socket: a kubeconfig that does not load is
+	 * refused like any other bad setting. */
+	if ((rc = node_reconcile_start(n, err, errcap)) != 0)
+		goto fail;
 
 	struct node_transport_cbs cbs = node_driver_cbs_template;
 	cbs.ctx = n;
@@ -274,6 +280,10 @@ int node_start(struct node *n, uv_loop_t *loop, const struct node_config *cfg, c
 	if ((rc = node_wire_attach(n)) != 0) {
 		set_err(err, errcap, "cannot replicate intents and health: %s%s",
 		        shoal_strerror(rc), "");
+		goto fail;
+	}
+	if ((rc = node_alerts_start(n)) != 0) {
+		set_err(err, errcap, "cannot start alerting: %s%s", shoal_strerror(rc), "");
 		goto fail;
 	}
 	now = node_now();

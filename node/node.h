@@ -29,6 +29,7 @@
 #include "shoal/swim.h"
 #include "shoal/trust.h"
 
+#include "alerts.h"
 #include "config.h"
 #include "health.h"
 #include "http.h"
@@ -85,7 +86,9 @@ struct node {
 	char (*trust_reported)[SWIM_NAME_MAX + 1]; /* peers already logged as mismatched */
 	size_t ntrust_reported, trust_reported_cap;
 	struct node_site_states site_states; /* this site's per-intent states (site_states.h) */
+	struct node_reconcile *reconcile;    /* the cluster's App intents (reconcile.c) */
 	struct node_http *http;              /* the HTTP API; NULL if not started */
+	struct node_alerts *alerts;          /* AlertRules judged and delivered (alerts.h) */
 	uv_timer_t linger;                   /* runs out the leave before stopping */
 	bool linger_open;                    /* linger needs closing */
 	bool leaving;                        /* swim_leave was called */
@@ -144,6 +147,16 @@ int node_labels_check(const struct node *n, char *err, size_t errcap);
 void node_labels_start(struct node *n);
 void node_labels_stop(struct node *n);
 int node_labels_set_k8s_version(struct node *n, const char *version);
+
+/* reconcile.c: converge this site's Kubernetes cluster toward the App
+ * intents that select it, writing site_states. Start: 0, or SHOAL_E_CONFIG
+ * with err when the configured kubeconfig does not load (no cluster
+ * configured is not an error). Kick: the store or the labels changed,
+ * judge again from the loop. has_cluster: an engine is running. */
+int node_reconcile_start(struct node *n, char *err, size_t errcap);
+void node_reconcile_stop(struct node *n);
+void node_reconcile_kick(struct node *n);
+bool node_reconcile_has_cluster(const struct node *n);
 
 /* events.c: SWIM's event callback (event_ctx = the node). */
 void node_events_on_swim(void *ctx, const struct swim_event *ev);

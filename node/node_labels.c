@@ -87,6 +87,7 @@ static void announce(struct node *n, const struct node_sysinfo *before, const ch
 	node_log_event(&n->log, NODE_LOG_INFO, "labels",
 	               json_pack("{s:s,s:I}", "cause", why, "incarnation",
 	                         (json_int_t)swim_incarnation(n->swim)));
+	node_reconcile_kick(n); /* the intents that select this site may differ now */
 }
 
 static void on_refresh(uv_timer_t *timer)

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <curl/curl.h>
 #include <uv.h>
 
 #include "shoal/error.h"
@@ -77,10 +78,17 @@ int main(int argc, char **argv)
 	}
 	/* A peer that resets a stream must not kill the node. */
 	signal(SIGPIPE, SIG_IGN);
+	/* libcurl's rule: once, before any thread or handle (the k8s engine). */
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+		fprintf(stderr, "shoald: cannot initialise libcurl\n");
+		node_config_destroy(&cfg);
+		return 1;
+	}
 
 	if (uv_loop_init(&loop) != 0) {
 		fprintf(stderr, "shoald: cannot create the event loop\n");
 		node_config_destroy(&cfg);
+		curl_global_cleanup();
 		return 1;
 	}
 	rc = node_start(&d.node, &loop, &cfg, err, sizeof(err));
@@ -89,6 +97,7 @@ int main(int argc, char **argv)
 		drain_loop(&loop);
 		uv_loop_close(&loop);
 		node_config_destroy(&cfg);
+		curl_global_cleanup();
 		return (rc == SHOAL_E_CONFIG || rc == SHOAL_E_NAME_TAKEN) ? 2 : 1;
 	}
 	d.node.on_stopped = on_stopped;
@@ -104,6 +113,7 @@ int main(int argc, char **argv)
 	drain_loop(&loop);
 	rc = uv_loop_close(&loop);
 	node_config_destroy(&cfg);
+	curl_global_cleanup();
 	if (rc != 0) {
 		fprintf(stderr, "shoald: event loop did not close cleanly\n");
 		return 1;

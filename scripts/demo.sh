@@ -2,13 +2,22 @@
 # scripts/demo.sh - a five-node Shoal mesh on loopback, shown and cleaned up.
 #
 # Run by `make demo` (SHOAL_BIN=build/rel). It generates a cluster keyring,
-# generates a root signing key, starts DEMO_NODES (5) shoald on 127.0.0.1
-# with the fast test profile trusting it, waits until every node sees every
-# other alive, prints `shoalctl members`, signs an App intent (a small
-# Deployment) and submits it to one node, shows it arriving on every node,
-# shows a crash being detected, and then stops everything. A trap kills every
-# process this script started and removes its temporary directory, however
-# the script ends (error, Ctrl-C, SIGTERM).
+# generates a root signing key, gives every site its own simulated
+# Kubernetes cluster (tests/fakekube: a fake API server over HTTPS whose
+# controller marks pods running; no container runs), starts DEMO_NODES (5)
+# shoald on 127.0.0.1 with the fast test profile trusting the key, waits
+# until every node sees every other alive, prints `shoalctl members`, signs
+# an App intent (a Deployment, a Service and a ConfigMap) and submits it to
+# one node, shows it arriving on every node, its objects landing in the
+# clusters of the sites it selects and nowhere else, each of those sites
+# reporting it ready (GET /v1/self/intents), shows a crash being detected,
+# deletes the intent (pruned from every cluster), and stops everything. A
+# trap kills every process this script started and removes its temporary
+# directory, however the script ends (error, Ctrl-C, SIGTERM).
+#
+# DEMO_KUBECONFIG=PATH (or KUBECONFIG=PATH) puts site-1 on that real cluster
+# instead of a simulated one; the demo's objects go to namespace shoal-demo
+# and are pruned again before the demo ends.
 #
 # POSIX sh: `make demo` runs it with `sh`, which is dash on Debian.
 set -eu
@@ -19,6 +28,11 @@ BIN=${SHOAL_BIN:-build/rel}
 case $BIN in /*) ;; *) BIN=$(pwd)/$BIN ;; esac
 SHOALD=$BIN/shoald
 SHOALCTL=$BIN/shoalctl
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+REAL_KC=${DEMO_KUBECONFIG:-${KUBECONFIG:-}}
+REAL_KC=${REAL_KC%%:*} # the first file of a KUBECONFIG list, as shoald reads it
 
 for b in "$SHOALD" "$SHOALCTL"; do
 	if [ ! -x "$b" ]; then
@@ -107,6 +121,49 @@ chmod 600 "$TMP/keyring.master"
 echo "== generating a root signing key (shoalctl keygen); every node trusts it"
 "$SHOALCTL" keygen --out "$TMP/root" >/dev/null
 
+# ---- one Kubernetes cluster per site ------------------------------------------
+echo "== giving every site its own Kubernetes cluster"
+echo "   NOTE: these clusters are SIMULATED by tests/fakekube, a fake Kubernetes API server"
+echo "   (real HTTPS, server-side apply, watches); its controller marks pods running after"
+echo "   1 s. No container actually runs."
+i=1
+while [ $i -le "$N" ]; do
+	if [ $i -eq 1 ] && [ -n "$REAL_KC" ]; then
+		if [ ! -r "$REAL_KC" ]; then
+			echo "demo: cannot read the kubeconfig $REAL_KC" >&2
+			exit 1
+		fi
+		echo "   site-1: the REAL cluster of $REAL_KC (its current context)"
+		i=$((i + 1))
+		continue
+	fi
+	"$PY" "$REPO/tests/fakekube/fakekube.py" --port 0 --dir "$TMP/kube-$i" --controller \
+		--ready-delay 1 >"$TMP/kube-$i.out" 2>"$TMP/kube-$i.err" &
+	PIDS="$PIDS $!"
+	i=$((i + 1))
+done
+i=1
+while [ $i -le "$N" ]; do
+	if [ $i -eq 1 ] && [ -n "$REAL_KC" ]; then
+		i=$((i + 1))
+		continue
+	fi
+	start=$(now_ms)
+	while [ ! -s "$TMP/kube-$i.out" ]; do
+		if [ $(($(now_ms) - start)) -ge 30000 ]; then
+			echo "demo: fakekube for site-$i did not start" >&2
+			cat "$TMP/kube-$i.err" >&2
+			exit 1
+		fi
+		sleep 0.1
+	done
+	echo "   site-$i: simulated cluster at https://127.0.0.1:$(cat "$TMP/kube-$i/port")"
+	i=$((i + 1))
+done
+kubeconfig_of() {
+	if [ "$1" -eq 1 ] && [ -n "$REAL_KC" ]; then echo "$REAL_KC"; else echo "$TMP/kube-$1/kubeconfig"; fi
+}
+
 regions="eu-west eu-west us-east us-east ap-south"
 echo "== starting $N shoald on 127.0.0.1 (profile $PROFILE), data under $TMP"
 i=1
@@ -116,7 +173,8 @@ while [ $i -le "$N" ]; do
 	cp "$TMP/keyring.master" "$TMP/$name.keyring" # each node rewrites its own
 	set -- --name "$name" --bind "127.0.0.1:$((GOSSIP_BASE + i))" --api "$(api $i)" \
 		--data-dir "$TMP/$name" --keyring "$TMP/$name.keyring" --profile "$PROFILE" \
-		--label "region=$region" --label "tier=demo" --trust "$TMP/root.pub"
+		--label "region=$region" --label "tier=demo" --trust "$TMP/root.pub" \
+		--kubeconfig "$(kubeconfig_of $i)"
 	[ $i -gt 1 ] && set -- "$@" --join "127.0.0.1:$((GOSSIP_BASE + 1))"
 	mkdir -p "$TMP/$name"
 	"$SHOALD" "$@" >"$TMP/$name.log" 2>"$TMP/$name.err" &
@@ -163,7 +221,13 @@ metadata: {name: kuard}
 spec:
   target: {selector: "region in (eu-west,us-east)"}
   strategy: {maxUnavailable: 1}
+  namespace: shoal-demo
   manifests: |
+    apiVersion: v1
+    kind: ConfigMap
+    metadata: {name: kuard-config}
+    data: {color: blue}
+    ---
     apiVersion: apps/v1
     kind: Deployment
     metadata:
@@ -177,6 +241,14 @@ spec:
           containers:
           - name: kuard
             image: gcr.io/kuar-demo/kuard-amd64:blue
+            envFrom: [{configMapRef: {name: kuard-config}}]
+    ---
+    apiVersion: v1
+    kind: Service
+    metadata: {name: kuard}
+    spec:
+      selector: {app: kuard}
+      ports: [{port: 80, targetPort: 8080}]
 YAML
 echo
 echo "== an App intent, signed with the root key and submitted to site-2 only"
@@ -208,6 +280,81 @@ while [ $i -le "$N" ]; do
 	i=$((i + 1))
 done
 
+# ---- the intent takes effect: each selected site applies it to its cluster ------
+# site_intents I: "state pods reason" of kuard in site I's GET /v1/self/intents
+# ("none" when the site does not work on it).
+site_intents() {
+	"$PY" - "$(api "$1")" <<'PY'
+import json, sys, urllib.request
+body = json.load(urllib.request.urlopen(f"http://{sys.argv[1]}/v1/self/intents", timeout=3))
+for it in body["intents"]:
+    if it["kind"] == "App" and it["name"] == "kuard":
+        pods = ",".join(f"{k}={v}" for k, v in it["pods"].items() if v) or "-"
+        print(it["state"], pods, it["reason"] or "-")
+        break
+else:
+    print("none")
+PY
+}
+# cluster_objects I: the kuard objects in site I's cluster, as kubectl would list them.
+cluster_objects() {
+	if [ "$1" -eq 1 ] && [ -n "$REAL_KC" ]; then
+		if command -v kubectl >/dev/null 2>&1; then
+			kubectl --kubeconfig "$REAL_KC" -n shoal-demo get deploy,svc,cm 2>&1 | sed 's/^/      /'
+		else
+			echo "      (kubectl not installed; GET /v1/self/intents above is site-1's word)"
+		fi
+		return
+	fi
+	"$PY" - "$TMP/kube-$1" <<'PY'
+import json, ssl, sys, urllib.request
+d = sys.argv[1]
+port = open(d + "/port").read().strip()
+token = open(d + "/token").read().strip()
+ctx = ssl.create_default_context(cafile=d + "/ca.crt")
+def get(path):
+    req = urllib.request.Request(f"https://127.0.0.1:{port}{path}",
+                                 headers={"Authorization": "Bearer " + token})
+    return json.load(urllib.request.urlopen(req, context=ctx, timeout=3))["items"]
+rows = []
+for path, kind in (("/apis/apps/v1/namespaces/shoal-demo/deployments", "deployment"),
+                   ("/api/v1/namespaces/shoal-demo/services", "service"),
+                   ("/api/v1/namespaces/shoal-demo/configmaps", "configmap")):
+    for o in get(path):
+        if "applyset.kubernetes.io/part-of" not in o["metadata"].get("labels", {}):
+            continue
+        extra = ""
+        if kind == "deployment":
+            st = o.get("status", {})
+            extra = f"  ready {st.get('readyReplicas', 0)}/{o['spec'].get('replicas', 1)}"
+        rows.append(f"      {kind}/{o['metadata']['name']}{extra}")
+print("\n".join(rows) if rows else "      (nothing of kuard)")
+PY
+}
+selected="1 2 3 4" # region in (eu-west,us-east)
+echo
+echo "== each site applies it to its own cluster only if the intent selects the site"
+start=$(now_ms)
+for i in $selected; do
+	while :; do
+		state=$(site_intents $i | cut -d' ' -f1)
+		[ "$state" = ready ] && break
+		if [ $(($(now_ms) - start)) -ge 60000 ]; then
+			echo "demo: kuard not ready on site-$i within 60 s: $(site_intents $i)" >&2
+			exit 1
+		fi
+		sleep 0.2
+	done
+done
+echo "   ready on sites $selected within $(elapsed "$start") s of the apply"
+i=1
+while [ $i -le "$N" ]; do
+	region=$(echo "$regions" | cut -d' ' -f$(((i - 1) % 5 + 1)))
+	echo "   site-$i (region=$region): GET /v1/self/intents -> kuard $(site_intents $i)"
+	cluster_objects $i
+	i=$((i + 1))
+done
+
 # ---- a crash, detected by the others ----------------------------------------
 victim=$N
 victim_pid=$last_pid
@@ -228,6 +375,24 @@ done
 echo "   site-1 sees it dead after $(elapsed "$start") s"
 echo "\$ shoalctl members --node $(api 2)"
 "$SHOALCTL" members --node "$(api 2)"
+
+# ---- the intent deleted: pruned from every cluster ---------------------------
+echo
+echo "== shoalctl delete App kuard: every selected site prunes what it applied"
+echo "\$ shoalctl delete App kuard --key root.key --node $(api 1)"
+"$SHOALCTL" delete App kuard --key "$TMP/root.key" --node "$(api 1)"
+start=$(now_ms)
+for i in $selected; do
+	while [ "$(site_intents $i)" != none ]; do
+		if [ $(($(now_ms) - start)) -ge 60000 ]; then
+			echo "demo: kuard not pruned from site-$i within 60 s" >&2
+			exit 1
+		fi
+		sleep 0.2
+	done
+done
+echo "   pruned from sites $selected within $(elapsed "$start") s; site-2's cluster now holds:"
+cluster_objects 2
 
 echo
 echo "== done; stopping the mesh"

@@ -75,6 +75,7 @@ struct k8s_set_status {
 	uint32_t workloads;       /* Deployments, StatefulSets, DaemonSets, Jobs in the set */
 	uint32_t workloads_ready; /* of which current by kstatus (a Job: complete) */
 	uint32_t pods[K8S_POD_BUCKETS]; /* pods of the set's workloads, per bucket */
+	uint32_t restarts;              /* container restarts of those pods (restartCount summed) */
 	uint64_t passes;                /* apply passes completed since the set was (re)applied */
 	uint32_t retries;               /* consecutive failed attempts (0 once a pass succeeds) */
 };
@@ -107,6 +108,11 @@ void k8s_ctx_delete(struct k8s_ctx *ctx);
  * `err` names the document and field. The work itself runs on the loop. */
 int k8s_set_apply(struct k8s_ctx *ctx, const char *set_id, const char *manifests, size_t len,
                   char *err, size_t errcap);
+/* The same, with the namespace a namespaced object without
+ * metadata.namespace goes to (NULL: the kubeconfig context's namespace, as
+ * k8s_set_apply). A name that is not a DNS label is refused. */
+int k8s_set_apply_in(struct k8s_ctx *ctx, const char *set_id, const char *default_ns,
+                     const char *manifests, size_t len, char *err, size_t errcap);
 
 /* Delete every object of the set from the cluster, then forget it. Until
  * the deletes are done the set reports K8S_APPLYING, reason "removing". */
@@ -123,6 +129,11 @@ size_t k8s_set_list(const struct k8s_ctx *ctx, const char **ids, size_t cap);
  * a valid label value for any id. `out` holds K8S_SET_LABEL_LEN + 1. */
 #define K8S_SET_LABEL_LEN 30
 void k8s_set_label(const char *set_id, char out[static K8S_SET_LABEL_LEN + 1]);
+
+/* The API server's version (GET /version, gitVersion: "v1.29.3"), or NULL
+ * until it has answered. Asked at start, again after a failure (with
+ * backoff) and every resync_ms, so an upgraded cluster is noticed. */
+const char *k8s_ctx_server_version(const struct k8s_ctx *ctx);
 
 const char *k8s_state_name(enum k8s_state s);
 const char *k8s_pod_bucket_name(enum k8s_pod_bucket b);

@@ -155,8 +155,12 @@ def intent_seeds():
         "valid-grant": env(body("KeyGrant", "ops", spec({"pub": pub, "scope": "env=dev",
                                                          "expires": "2030-01-01T00:00:00Z"}))),
         "valid-revoke": env(body("KeyRevoke", "ops-out", spec({"pub": pub}))),
-        "valid-alert": env(body("AlertRule", "down", spec({"expr": "up == 0",
-                                                           "severity": "critical"}), sel)),
+        "valid-alert": env(body("AlertRule", "mem-high", spec({"expr": "mem > 90",
+                                                               "for": "5m",
+                                                               "severity": "critical",
+                                                               "webhook": "http://h:9/x"}),
+                                 sel)),
+        "bad-alert-expr": env(body("AlertRule", "down", spec({"expr": "up == 0"}), sel)),
         "bad-unknown-kind": env(body("Secret", "x", spec({}), sel)),
         "bad-schema": env(body("App", "kuard", spec({"image": "x"}), sel)),
         "bad-short-sig": msgpack.packb([app, bytes(10)], use_bin_type=True),
@@ -228,6 +232,18 @@ def health_seeds():
     }
 
 
+def alert_expr_seeds():
+    good = ["mem > 90", "cpu>=80.5%", "count(mem > 90) >= 1", "fraction(mem > 75) > 0.5",
+            "fraction( disk >= 90 ) >= 50%", "pods.crash-loop != 0", "rtt_p99_ms <= 250.125",
+            "score < 40", "count(pods.waiting-image > 0) == 3"]
+    bad = ["", "mem", "mem >", "mem > 90 and", "up == 0", "count(mem > 90)",
+           "fraction(mem > 90) > 2", "count(mem > 90) > 1.5", "score > 40%", "mem > 1.2345",
+           "mem >> 9", "sum(mem > 1) > 1", "mem > 99999999999999", "count((mem > 1)) > 1"]
+    seeds = {f"valid-{i}": t.encode() for i, t in enumerate(good)}
+    seeds.update({f"bad-{i}": t.encode() for i, t in enumerate(bad)})
+    return seeds
+
+
 def write(target, seeds):
     d = os.path.join(HERE, "corpus", target)
     os.makedirs(d, exist_ok=True)
@@ -244,3 +260,4 @@ if __name__ == "__main__":
     write("intent", intent_seeds())
     write("replica", replica_seeds())
     write("health", health_seeds())
+    write("alert_expr", alert_expr_seeds())

@@ -173,7 +173,9 @@ class FleetCtl(unittest.TestCase):
         r = ctl(n, "wait", "App/kuard", "--timeout", "2s")
         after = kuard()
         if r.returncode == 0:
-            self.assertEqual(r.stdout.strip().splitlines()[-1], "App/kuard: 3/3 sites replicated")
+            # Replicated, and (no cluster here) pending on every site.
+            self.assertEqual(r.stdout.strip().splitlines()[-1],
+                             "App/kuard: 3/3 sites replicated (3 pending)")
             self.assertEqual(after["replicated"], 3)
         else:
             # Not there yet: the message gives the node's counts and the states

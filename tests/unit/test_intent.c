@@ -322,7 +322,7 @@ static void test_every_kind_has_a_schema(void **state)
 	const char *grant[] = {"pub", pub, "scope", "region=jp", "expires", "2025-02-01T00:00:00Z",
 	                       NULL};
 	const char *revoke[] = {"pub", pub, NULL};
-	const char *alert[] = {"expr", "up == 0", "severity", "critical", NULL};
+	const char *alert[] = {"expr", "score < 40", "severity", "critical", NULL};
 	assert_int_equal(spec_check(INTENT_APP, app, &r), 0);
 	assert_int_equal(spec_check(INTENT_UPGRADE, upg, &r), 0);
 	assert_int_equal(spec_check(INTENT_VIRTUAL_SITE, vs, &r), 0);
@@ -342,7 +342,7 @@ static void test_specs_failing_schema_refused(void **state)
 	                            "scope",   "a=b",
 	                            "expires", "next tuesday",
 	                            NULL};
-	const char *bad_severity[] = {"expr", "up == 0", "severity", "apocalyptic", NULL};
+	const char *bad_severity[] = {"expr", "score < 40", "severity", "apocalyptic", NULL};
 	const char *egress_str[] = {"allow", "10.0.0.0/8", NULL}; /* must be a list */
 	const struct {
 		enum intent_kind kind;

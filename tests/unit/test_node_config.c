@@ -202,6 +202,32 @@ static void test_file(void **state)
 	node_config_destroy(&cfg);
 }
 
+/* The cluster: flags, file keys (either spelling), flags win, no cluster by default. */
+static void test_kubeconfig(void **state)
+{
+	struct node_config cfg;
+	char err[256];
+	(void)state;
+	assert_int_equal(PARSE(&cfg, err, "--data-dir", "/d"), 0);
+	assert_null(cfg.kubeconfig);
+	assert_null(cfg.kube_context);
+	node_config_destroy(&cfg);
+	assert_int_equal(PARSE(&cfg, err, "--data-dir", "/d", "--kubeconfig", "/etc/kube/site.yaml",
+	                       "--kube-context=edge"),
+	                 0);
+	assert_string_equal(cfg.kubeconfig, "/etc/kube/site.yaml");
+	assert_string_equal(cfg.kube_context, "edge");
+	node_config_destroy(&cfg);
+	char *path = write_file("kube.yaml", "data-dir: /x\nkubeconfig: /k/config\n"
+	                                     "kube_context: prod\n");
+	assert_int_equal(PARSE(&cfg, err, "--config", path, "--kube-context", "dev"), 0);
+	assert_string_equal(cfg.kubeconfig, "/k/config");
+	assert_string_equal(cfg.kube_context, "dev");
+	node_config_destroy(&cfg);
+	FAILS("--kubeconfig: must not be empty", "--data-dir", "/d", "--kubeconfig", "");
+	FAILS("--kube-context needs a value", "--data-dir", "/d", "--kube-context");
+}
+
 static void test_flags_win(void **state)
 {
 	struct node_config cfg;
@@ -452,9 +478,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_defaults),     cmocka_unit_test(test_all_flags),
 	        cmocka_unit_test(test_help_version), cmocka_unit_test(test_file),
-	        cmocka_unit_test(test_flags_win),    cmocka_unit_test(test_flag_errors),
-	        cmocka_unit_test(test_label_errors), cmocka_unit_test(test_file_errors),
-	        cmocka_unit_test(test_annotations),  cmocka_unit_test(test_validators),
+	        cmocka_unit_test(test_kubeconfig),   cmocka_unit_test(test_flags_win),
+	        cmocka_unit_test(test_flag_errors),  cmocka_unit_test(test_label_errors),
+	        cmocka_unit_test(test_file_errors),  cmocka_unit_test(test_annotations),
+	        cmocka_unit_test(test_validators),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
