@@ -438,6 +438,8 @@
 		$('policy-none').hidden = entries.length > 0;
 	}
 
+	/* Per-site rules name the sites whose records list them; fleet-wide rules
+	 * say how many of the sites they judge match. */
 	function renderAlerts(alerts) {
 		alerts = Array.isArray(alerts) ? alerts : [];
 		const ul = $('alerts');
@@ -445,10 +447,16 @@
 		$('alerts-none').hidden = alerts.length > 0;
 		for (const a of alerts) {
 			const li = el('li');
-			li.dataset.alert = a.name;
-			li.appendChild(el('span', 'name', a.name));
 			const sites = Array.isArray(a.sites) ? a.sites : [];
-			let text = `: ${sites.length} site${sites.length === 1 ? '' : 's'}`;
+			li.dataset.alert = a.name;
+			li.dataset.scope = a.scope === 'fleet' ? 'fleet' : 'site';
+			li.dataset.sites = String(sites.length);
+			li.appendChild(el('span', 'name', a.name));
+			let text;
+			if (a.scope === 'fleet')
+				text = ` (fleet): ${num(a.count)} of ${num(a.total)} sites`;
+			else
+				text = `: ${sites.length} site${sites.length === 1 ? '' : 's'}`;
 			if (sites.length)
 				text += ` (${sites.slice(0, ALERT_SITES_MAX).join(', ')}${sites.length > ALERT_SITES_MAX ? ', …' : ''})`;
 			li.appendChild(document.createTextNode(text));

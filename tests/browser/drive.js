@@ -81,7 +81,8 @@ function readPage() {
 			(dd) => [dd.dataset.key, Number(dd.textContent)])),
 		intents,
 		worst: Array.from(document.querySelectorAll('#worst-sites tbody tr'), (tr) => tr.dataset.site),
-		alerts: Array.from(document.querySelectorAll('#alerts li'), (li) => li.dataset.alert),
+		alerts: Array.from(document.querySelectorAll('#alerts li'), (li) => ({
+			name: li.dataset.alert, scope: li.dataset.scope, sites: Number(li.dataset.sites) })),
 	};
 }
 

@@ -12,7 +12,8 @@ page shows with what the same node's API answers at that moment:
 - the band counts equal GET /v1/fleet's; every site with coordinates has a
   marker at (lon, -lat) with the API's view and band, the other is listed;
 - an App intent applied with shoalctl shows its ready and replicated bars as
-  the node counts them;
+  the node counts them; AlertRules (per site and fleet-wide) show as firing
+  with the node's sites;
 - a selector narrows the counts to /v1/fleet?selector=...'s, a bad one shows
   the node's 400 reason and leaves the page as it was;
 - a SIGKILLed site's marker turns unreachable or stale in bounded time;
@@ -315,6 +316,35 @@ class Dashboard(unittest.TestCase):
         prod = [n for n, labels, _ in SITES if labels["env"] == "prod"]
         self.assertEqual([(i["kind"], i["name"], i["selected"]) for i in api],
                          [("App", "kuard", len(prod))])
+
+    def test_3b_alerts(self):
+        # Both kinds of rule, true of any site that reports: a per-site one, listed by the
+        # prod sites' own records, and a fleet-wide one judged by the serving node.
+        prod = sorted(n for n, labels, _ in SITES if labels["env"] == "prod")
+        for name, expr in (("scored", "score >= 0"), ("any-scored", "count(score >= 0) >= 1")):
+            path = os.path.join(MESH.tmp, f"{name}.yaml")
+            with open(path, "w") as f:
+                f.write(f"apiVersion: shoal.io/v1\nkind: AlertRule\nmetadata: {{name: {name}}}\n"
+                        f"spec:\n  target: {{selector: \"env=prod\"}}\n  expr: \"{expr}\"\n")
+            r = MESH.shoalctl("--node", self.server.api_addr, "apply", "-f", path, "--key",
+                              os.path.join(MESH.tmp, "keys", "root.key"))
+            self.assertEqual(r.returncode, 0, r.stderr)
+        seen = {}
+
+        def shown():
+            api = self.server.get("/v1/fleet")["alerts"]
+            rows = BROWSER.page()["alerts"]
+            seen.update(api=api, rows=rows)
+            want = [{"name": a["name"], "scope": a["scope"], "sites": len(a["sites"])}
+                    for a in api]
+            done = {a["name"]: sorted(a["sites"]) for a in api} == {
+                "scored": prod, "any-scored": prod}
+            return api if done and rows == want else None
+
+        try:
+            wait_until(shown, 30, "both alerts firing on the page", interval=0.3)
+        except AssertionError as e:
+            raise AssertionError(f"{e}: {seen}") from None
 
     def test_4_filter(self):
         selector = "env=prod"
