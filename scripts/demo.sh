@@ -10,7 +10,9 @@
 # an App intent (a Deployment, a Service and a ConfigMap) and submits it to
 # one node, shows it arriving on every node, its objects landing in the
 # clusters of the sites it selects and nowhere else, each of those sites
-# reporting it ready (GET /v1/self/intents), shows a crash being detected,
+# reporting it ready (GET /v1/self/intents), the fleet's status from a site
+# the intent does not select (shoalctl wait, shoalctl status: every site's
+# replicated health record), shows a crash being detected (shoalctl top sites),
 # deletes the intent (pruned from every cluster), and stops everything. A
 # trap kills every process this script started and removes its temporary
 # directory, however the script ends (error, Ctrl-C, SIGTERM).
@@ -165,16 +167,21 @@ kubeconfig_of() {
 }
 
 regions="eu-west eu-west us-east us-east ap-south"
+# Where each site stands on the dashboard's map (lat lon): Dublin, Frankfurt,
+# Virginia, Oregon, Singapore.
+geos="53.35,-6.26 50.11,8.68 38.03,-78.48 45.52,-122.68 1.35,103.82"
 echo "== starting $N shoald on 127.0.0.1 (profile $PROFILE), data under $TMP"
 i=1
 while [ $i -le "$N" ]; do
 	name=site-$i
 	region=$(echo "$regions" | cut -d' ' -f$(((i - 1) % 5 + 1)))
+	geo=$(echo "$geos" | cut -d' ' -f$(((i - 1) % 5 + 1)))
 	cp "$TMP/keyring.master" "$TMP/$name.keyring" # each node rewrites its own
 	set -- --name "$name" --bind "127.0.0.1:$((GOSSIP_BASE + i))" --api "$(api $i)" \
 		--data-dir "$TMP/$name" --keyring "$TMP/$name.keyring" --profile "$PROFILE" \
 		--label "region=$region" --label "tier=demo" --trust "$TMP/root.pub" \
-		--kubeconfig "$(kubeconfig_of $i)"
+		--kubeconfig "$(kubeconfig_of $i)" \
+		--annotation "geo.shoal.io/lat=${geo%,*}" --annotation "geo.shoal.io/lon=${geo#*,}"
 	[ $i -gt 1 ] && set -- "$@" --join "127.0.0.1:$((GOSSIP_BASE + 1))"
 	mkdir -p "$TMP/$name"
 	"$SHOALD" "$@" >"$TMP/$name.log" 2>"$TMP/$name.err" &
@@ -355,6 +362,14 @@ while [ $i -le "$N" ]; do
 	i=$((i + 1))
 done
 
+# ---- the fleet's view, from a site the intent does not select ----------------
+echo
+echo "== the whole fleet from any node: site-$N (not selected) answers from the sites' health records"
+echo "\$ shoalctl wait App/kuard --for ready --node $(api "$N")"
+"$SHOALCTL" wait App/kuard --for ready --timeout 60s --node "$(api "$N")"
+echo "\$ shoalctl status --node $(api "$N")"
+"$SHOALCTL" status --node "$(api "$N")"
+
 # ---- a crash, detected by the others ----------------------------------------
 victim=$N
 victim_pid=$last_pid
@@ -375,6 +390,8 @@ done
 echo "   site-1 sees it dead after $(elapsed "$start") s"
 echo "\$ shoalctl members --node $(api 2)"
 "$SHOALCTL" members --node "$(api 2)"
+echo "\$ shoalctl top sites --node $(api 2)"
+"$SHOALCTL" top sites --node "$(api 2)"
 
 # ---- the intent deleted: pruned from every cluster ---------------------------
 echo

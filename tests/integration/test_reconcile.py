@@ -419,6 +419,34 @@ class MeshReconcileTest(unittest.TestCase):
         self.assertEqual(st["pods"]["running"], 1)
         print(f"\n  selector: landed and ready in {time.monotonic() - t0:.1f} s", end="")
 
+        # Any node answers for the rollout: the fleet view and shoalctl status
+        # show the ready counts from the sites' replicated health records.
+        far = self.nodes[3]
+
+        def jp_web():
+            st, body = far.api("/v1/fleet")
+            its = [i for i in body["intents"] if i["name"] == "jp-web"] if st == 200 else []
+            return its[0] if its else None
+        it = wait_until(lambda: (lambda i: i if i and i["states"]["ready"] == 2 else None)(
+            jp_web()), 20, "jp-web ready on 2 sites in s4's /v1/fleet")
+        self.assertEqual(it["selected"], 2)
+        self.assertEqual(it["replicated"], 2)
+        r = self.fx.ctl(far, "status")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        row = [ln.split() for ln in r.stdout.splitlines() if ln.startswith("App ")]
+        self.assertEqual(row[0][:3], ["App", "jp-web", "2/2"], r.stdout)
+
+        # A pod stuck pulling its image on s1 shows as waiting for image in the
+        # fleet view of another node, and s1's copy of the intent as degraded.
+        r = self.fks[0].control("POST", "pod-state", {"namespace": "demo",
+                                                      "labelSelector": "app=jp-web",
+                                                      "state": "ImagePullBackOff"})
+        self.assertEqual(r.status, 200)
+        body = wait_until(lambda: (lambda b: b if b["pods"]["waiting-image"] >= 1 else None)(
+            far.api("/v1/fleet")[1]), 20, "waiting-image in s4's /v1/fleet")
+        wait_until(lambda: (lambda i: i if i and i["states"]["degraded"] == 1 else None)(
+            jp_web()), 20, "jp-web degraded on s1 in s4's /v1/fleet")
+
     def test_granted_key_lands_inside_target_and_scope(self):
         ops = os.path.join(self.fx.keys, "ops")
         r = self.fx.mesh.shoalctl("keygen", "--out", ops)
