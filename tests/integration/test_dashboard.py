@@ -194,7 +194,8 @@ class Dashboard(unittest.TestCase):
             conn.close()
 
     def agree(self, selector, timeout=15):
-        """Wait until the page shows `selector`'s answer; return (page, fleet, sites)."""
+        """Wait until the page shows `selector`'s answer (counts, and a marker with the
+        API's view and band for each site with coordinates); return (page, fleet, sites)."""
         seen = {}
 
         def same():
@@ -202,10 +203,14 @@ class Dashboard(unittest.TestCase):
             fleet = self.server.get(fleet_query("/v1/fleet", selector))
             sites = self.server.get(fleet_query("/v1/fleet/sites", selector))
             seen.update(page=page, fleet=fleet)
-            placed = {s["name"] for s in sites["sites"] if s["lat"] is not None}
+            # Each placed site's marker with the API's view and band (bands move with
+            # scores, so this too is read until the page has caught up).
+            placed = {s["name"]: (s["view"], s["band"] if s["view"] == "fresh" else "none")
+                      for s in sites["sites"] if s["lat"] is not None}
+            marked = {m["site"]: (m["view"], m["band"]) for m in page["markers"]}
             ok = (page["status"] == "ok" and page["selector"] == fleet["selector"]
                   and page["counts"] == {k: fleet["sites"][k] for k in COUNT_KEYS}
-                  and {m["site"] for m in page["markers"]} == placed)
+                  and marked == placed)
             return (page, fleet, sites) if ok else None
 
         try:
@@ -276,17 +281,28 @@ class Dashboard(unittest.TestCase):
             self.assertEqual(m["band"], api["band"] if api["view"] == "fresh" else "none", name)
             self.assertNotEqual(m["fill"], "none", f"{name}: a fresh site is a filled dot")
         self.assertRegex(page["last_refresh"], r"^\d\d:\d\d:\d\d$")
-        # The distributions are the node's.
-        self.assertEqual(page["cpu"], fleet["cpu"]["histogram"])
-        self.assertEqual(page["memory"], fleet["memory"]["histogram"])
+        # The distributions are the node's. A site's use moves between buckets as its record
+        # is renewed, so the page (up to one refresh behind) and the API are read until they
+        # meet.
+        seen = {}
+
+        def same_histograms():
+            page, fleet = BROWSER.page(), self.server.get("/v1/fleet")
+            seen.update(page=(page["cpu"], page["memory"]),
+                        api=(fleet["cpu"]["histogram"], fleet["memory"]["histogram"]))
+            return seen["page"] == seen["api"]
+
+        try:
+            wait_until(same_histograms, 20, "the page's histograms to equal the node's",
+                       interval=0.3)
+        except AssertionError as e:
+            raise AssertionError(f"{e}: {seen}") from None
 
     def test_2_live_refresh(self):
+        # Two more refreshes (2 s apart, with room for a loaded machine), without a page load.
         before = BROWSER.page()["refreshes"]
-        t0 = time.monotonic()
-        wait_until(lambda: BROWSER.page()["refreshes"] >= before + 2, 10,
+        wait_until(lambda: BROWSER.page()["refreshes"] >= before + 2, 15,
                    "two more refreshes", interval=0.2)
-        # Two refreshes 2 s apart, without a page load.
-        self.assertLess(time.monotonic() - t0, 8)
         log = BROWSER.call("log")["log"]
         self.assertEqual(sum(1 for u in log["requests"] if urllib.parse.urlsplit(u).path == "/"),
                          1, "the page was loaded once")
