@@ -125,6 +125,7 @@ static void on_tick(uv_timer_t *t)
 	struct k8s_ctx *ctx = t->data;
 	uint64_t now = k8s_now(ctx);
 	k8s_version_tick(ctx, now);
+	k8s_records_tick(ctx, now);
 	for (struct k8s_set *s = ctx->sets, *next; s != NULL; s = next) {
 		next = s->next;
 		for (size_t i = 0; i < s->nkinds; i++)
@@ -163,6 +164,7 @@ int k8s_ctx_new(uv_loop_t *loop, const struct k8s_ctx_config *cfg, struct k8s_ct
 	ctx->pod_poll_ms = cfg->pod_poll_ms != 0 ? cfg->pod_poll_ms : 2000;
 	ctx->rng = cfg->seed != 0 ? cfg->seed : ((uint64_t)randombytes_random() << 32 | 1);
 	ctx->version_at = k8s_now(ctx); /* the first tick asks */
+	ctx->records_at = k8s_now(ctx);
 	uv_timer_init(loop, &ctx->tick);
 	ctx->tick.data = ctx;
 	uv_timer_start(&ctx->tick, on_tick, K8S_TICK_MS, K8S_TICK_MS);
@@ -182,6 +184,8 @@ void k8s_ctx_delete(struct k8s_ctx *ctx)
 	while (ctx->sets != NULL)
 		k8s_set_destroy(ctx->sets);
 	k8s_http_cancel(ctx->version_req);
+	k8s_http_cancel(ctx->records_req);
+	free(ctx->found);
 	k8s_http_delete(ctx->http);
 	k8s_discovery_delete(ctx->disc);
 	k8s_cluster_config_destroy(&ctx->cluster);
@@ -197,7 +201,7 @@ static struct k8s_set *find_set(const struct k8s_ctx *ctx, const char *id)
 	return NULL;
 }
 
-static int check_id(const char *id, char *err, size_t errcap)
+int k8s_check_set_id(const char *id, char *err, size_t errcap)
 {
 	size_t n = id != NULL ? strlen(id) : 0;
 	if (n == 0 || n > K8S_SET_ID_MAX) {
@@ -212,6 +216,20 @@ static int check_id(const char *id, char *err, size_t errcap)
 		}
 	}
 	return 0;
+}
+
+static struct k8s_set *new_set(struct k8s_ctx *ctx, const char *id)
+{
+	struct k8s_set *s = calloc(1, sizeof(*s));
+	if (s == NULL || (s->id = strdup(id)) == NULL) {
+		free(s);
+		return NULL;
+	}
+	s->ctx = ctx;
+	k8s_set_label(id, s->label);
+	s->next = ctx->sets;
+	ctx->sets = s;
+	return s;
 }
 
 /* The objects of a parsed, ordered manifest list. */
@@ -256,7 +274,7 @@ int k8s_set_apply(struct k8s_ctx *ctx, const char *set_id, const char *manifests
 int k8s_set_apply_in(struct k8s_ctx *ctx, const char *set_id, const char *default_ns,
                      const char *manifests, size_t len, char *err, size_t errcap)
 {
-	int rc = check_id(set_id, err, errcap);
+	int rc = k8s_check_set_id(set_id, err, errcap);
 	if (rc != 0)
 		return rc;
 	if (default_ns != NULL && !ns_valid(default_ns)) {
@@ -285,18 +303,10 @@ int k8s_set_apply_in(struct k8s_ctx *ctx, const char *set_id, const char *defaul
 		return rc;
 	}
 	struct k8s_set *s = find_set(ctx, set_id);
-	if (s == NULL) {
-		s = calloc(1, sizeof(*s));
-		if (s == NULL || (s->id = strdup(set_id)) == NULL) {
-			free(s);
-			free_objs(objs, n);
-			free(ns_copy);
-			return -ENOMEM;
-		}
-		s->ctx = ctx;
-		memcpy(s->label, label, sizeof(label));
-		s->next = ctx->sets;
-		ctx->sets = s;
+	if (s == NULL && (s = new_set(ctx, set_id)) == NULL) {
+		free_objs(objs, n);
+		free(ns_copy);
+		return -ENOMEM;
 	}
 	k8s_pass_abort(s);
 	free_objs(s->objs, s->nobjs);
@@ -318,9 +328,14 @@ int k8s_set_apply_in(struct k8s_ctx *ctx, const char *set_id, const char *defaul
 
 int k8s_set_remove(struct k8s_ctx *ctx, const char *set_id)
 {
+	char err[64];
+	if (k8s_check_set_id(set_id, err, sizeof(err)) != 0)
+		return SHOAL_E_MALFORMED;
 	struct k8s_set *s = find_set(ctx, set_id);
-	if (s == NULL)
-		return SHOAL_E_NOT_FOUND;
+	/* Unknown here: its record on the cluster (read by the pass) says
+	 * where its members may be. */
+	if (s == NULL && (s = new_set(ctx, set_id)) == NULL)
+		return -ENOMEM;
 	k8s_pass_abort(s);
 	free_objs(s->objs, s->nobjs);
 	s->objs = NULL;

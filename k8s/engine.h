@@ -44,6 +44,7 @@ struct k8s_kind {
 	uint64_t restart_at;        /* re-list / re-watch due (0: none) */
 	uint32_t failures;          /* consecutive watch failures */
 	bool gone;                  /* the watch said 410: list again */
+	bool recorded;              /* the set's record on the cluster names it (parent.c) */
 };
 
 struct k8s_obj {
@@ -80,9 +81,10 @@ struct k8s_set {
 	size_t nobjs;
 	struct k8s_kind **kinds; /* every resource ever applied by this set */
 	size_t nkinds;
-	bool removing;     /* deleting everything, then freed */
-	bool parent_read;  /* the ApplySet record was read (parent.c) */
-	char *parent_text; /* the resources the record holds now; NULL: no record */
+	bool removing;      /* deleting everything, then freed */
+	bool parent_read;   /* the ApplySet record was read (parent.c) */
+	bool parent_exists; /* the record is on the cluster (as far as this process knows) */
+	char *parent_text;  /* the resources the record holds now, if it names this set */
 
 	/* the pass in progress */
 	bool in_pass;
@@ -93,6 +95,7 @@ struct k8s_set {
 	json_t *ns_done;                  /* namespaces ensured this pass (object used as a set) */
 	json_t *doomed;                   /* paths to delete */
 	bool pass_failed;                 /* an object was rejected this pass */
+	bool parent_refused;              /* the record write was rejected this pass */
 	char pass_reason[K8S_REASON_MAX]; /* the first rejection of this pass */
 	uint64_t wait_at;                 /* WAIT_CRD: next poll */
 	uint64_t crd_deadline;
@@ -132,6 +135,14 @@ struct k8s_ctx {
 	uint32_t version_failures;
 	char server_version[64];              /* gitVersion, "" until known */
 	char unreachable[K8S_REASON_MAX / 2]; /* why the last probe got no answer; "" if it did */
+
+	/* the sets whose records are on the cluster, listed once (records.c) */
+	struct k8s_http_req *records_req;
+	uint64_t records_at; /* next LIST due (0: none) */
+	uint32_t records_failures;
+	bool records_listed;
+	struct k8s_found_set *found;
+	size_t nfound;
 };
 
 /* ctx.c */
@@ -140,6 +151,8 @@ void k8s_fmt(char *out, size_t cap, const char *fmt, ...) __attribute__((format(
 uint64_t k8s_now(const struct k8s_ctx *ctx);
 uint64_t k8s_backoff_ms(struct k8s_ctx *ctx, uint32_t attempt);
 void k8s_set_destroy(struct k8s_set *s);
+/* A set id k8s_set_apply takes: 1..K8S_SET_ID_MAX printable bytes, no space. */
+int k8s_check_set_id(const char *id, char *err, size_t errcap);
 
 /* pass.c */
 void k8s_pass_step(struct k8s_set *s);
@@ -166,6 +179,15 @@ void k8s_obj_set_live(struct k8s_obj *o, json_t *live);
  * true when it started a request (whose callback resumes the pass). */
 bool k8s_parent_read(struct k8s_set *s);
 bool k8s_parent_write(struct k8s_set *s, bool all_kinds);
+/* The record's name, "applyset-<label>"; its label and annotations. */
+#define K8S_RECORD_PREFIX         "applyset-"
+#define K8S_RECORD_ID_LABEL       "applyset.kubernetes.io/id"
+#define K8S_RECORD_TOOLING        "applyset.kubernetes.io/tooling"
+#define K8S_RECORD_TOOLING_VALUE  "shoal/v1"
+#define K8S_RECORD_SET_ANNOTATION "shoal/set-id"
+
+/* records.c: list the records in the context's namespace until it answers. */
+void k8s_records_tick(struct k8s_ctx *ctx, uint64_t now);
 
 /* watch.c */
 void k8s_watch_start(struct k8s_kind *k);

@@ -10,13 +10,18 @@
  * resources: `applyset.kubernetes.io/contains-group-kinds` (the KEP's
  * Kind.group list, for people and tools) and `shoal/resources` (what the
  * engine reads back: apiVersion|Kind|resource|N or C, comma-separated, so
- * a restart needs no discovery to list them).
+ * a restart needs no discovery to list them), and the set itself:
+ * `shoal/set-id`, since the label is a hash of the id and a process that
+ * finds the record (records.c) must tell whose it is.
  *
  * The record is read once per set per process before its first pass,
- * widened to every resource that may hold members before pruning, and
- * narrowed to the set's current resources after. When the set is removed
- * and its members are gone, the record is deleted. kubectl does not take it
- * for one of its own ApplySets: the id is Shoal's hash, not the KEP's.
+ * widened before an object of a resource it does not name yet is applied
+ * (a process that dies right after that apply still leaves a record of
+ * where the object is), widened to every resource that may hold members
+ * before pruning, and narrowed to the set's current resources after. When
+ * the set is removed and its members are gone, the record is deleted.
+ * kubectl does not take it for one of its own ApplySets: the id is Shoal's
+ * hash, not the KEP's.
  */
 #include "engine.h"
 
@@ -28,17 +33,17 @@
 
 #define RESOURCES_ANNOTATION   "shoal/resources"
 #define GROUP_KINDS_ANNOTATION "applyset.kubernetes.io/contains-group-kinds"
-#define ID_LABEL               "applyset.kubernetes.io/id"
 
 static void parent_path(const struct k8s_set *s, char *out, size_t cap)
 {
-	k8s_fmt(out, cap, "/api/v1/namespaces/%s/configmaps/applyset-%s", s->ctx->cluster.namespace,
-	        s->label);
+	k8s_fmt(out, cap, "/api/v1/namespaces/%s/configmaps/" K8S_RECORD_PREFIX "%s",
+	        s->ctx->cluster.namespace, s->label);
 }
 
 /* Add the resources of a shoal/resources annotation to the set's kinds;
- * malformed entries are skipped (the record is advisory). */
-static void load(struct k8s_set *s, const char *text)
+ * malformed entries are skipped (the record is advisory). `recorded`: the
+ * record names this set, so it needs no rewrite for these kinds. */
+static void load(struct k8s_set *s, const char *text, bool recorded)
 {
 	char *copy = strdup(text);
 	if (copy == NULL)
@@ -57,7 +62,9 @@ static void load(struct k8s_set *s, const char *text)
 		                         .kind = f[1],
 		                         .name = f[2],
 		                         .namespaced = f[3][0] == 'N'};
-		k8s_set_add_kind(s, &r);
+		int ki = k8s_set_add_kind(s, &r);
+		if (ki >= 0 && recorded)
+			s->kinds[ki]->recorded = true;
 	}
 	free(copy);
 }
@@ -68,13 +75,17 @@ static void on_read(void *arg, const struct k8s_http_result *res)
 	s->req = NULL;
 	if (res->status == 200) {
 		json_t *cm = json_loadb(res->body, res->len, 0, NULL);
-		const char *text = json_string_value(json_object_get(
-		        json_object_get(json_object_get(cm, "metadata"), "annotations"),
-		        RESOURCES_ANNOTATION));
+		json_t *ann = json_object_get(json_object_get(cm, "metadata"), "annotations");
+		const char *text = json_string_value(json_object_get(ann, RESOURCES_ANNOTATION));
+		const char *id = json_string_value(json_object_get(ann, K8S_RECORD_SET_ANNOTATION));
+		/* A record written before records named their set is rewritten at
+		 * the first write, so that it names it from then on. */
+		bool named = id != NULL && strcmp(id, s->id) == 0;
+		s->parent_exists = true;
 		if (text != NULL) {
-			load(s, text);
+			load(s, text, named);
 			free(s->parent_text);
-			s->parent_text = strdup(text);
+			s->parent_text = named ? strdup(text) : NULL;
 		}
 		json_decref(cm);
 	} else if (res->status != 404) {
@@ -172,13 +183,26 @@ static char *annotations(const struct k8s_set *s, bool all_kinds, char **group_k
 	return out;
 }
 
+/* The record now names exactly these kinds: all of them, or (the final
+ * narrowing) those of the current objects. */
+static void mark_recorded(struct k8s_set *s, bool all_kinds)
+{
+	for (size_t i = 0; i < s->nkinds; i++)
+		s->kinds[i]->recorded = all_kinds || kind_in_use(s, i);
+}
+
 static void on_write(void *arg, const struct k8s_http_result *res)
 {
 	struct k8s_set *s = arg;
 	s->req = NULL;
 	bool deleting = s->step == STEP_PARENT_FINAL && s->removing;
 	bool ok = (res->status >= 200 && res->status < 300) || (deleting && res->status == 404);
-	if (!ok) {
+	if (ok && deleting) {
+		s->parent_exists = false;
+	} else if (ok) {
+		s->parent_exists = true;
+		mark_recorded(s, s->step != STEP_PARENT_FINAL);
+	} else {
 		char msg[K8S_REASON_MAX], full[K8S_REASON_MAX];
 		k8s_describe_error(NULL, res, msg, sizeof(msg));
 		k8s_fmt(full, sizeof(full), "ApplySet record: %s", msg);
@@ -186,6 +210,7 @@ static void on_write(void *arg, const struct k8s_http_result *res)
 			k8s_pass_fail(s, full);
 			return;
 		}
+		s->parent_refused = true; /* not asked again before every object */
 		k8s_pass_reject(s, full);
 	}
 	k8s_pass_step(s);
@@ -197,7 +222,7 @@ bool k8s_parent_write(struct k8s_set *s, bool all_kinds)
 	parent_path(s, path, K8S_PATH_MAX);
 	if (s->removing && !all_kinds) {
 		/* Every member is gone: the record goes too. */
-		if (s->parent_text == NULL)
+		if (!s->parent_exists)
 			return false;
 		free(s->parent_text);
 		s->parent_text = NULL;
@@ -210,17 +235,20 @@ bool k8s_parent_write(struct k8s_set *s, bool all_kinds)
 		return true; /* the pass stopped */
 	}
 	if (text[0] == '\0' || (s->parent_text != NULL && strcmp(text, s->parent_text) == 0)) {
+		if (text[0] != '\0')
+			mark_recorded(s, all_kinds);
 		free(text);
 		free(gks);
 		return false;
 	}
 	char name[64];
-	k8s_fmt(name, sizeof(name), "applyset-%s", s->label);
-	json_t *cm = json_pack("{s:s,s:s,s:{s:s,s:s,s:{s:s},s:{s:s,s:s,s:s}}}", "apiVersion", "v1",
-	                       "kind", "ConfigMap", "metadata", "name", name, "namespace",
-	                       s->ctx->cluster.namespace, "labels", ID_LABEL, s->label,
+	k8s_fmt(name, sizeof(name), K8S_RECORD_PREFIX "%s", s->label);
+	json_t *cm = json_pack("{s:s,s:s,s:{s:s,s:s,s:{s:s},s:{s:s,s:s,s:s,s:s}}}", "apiVersion",
+	                       "v1", "kind", "ConfigMap", "metadata", "name", name, "namespace",
+	                       s->ctx->cluster.namespace, "labels", K8S_RECORD_ID_LABEL, s->label,
 	                       "annotations", RESOURCES_ANNOTATION, text, GROUP_KINDS_ANNOTATION,
-	                       gks, "applyset.kubernetes.io/tooling", "shoal/v1");
+	                       gks, K8S_RECORD_TOOLING, K8S_RECORD_TOOLING_VALUE,
+	                       K8S_RECORD_SET_ANNOTATION, s->id);
 	char *body = cm != NULL ? json_dumps(cm, JSON_COMPACT) : NULL;
 	json_decref(cm);
 	free(gks);

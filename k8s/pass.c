@@ -5,10 +5,11 @@
  * it resolves each kind through discovery (asking the server for the
  * group-version on a miss, which is how a just-Established CRD's kinds
  * appear), creates a missing namespace, server-side applies the object,
- * and after a CRD waits until it is Established. Then it lists every
- * resource the set has ever applied by the part-of label and deletes what
- * is no longer in the set. The same LIST hands the watches their
- * resourceVersion.
+ * and after a CRD waits until it is Established; before the first object of
+ * a resource the set's record does not name yet, it widens the record
+ * (parent.c). Then it lists every resource the set has ever applied by the
+ * part-of label and deletes what is no longer in the set. The same LIST
+ * hands the watches their resourceVersion.
  *
  * Errors come in two kinds. A rejection (4xx other than 401/408/409/429: a
  * 422 Invalid, a 404 namespace, a 403) is the object's fault: the pass
@@ -190,6 +191,7 @@ void k8s_pass_start(struct k8s_set *s)
 	s->run_at = 0;
 	s->idx = 0;
 	s->pass_failed = false;
+	s->parent_refused = false;
 	s->pass_reason[0] = '\0';
 	json_decref(s->ns_done);
 	s->ns_done = json_object();
@@ -528,6 +530,11 @@ static void step(struct k8s_set *s)
 				continue;
 			}
 			if (!ensure_namespace(s, o))
+				return;
+			/* The record first names where the object goes, so that no
+			 * restart can leave an object nothing leads back to. */
+			if (!s->kinds[o->kind_idx]->recorded && !s->parent_refused &&
+			    k8s_parent_write(s, true))
 				return;
 			apply(s, o);
 			return;

@@ -19,6 +19,11 @@
  * n->intents_changes and a hash of the labels, and copies every entry's
  * engine status into n->site_states (reconcile_status.c).
  *
+ * Once the cluster has answered after start, the engine's listing of the
+ * sets whose records it holds is taken (reconcile_orphans.c) and judged
+ * with the rest, so that a set this process was never handed is removed
+ * when its intent does not select the site.
+ *
  * The engine learns the server's version (GET /version); the poll puts it
  * in this site's sys.shoal.io/k8s-version label, cut at "+" (build
  * metadata: "v1.29.3+k3s1" is v1.29.3).
@@ -82,10 +87,11 @@ static void judge_if_changed(struct node_reconcile *r)
 	uint8_t h[32];
 	labels_hash(r->n, h);
 	if (r->judged && r->changes_seen == r->n->intents_changes &&
-	    memcmp(h, r->labels_seen, sizeof(h)) == 0)
+	    r->resync_seen == r->n->intents_resync && memcmp(h, r->labels_seen, sizeof(h)) == 0)
 		return;
 	r->judged = true;
 	r->changes_seen = r->n->intents_changes;
+	r->resync_seen = r->n->intents_resync;
 	memcpy(r->labels_seen, h, sizeof(h));
 	rec_judge(r);
 }
@@ -97,6 +103,8 @@ static void on_poll(uv_timer_t *t)
 		return;
 	if (r->k8s != NULL)
 		version_label(r);
+	if (rec_orphans_take(r))
+		r->judged = false; /* judge the sets found with the rest */
 	judge_if_changed(r);
 	for (size_t i = 0; i < r->count;)
 		if (rec_status_update(r, &r->items[i]))
@@ -167,6 +175,7 @@ static void on_closed(uv_handle_t *h)
 	struct node_reconcile *r = h->data;
 	if (--r->open_handles == 0) {
 		free(r->items);
+		free(r->orphans);
 		free(r);
 	}
 }

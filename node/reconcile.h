@@ -7,7 +7,8 @@
  * One entry per App intent the site works on: selected and applied (or
  * refused, or waiting for a cluster), or still being removed. An intent
  * that never selected the site has no entry, and neither does one whose
- * removal finished.
+ * removal finished. reconcile_orphans.c holds the App sets found on the
+ * cluster at start that no entry has taken over yet.
  *
  * Thread-safety: belongs to the node's loop thread.
  */
@@ -48,6 +49,12 @@ struct rec_entry {
 	bool seen;                          /* held in the store at the last judge */
 };
 
+/* An App set whose record the cluster holds, not yet an entry's. */
+struct rec_orphan {
+	char label[K8S_SET_LABEL_LEN + 1];
+	char name[INTENT_NAME_MAX + 1]; /* "" when the record does not name its set */
+};
+
 struct node;
 
 struct node_reconcile {
@@ -62,6 +69,10 @@ struct node_reconcile {
 	char version_seen[64];   /* the server version last set as a label */
 	struct rec_entry *items; /* sorted by name */
 	size_t count, cap;
+	bool resync_seen;           /* n->intents_resync at the last judge */
+	bool found_taken;           /* the engine's listing of records was taken */
+	struct rec_orphan *orphans; /* found, not (yet) an entry's */
+	size_t norphans;
 };
 
 /* reconcile_judge.c: walk the store's App intents against this site's
@@ -70,6 +81,16 @@ struct node_reconcile {
 void rec_judge(struct node_reconcile *r);
 /* Forget an entry (its site state too). */
 void rec_entry_drop(struct node_reconcile *r, struct rec_entry *e);
+
+/* reconcile_orphans.c: take the engine's listing of the sets found on the
+ * cluster (once it has one; true when taken now, so a judge should run);
+ * hand the found set of App `name` over to the store walk (true if there
+ * was one); after a full walk, pop a found set whose intent the store does
+ * not hold at all (false when none is left, and the unnamed records no
+ * intent claimed are then let go). Nothing is popped while resyncing. */
+bool rec_orphans_take(struct node_reconcile *r);
+bool rec_orphans_claim(struct node_reconcile *r, const char *name);
+bool rec_orphans_pop_unheld(struct node_reconcile *r, char name[INTENT_NAME_MAX + 1]);
 
 /* reconcile_status.c: one entry's state from the engine into
  * n->site_states, logging state changes; false when the entry is gone (a

@@ -12,6 +12,10 @@
  * prunes everything it put on the cluster, and the entry goes once the
  * engine has finished.
  *
+ * Sets found on the cluster that no entry holds (reconcile_orphans.c) get
+ * an entry here when their intent does not select the site, and are
+ * removed like any other.
+ *
  * Each intent is its own set with its own backoff in the engine, and a
  * refusal here only marks that one entry: one intent's failure never
  * blocks another.
@@ -172,12 +176,18 @@ void rec_judge(struct node_reconcile *r)
 		int sel = it->env.body.op == INTENT_PUT
 		                  ? intent_store_selects(n->intents, it, &labels)
 		                  : SHOAL_E_STATE;
+		/* Found on the cluster, unknown to this process: now an entry's. */
+		bool found = r->norphans > 0 && rec_orphans_claim(r, it->env.body.name);
 		if (sel == 1) {
 			if (e == NULL && (e = add(r, it->env.body.name, at)) == NULL)
 				continue; /* out of memory: judged again at the next change */
 			e->seen = true;
 			want(r, e, it);
-		} else if (e != NULL) {
+		} else if (e != NULL || found) {
+			if (e == NULL && (e = add(r, it->env.body.name, at)) == NULL)
+				continue;
+			if (e->version == 0)
+				e->version = it->env.body.hlc;
 			e->seen = true;
 			unwant(r, e, cause_of(n->intents, it, sel));
 		}
@@ -186,6 +196,16 @@ void rec_judge(struct node_reconcile *r)
 	for (size_t i = r->count; i-- > 0;)
 		if (!r->items[i].seen)
 			unwant(r, &r->items[i], "deleted");
+	/* Sets found on the cluster whose intent the store does not hold. */
+	char name[INTENT_NAME_MAX + 1];
+	while (rec_orphans_pop_unheld(r, name)) {
+		size_t at;
+		struct rec_entry *e = find(r, name, &at);
+		if (e == NULL && (e = add(r, name, at)) != NULL) {
+			e->seen = true;
+			unwant(r, e, "orphaned");
+		}
+	}
 	for (size_t i = 0; i < r->count;)
 		if (rec_status_update(r, &r->items[i]))
 			i++;

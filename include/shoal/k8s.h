@@ -115,7 +115,11 @@ int k8s_set_apply_in(struct k8s_ctx *ctx, const char *set_id, const char *defaul
                      const char *manifests, size_t len, char *err, size_t errcap);
 
 /* Delete every object of the set from the cluster, then forget it. Until
- * the deletes are done the set reports K8S_APPLYING, reason "removing". */
+ * the deletes are done the set reports K8S_APPLYING, reason "removing".
+ * A set the context does not hold (one found by k8s_ctx_found_sets, or left
+ * by an earlier process) is removed the same way, from its record on the
+ * cluster; with no record there is nothing to delete and it goes at once.
+ * SHOAL_E_MALFORMED for an id k8s_set_apply would refuse. */
 int k8s_set_remove(struct k8s_ctx *ctx, const char *set_id);
 
 /* Copy the set's status. SHOAL_E_NOT_FOUND once a removed set is gone. */
@@ -129,6 +133,21 @@ size_t k8s_set_list(const struct k8s_ctx *ctx, const char **ids, size_t cap);
  * a valid label value for any id. `out` holds K8S_SET_LABEL_LEN + 1. */
 #define K8S_SET_LABEL_LEN 30
 void k8s_set_label(const char *set_id, char out[static K8S_SET_LABEL_LEN + 1]);
+
+/* A set this cluster holds the record of (k8s/parent.c): objects it put on
+ * the cluster may still be there, whether or not this process knows it. */
+struct k8s_found_set {
+	char label[K8S_SET_LABEL_LEN + 1]; /* K8S_PART_OF_LABEL's value on its members */
+	char id[K8S_SET_ID_MAX + 1];       /* the set id; "" if the record does not name it
+	                                      (written before records did): match the label */
+};
+
+/* The sets whose records the context found on the cluster: the record
+ * ConfigMaps in its namespace, listed once after the context starts and
+ * again with backoff until the server answers. NULL until then; after, the
+ * array (count in *n, possibly 0) stays as listed, valid until
+ * k8s_ctx_delete. Sets applied or removed since are not reflected. */
+const struct k8s_found_set *k8s_ctx_found_sets(const struct k8s_ctx *ctx, size_t *n);
 
 /* The API server's version (GET /version, gitVersion: "v1.29.3"), or NULL
  * until it has answered. Asked at start, again after a failure (with

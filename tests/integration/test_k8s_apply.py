@@ -258,6 +258,52 @@ class K8sApplyTest(unittest.TestCase):
         self.assertEqual(
             self.get(f"/api/v1/namespaces/default/configmaps/applyset-{label}").status, 404)
 
+    def test_found_and_removed_by_a_new_process(self):
+        d = self.driver()
+        d.apply("App/shop", [configmap("cfg", {"a": "1"}), deployment("web")])
+        d.wait("App/shop", lambda s: s["state"] == "ready", what="ready")
+        label = self.get("/api/v1/namespaces/demo/configmaps/cfg").json["metadata"]["labels"][
+            PART_OF]
+        record = f"/api/v1/namespaces/default/configmaps/applyset-{label}"
+        self.assertEqual(self.get(record).json["metadata"]["annotations"]["shoal/set-id"],
+                         "App/shop")
+        # Neither records: another tool's ApplySet parent, and a ConfigMap
+        # named like a record whose label does not match its name.
+        self.fk.apply("/api/v1/namespaces/default/configmaps/applyset-kubectl", {
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "applyset-kubectl", "namespace": "default",
+                         "labels": {"applyset.kubernetes.io/id": "applyset-abc-v1"},
+                         "annotations": {"applyset.kubernetes.io/tooling": "kubectl/v1.29"}}},
+            manager="kubectl")
+        self.fk.apply("/api/v1/namespaces/default/configmaps/applyset-shoal-" + "0" * 24, {
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "applyset-shoal-" + "0" * 24, "namespace": "default",
+                         "labels": {"applyset.kubernetes.io/id": label},
+                         "annotations": {"applyset.kubernetes.io/tooling": "shoal/v1"}}},
+            manager="kubectl")
+        self.drivers.remove(d)
+        d.close()
+        # A new process finds the set from its record, and removes it
+        # without ever having applied it.
+        d = self.driver()
+        found = wait_for(lambda: (lambda r: r if r["listed"] else None)(d.cmd("found")),
+                         what="records listed")
+        self.assertEqual(found["sets"], [{"id": "App/shop", "label": label}])
+        self.assertEqual(d.cmd("list")["sets"], [])
+        self.assertTrue(d.cmd("remove App/shop")["ok"])
+        self.assertTrue(d.status("App/shop")["reason"].startswith("removing"))
+        wait_for(lambda: d.status("App/shop").get("error") == "not_found", what="removed")
+        for path in ("/api/v1/namespaces/demo/configmaps/cfg",
+                     "/apis/apps/v1/namespaces/demo/deployments/web", record):
+            self.assertEqual(self.get(path).status, 404, path)
+        self.assertEqual(
+            self.get("/api/v1/namespaces/default/configmaps/applyset-kubectl").status, 200)
+        # A set with no record: nothing to delete, gone at once.
+        self.assertTrue(d.cmd("remove never-applied")["ok"])
+        wait_for(lambda: d.status("never-applied").get("error") == "not_found",
+                 what="unknown set forgotten")
+        self.assertEqual(d.cmd("remove")["error"], "unknown command")
+
     def test_watch_relists_after_410(self):
         # A first retry 1-2 s after a failure leaves time to age the
         # watch's resourceVersion while it is cut off.

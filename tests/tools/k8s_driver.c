@@ -7,9 +7,12 @@
  *
  * Commands, one per line; each gets one JSON line on stdout:
  *   apply SET FILE   make FILE's manifests the content of SET
- *   remove SET       delete SET's objects and forget it
+ *   remove SET       delete SET's objects and forget it (a set this process
+ *                    never applied: from its record on the cluster)
  *   status SET       the set's snapshot
  *   list             the set ids
+ *   found            the sets whose records the cluster holds, as listed at
+ *                    start ("listed": false until the server answered)
  *   quit             exit (objects stay on the cluster)
  *
  * It exists for the integration suite and for trying the engine against a
@@ -117,6 +120,14 @@ static void command(struct driver *d, char *line)
 		for (size_t i = 0; i < k && i < 256; i++)
 			json_array_append_new(arr, json_string(ids[i]));
 		reply(json_pack("{s:b,s:o}", "ok", 1, "sets", arr));
+	} else if (!strcmp(words[0], "found")) {
+		size_t k = 0;
+		const struct k8s_found_set *f = k8s_ctx_found_sets(d->ctx, &k);
+		json_t *arr = json_array();
+		for (size_t i = 0; i < k; i++)
+			json_array_append_new(
+			        arr, json_pack("{s:s,s:s}", "id", f[i].id, "label", f[i].label));
+		reply(json_pack("{s:b,s:b,s:o}", "ok", 1, "listed", f != NULL, "sets", arr));
 	} else {
 		reply_error("unknown command");
 	}
