@@ -20,22 +20,22 @@
 
 /* One added easy handle: what to call when it finishes. */
 struct xfer {
-	struct curl_loop *cl;
+	struct k8s_curl_loop *cl;
 	struct xfer *next, *prev; /* cl->xfers */
 	CURL *easy;
-	curl_loop_done_cb cb;
+	k8s_curl_loop_done_cb cb;
 	void *arg;
 };
 
 struct poll_ctx {
 	uv_poll_t poll;
 	curl_socket_t fd;
-	struct curl_loop *cl;
+	struct k8s_curl_loop *cl;
 	struct poll_ctx *next, *prev; /* cl->polls */
 	int closing;
 };
 
-struct curl_loop {
+struct k8s_curl_loop {
 	uv_loop_t *loop;
 	CURLM *multi;
 	uv_timer_t timer; /* curl's timeout */
@@ -48,7 +48,7 @@ struct curl_loop {
 /* Take a transfer out of the multi handle and forget it. */
 static void drop_xfer(struct xfer *x)
 {
-	struct curl_loop *cl = x->cl;
+	struct k8s_curl_loop *cl = x->cl;
 	if (x->prev != NULL)
 		x->prev->next = x->next;
 	else
@@ -61,7 +61,7 @@ static void drop_xfer(struct xfer *x)
 	free(x);
 }
 
-static void check_done(struct curl_loop *cl)
+static void check_done(struct k8s_curl_loop *cl)
 {
 	CURLMsg *msg;
 	int left;
@@ -74,7 +74,7 @@ static void check_done(struct curl_loop *cl)
 			continue;
 		CURLcode result = msg->data.result;
 		CURL *easy = x->easy;
-		curl_loop_done_cb cb = x->cb;
+		k8s_curl_loop_done_cb cb = x->cb;
 		void *arg = x->arg;
 		/* Removed before the callback so it can free the handle and start
 		 * new transfers freely. */
@@ -85,7 +85,7 @@ static void check_done(struct curl_loop *cl)
 
 static void on_curl_timer(uv_timer_t *t)
 {
-	struct curl_loop *cl = t->data;
+	struct k8s_curl_loop *cl = t->data;
 	int running;
 	curl_multi_socket_action(cl->multi, CURL_SOCKET_TIMEOUT, 0, &running);
 	check_done(cl);
@@ -94,7 +94,7 @@ static void on_curl_timer(uv_timer_t *t)
 static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
 {
 	(void)multi;
-	struct curl_loop *cl = userp;
+	struct k8s_curl_loop *cl = userp;
 	if (timeout_ms < 0)
 		uv_timer_stop(&cl->timer);
 	else
@@ -105,7 +105,7 @@ static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
 static void on_poll(uv_poll_t *p, int status, int events)
 {
 	struct poll_ctx *pc = p->data;
-	struct curl_loop *cl = pc->cl;
+	struct k8s_curl_loop *cl = pc->cl;
 	int flags = status < 0 ? CURL_CSELECT_ERR : 0;
 	if (events & UV_READABLE)
 		flags |= CURL_CSELECT_IN;
@@ -116,7 +116,7 @@ static void on_poll(uv_poll_t *p, int status, int events)
 	check_done(cl);
 }
 
-static void handle_closed(struct curl_loop *cl)
+static void handle_closed(struct k8s_curl_loop *cl)
 {
 	cl->open_handles--;
 	if (cl->deleting && cl->open_handles == 0)
@@ -126,7 +126,7 @@ static void handle_closed(struct curl_loop *cl)
 static void on_poll_closed(uv_handle_t *hd)
 {
 	struct poll_ctx *pc = hd->data;
-	struct curl_loop *cl = pc->cl;
+	struct k8s_curl_loop *cl = pc->cl;
 	if (pc->prev != NULL)
 		pc->prev->next = pc->next;
 	else
@@ -149,7 +149,7 @@ static void close_poll(struct poll_ctx *pc)
 static int socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
 {
 	(void)easy;
-	struct curl_loop *cl = userp;
+	struct k8s_curl_loop *cl = userp;
 	struct poll_ctx *pc = socketp;
 	if (what == CURL_POLL_REMOVE) {
 		if (pc != NULL) {
@@ -184,10 +184,10 @@ static int socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *s
 	return 0;
 }
 
-int curl_loop_new(uv_loop_t *loop, struct curl_loop **out)
+int k8s_curl_loop_new(uv_loop_t *loop, struct k8s_curl_loop **out)
 {
 	*out = NULL;
-	struct curl_loop *cl = calloc(1, sizeof(*cl));
+	struct k8s_curl_loop *cl = calloc(1, sizeof(*cl));
 	if (cl == NULL)
 		return -ENOMEM;
 	cl->loop = loop;
@@ -212,7 +212,7 @@ static void on_timer_closed(uv_handle_t *hd)
 	handle_closed(hd->data);
 }
 
-void curl_loop_delete(struct curl_loop *cl)
+void k8s_curl_loop_delete(struct k8s_curl_loop *cl)
 {
 	if (cl == NULL)
 		return;
@@ -226,7 +226,7 @@ void curl_loop_delete(struct curl_loop *cl)
 	uv_close((uv_handle_t *)&cl->timer, on_timer_closed);
 }
 
-int curl_loop_add(struct curl_loop *cl, CURL *easy, curl_loop_done_cb cb, void *arg)
+int k8s_curl_loop_add(struct k8s_curl_loop *cl, CURL *easy, k8s_curl_loop_done_cb cb, void *arg)
 {
 	struct xfer *x = calloc(1, sizeof(*x));
 	if (x == NULL)
@@ -248,7 +248,7 @@ int curl_loop_add(struct curl_loop *cl, CURL *easy, curl_loop_done_cb cb, void *
 	return 0;
 }
 
-void curl_loop_cancel(struct curl_loop *cl, CURL *easy)
+void k8s_curl_loop_cancel(struct k8s_curl_loop *cl, CURL *easy)
 {
 	struct xfer *x = NULL;
 	if (easy == NULL)

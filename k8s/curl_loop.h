@@ -12,7 +12,7 @@
  *
  * A transfer ends in exactly one done callback, unless it was cancelled or
  * the driver deleted first: then never. The callback runs on the loop,
- * outside curl's own callbacks and never inside curl_loop_add, with the
+ * outside curl's own callbacks and never inside k8s_curl_loop_add, with the
  * handle already out of the driver: it may read CURLINFO, clean the handle
  * up, and add or cancel transfers.
  *
@@ -27,27 +27,27 @@
 #include <curl/curl.h>
 #include <uv.h>
 
-struct curl_loop;
+struct k8s_curl_loop;
 
 /* result: curl's outcome of the transfer (CURLE_OK when an answer came). */
-typedef void (*curl_loop_done_cb)(void *arg, CURL *easy, CURLcode result);
+typedef void (*k8s_curl_loop_done_cb)(void *arg, CURL *easy, CURLcode result);
 
-int curl_loop_new(uv_loop_t *loop, struct curl_loop **out);
+int k8s_curl_loop_new(uv_loop_t *loop, struct k8s_curl_loop **out);
 
 /* Cancel every transfer (no callbacks; the handles stay the callers') and
  * free the driver once libuv has closed its handles. Not from inside one
  * of its callbacks. NULL is fine. */
-void curl_loop_delete(struct curl_loop *cl);
+void k8s_curl_loop_delete(struct k8s_curl_loop *cl);
 
 /* Start running `easy`. 0, or -ENOMEM / -EIO with nothing started. Not
  * from inside one of curl's callbacks (a write callback, say). */
-int curl_loop_add(struct curl_loop *cl, CURL *easy, curl_loop_done_cb cb, void *arg);
+int k8s_curl_loop_add(struct k8s_curl_loop *cl, CURL *easy, k8s_curl_loop_done_cb cb, void *arg);
 
 /* Stop running `easy`, without a callback; the caller may clean it up
  * right after. A handle not in the driver (never added, or its callback
  * already ran) is left alone. Not from inside one of curl's callbacks: a
  * transfer stopped from there returns 0 from its write callback and is
  * cancelled later, from the loop. */
-void curl_loop_cancel(struct curl_loop *cl, CURL *easy);
+void k8s_curl_loop_cancel(struct k8s_curl_loop *cl, CURL *easy);
 
 #endif

@@ -52,7 +52,7 @@ struct k8s_http_req {
 
 struct k8s_http {
 	const struct k8s_cluster_config *cfg;
-	struct curl_loop *curl;
+	struct k8s_curl_loop *curl;
 	uv_timer_t reaper; /* runs deferred work outside curl callbacks */
 	struct k8s_http_req *reqs;
 	char *token;           /* current bearer token (static, file or exec), or NULL */
@@ -75,7 +75,7 @@ static void free_req(struct k8s_http_req *r)
 	if (r->next != NULL)
 		r->next->prev = r->prev;
 	if (r->easy != NULL) {
-		curl_loop_cancel(h->curl, r->easy);
+		k8s_curl_loop_cancel(h->curl, r->easy);
 		curl_easy_cleanup(r->easy);
 	}
 	curl_slist_free_all(r->headers);
@@ -261,7 +261,7 @@ static void launch(struct k8s_http_req *r)
 {
 	int rc = setup_easy(r);
 	if (rc == 0)
-		rc = curl_loop_add(r->h->curl, r->easy, on_done, r);
+		rc = k8s_curl_loop_add(r->h->curl, r->easy, on_done, r);
 	if (rc != 0)
 		fail_req(r, shoal_strerror(rc));
 }
@@ -357,7 +357,7 @@ int k8s_http_new(uv_loop_t *loop, const struct k8s_cluster_config *cfg, struct k
 	if (h == NULL)
 		return -ENOMEM;
 	h->cfg = cfg;
-	int rc = curl_loop_new(loop, &h->curl);
+	int rc = k8s_curl_loop_new(loop, &h->curl);
 	if (rc != 0) {
 		free(h);
 		return rc;
@@ -365,7 +365,7 @@ int k8s_http_new(uv_loop_t *loop, const struct k8s_cluster_config *cfg, struct k
 	if (cfg->has_exec) {
 		rc = k8s_exec_cred_new(loop, &cfg->exec, &h->exec);
 		if (rc != 0) {
-			curl_loop_delete(h->curl);
+			k8s_curl_loop_delete(h->curl);
 			free(h);
 			return rc;
 		}
@@ -387,7 +387,7 @@ void k8s_http_delete(struct k8s_http *h)
 		return;
 	while (h->reqs != NULL)
 		free_req(h->reqs);
-	curl_loop_delete(h->curl);
+	k8s_curl_loop_delete(h->curl);
 	k8s_exec_cred_delete(h->exec);
 	set_token(h, NULL, 0);
 	uv_close((uv_handle_t *)&h->reaper, on_reaper_closed);

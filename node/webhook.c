@@ -29,7 +29,7 @@ struct node_webhook_req {
 };
 
 struct node_webhook {
-	struct curl_loop *curl;
+	struct k8s_curl_loop *curl;
 	struct node_webhook_req *reqs;
 };
 
@@ -43,7 +43,7 @@ static void free_req(struct node_webhook_req *r)
 	if (r->next != NULL)
 		r->next->prev = r->prev;
 	if (r->easy != NULL) {
-		curl_loop_cancel(w->curl, r->easy);
+		k8s_curl_loop_cancel(w->curl, r->easy);
 		curl_easy_cleanup(r->easy);
 	}
 	curl_slist_free_all(r->headers);
@@ -79,7 +79,7 @@ int node_webhook_new(uv_loop_t *loop, struct node_webhook **out)
 	struct node_webhook *w = calloc(1, sizeof(*w));
 	if (w == NULL)
 		return -ENOMEM;
-	int rc = curl_loop_new(loop, &w->curl);
+	int rc = k8s_curl_loop_new(loop, &w->curl);
 	if (rc != 0) {
 		free(w);
 		return rc;
@@ -94,7 +94,7 @@ void node_webhook_delete(struct node_webhook *w)
 		return;
 	while (w->reqs != NULL)
 		free_req(w->reqs);
-	curl_loop_delete(w->curl);
+	k8s_curl_loop_delete(w->curl);
 	free(w);
 }
 
@@ -137,7 +137,7 @@ int node_webhook_post(struct node_webhook *w, const char *url, const char *idemp
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, CONNECT_TIMEOUT_MS);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
-	int rc = curl_loop_add(w->curl, e, on_done, r);
+	int rc = k8s_curl_loop_add(w->curl, e, on_done, r);
 	if (rc != 0) {
 		free_req(r);
 		return rc;

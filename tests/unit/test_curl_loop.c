@@ -5,7 +5,7 @@
  * The node's own HTTP server (node/http.c) answers on the same loop; a
  * listening socket that nobody accepts from stands for a server that never
  * answers. The tests pin down the driver's contract: one done callback per
- * transfer, never inside curl_loop_add, with the handle already out of the
+ * transfer, never inside k8s_curl_loop_add, with the handle already out of the
  * driver; none after a cancel or a delete; every uv handle closed (and the
  * driver freed, which ASan checks) once the loop has run.
  */
@@ -52,7 +52,7 @@ struct fixture {
 	int silent_fd; /* listens, never accepts: the kernel completes the
 	                * handshake, and the request waits for an answer */
 	uint16_t silent_port;
-	struct curl_loop *cl;
+	struct k8s_curl_loop *cl;
 };
 
 static void fixture_start(struct fixture *f)
@@ -78,14 +78,14 @@ static void fixture_start(struct fixture *f)
 	assert_int_equal(getsockname(f->silent_fd, (struct sockaddr *)&sa, &salen), 0);
 	f->silent_port = ntohs(sa.sin_port);
 
-	assert_int_equal(curl_loop_new(&f->loop, &f->cl), 0);
+	assert_int_equal(k8s_curl_loop_new(&f->loop, &f->cl), 0);
 }
 
 /* Delete the driver (if the test has not) and stop the servers; every handle
  * must then close. */
 static void fixture_end(struct fixture *f)
 {
-	curl_loop_delete(f->cl);
+	k8s_curl_loop_delete(f->cl);
 	node_http_stop(f->http);
 	close(f->silent_fd);
 	uv_run(&f->loop, UV_RUN_DEFAULT);
@@ -175,13 +175,13 @@ static void on_done(void *arg, CURL *easy, CURLcode result)
 	curl_easy_getinfo(easy, CURLINFO_SIZE_DOWNLOAD_T, &got);
 	assert_true(got >= 0 && (size_t)got == x->bytes);
 	/* Already out of the driver: a cancel finds nothing to do. */
-	curl_loop_cancel(x->f->cl, easy);
+	k8s_curl_loop_cancel(x->f->cl, easy);
 	if (x->chain > 0) {
 		/* Free this handle and start the next from inside the callback. */
 		x->chain--;
 		curl_easy_cleanup(easy);
 		CURL *e = make_easy(x, x->f->port, "/hello");
-		assert_int_equal(curl_loop_add(x->f->cl, e, on_done, x), 0);
+		assert_int_equal(k8s_curl_loop_add(x->f->cl, e, on_done, x), 0);
 	}
 }
 
@@ -193,9 +193,9 @@ static void test_done_once(void **state)
 	struct fixture f;
 	fixture_start(&f);
 	struct xfer a = {.f = &f}, b = {.f = &f};
-	assert_int_equal(curl_loop_add(f.cl, make_easy(&a, f.port, "/hello"), on_done, &a), 0);
-	assert_int_equal(curl_loop_add(f.cl, make_easy(&b, f.port, "/teapot"), on_done, &b), 0);
-	/* Never inside curl_loop_add. */
+	assert_int_equal(k8s_curl_loop_add(f.cl, make_easy(&a, f.port, "/hello"), on_done, &a), 0);
+	assert_int_equal(k8s_curl_loop_add(f.cl, make_easy(&b, f.port, "/teapot"), on_done, &b), 0);
+	/* Never inside k8s_curl_loop_add. */
 	assert_int_equal(a.calls + b.calls, 0);
 	run_until(&f, &b.calls, 1, 5000);
 	run_until(&f, &a.calls, 1, 5000);
@@ -221,7 +221,7 @@ static void test_refused(void **state)
 	uint16_t closed = test_free_port();
 	assert_true(closed != 0);
 	struct xfer a = {.f = &f};
-	assert_int_equal(curl_loop_add(f.cl, make_easy(&a, closed, "/"), on_done, &a), 0);
+	assert_int_equal(k8s_curl_loop_add(f.cl, make_easy(&a, closed, "/"), on_done, &a), 0);
 	run_until(&f, &a.calls, 1, 5000);
 	assert_int_equal(a.calls, 1);
 	assert_int_equal(a.result, CURLE_COULDNT_CONNECT);
@@ -237,22 +237,22 @@ static void test_cancel(void **state)
 	fixture_start(&f);
 	struct xfer quiet = {.f = &f}, a = {.f = &f}, never_added = {.f = &f};
 	assert_int_equal(
-	        curl_loop_add(f.cl, make_easy(&quiet, f.silent_port, "/"), on_done, &quiet), 0);
-	assert_int_equal(curl_loop_add(f.cl, make_easy(&a, f.port, "/hello"), on_done, &a), 0);
+	        k8s_curl_loop_add(f.cl, make_easy(&quiet, f.silent_port, "/"), on_done, &quiet), 0);
+	assert_int_equal(k8s_curl_loop_add(f.cl, make_easy(&a, f.port, "/hello"), on_done, &a), 0);
 	run_until(&f, &a.calls, 1, 5000);
 	assert_int_equal(a.calls, 1);
 	/* The quiet transfer is connected and waiting: cancel it mid-flight. */
-	curl_loop_cancel(f.cl, quiet.easy);
+	k8s_curl_loop_cancel(f.cl, quiet.easy);
 	curl_easy_cleanup(quiet.easy);
 	/* A handle the driver never saw is left alone. */
-	curl_loop_cancel(f.cl, make_easy(&never_added, f.port, "/hello"));
+	k8s_curl_loop_cancel(f.cl, make_easy(&never_added, f.port, "/hello"));
 	curl_easy_cleanup(never_added.easy);
 	run_for(&f, 200);
 	assert_int_equal(quiet.calls, 0);
 	assert_int_equal(never_added.calls, 0);
 	/* The driver still runs transfers after a cancel. */
 	curl_easy_cleanup(a.easy);
-	assert_int_equal(curl_loop_add(f.cl, make_easy(&a, f.port, "/teapot"), on_done, &a), 0);
+	assert_int_equal(k8s_curl_loop_add(f.cl, make_easy(&a, f.port, "/teapot"), on_done, &a), 0);
 	run_until(&f, &a.calls, 2, 5000);
 	assert_int_equal(a.calls, 2);
 	assert_int_equal(a.status, 418);
@@ -266,7 +266,7 @@ static void test_callback_starts_next(void **state)
 	struct fixture f;
 	fixture_start(&f);
 	struct xfer a = {.f = &f, .chain = 2};
-	assert_int_equal(curl_loop_add(f.cl, make_easy(&a, f.port, "/hello"), on_done, &a), 0);
+	assert_int_equal(k8s_curl_loop_add(f.cl, make_easy(&a, f.port, "/hello"), on_done, &a), 0);
 	run_until(&f, &a.calls, 3, 5000);
 	assert_int_equal(a.calls, 3);
 	assert_int_equal(a.result, CURLE_OK);
@@ -282,15 +282,15 @@ static void test_delete_in_flight(void **state)
 	fixture_start(&f);
 	struct xfer quiet = {.f = &f}, a = {.f = &f};
 	assert_int_equal(
-	        curl_loop_add(f.cl, make_easy(&quiet, f.silent_port, "/"), on_done, &quiet), 0);
-	assert_int_equal(curl_loop_add(f.cl, make_easy(&a, f.port, "/hello"), on_done, &a), 0);
+	        k8s_curl_loop_add(f.cl, make_easy(&quiet, f.silent_port, "/"), on_done, &quiet), 0);
+	assert_int_equal(k8s_curl_loop_add(f.cl, make_easy(&a, f.port, "/hello"), on_done, &a), 0);
 	run_until(&f, &a.calls, 1, 5000);
 	assert_int_equal(a.calls, 1);
 	curl_easy_cleanup(a.easy);
-	assert_int_equal(curl_loop_add(f.cl, make_easy(&a, f.port, "/hello"), on_done, &a), 0);
+	assert_int_equal(k8s_curl_loop_add(f.cl, make_easy(&a, f.port, "/hello"), on_done, &a), 0);
 	/* One transfer waits on a socket, one has not started: neither calls
 	 * back, and the driver's handles all close (fixture_end checks). */
-	curl_loop_delete(f.cl);
+	k8s_curl_loop_delete(f.cl);
 	f.cl = NULL;
 	run_for(&f, 100);
 	assert_int_equal(quiet.calls, 0);
