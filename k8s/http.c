@@ -1,10 +1,6 @@
 /*
- * http.c - libcurl multi-socket driven by libuv, for the API server.
- *
- * The shape is curl's multi-uv example: curl's socket callback starts and
- * stops a uv_poll per socket, its timer callback arms one uv_timer, and both
- * uv callbacks hand control back with curl_multi_socket_action, after which
- * finished transfers are collected.
+ * http.c - requests to the API server, on curl_loop.c's libcurl-on-libuv
+ * driver: credentials on every request, answers collected or streamed.
  *
  * Two rules of libcurl decide the rest. A handle must not be removed from
  * the multi handle inside one of curl's own callbacks, and a watch consumer
@@ -24,6 +20,7 @@
 #include <curl/curl.h>
 #include <sodium.h>
 
+#include "curl_loop.h"
 #include "exec_cred.h"
 #include "shoal/error.h"
 
@@ -46,7 +43,6 @@ struct k8s_http_req {
 	size_t resp_len;
 	size_t resp_cap;
 	int too_big;
-	int added;        /* in the multi handle */
 	int cancelled;    /* no callback; the reaper frees it */
 	int waiting_cred; /* parked until the exec plugin answers */
 	k8s_http_done_cb cb;
@@ -54,26 +50,13 @@ struct k8s_http_req {
 	void *arg;
 };
 
-struct poll_ctx {
-	uv_poll_t poll;
-	curl_socket_t fd;
-	struct k8s_http *h;
-	struct poll_ctx *next, *prev; /* h->polls */
-	int closing;
-};
-
 struct k8s_http {
-	uv_loop_t *loop;
 	const struct k8s_cluster_config *cfg;
-	CURLM *multi;
-	uv_timer_t timer;  /* curl's timeout */
+	struct k8s_curl_loop *curl;
 	uv_timer_t reaper; /* runs deferred work outside curl callbacks */
-	int open_handles;  /* uv handles not yet closed */
-	int deleting;
 	struct k8s_http_req *reqs;
-	struct poll_ctx *polls; /* one per socket curl asked us to watch */
-	char *token;            /* current bearer token (static, file or exec), or NULL */
-	int64_t token_expires;  /* unix seconds after which token must be refreshed; 0 never */
+	char *token;           /* current bearer token (static, file or exec), or NULL */
+	int64_t token_expires; /* unix seconds after which token must be refreshed; 0 never */
 	struct k8s_exec_cred *exec;
 	int exec_running;
 	char exec_error[256]; /* last exec failure, given to parked requests */
@@ -92,8 +75,7 @@ static void free_req(struct k8s_http_req *r)
 	if (r->next != NULL)
 		r->next->prev = r->prev;
 	if (r->easy != NULL) {
-		if (r->added)
-			curl_multi_remove_handle(h->multi, r->easy);
+		k8s_curl_loop_cancel(h->curl, r->easy);
 		curl_easy_cleanup(r->easy);
 	}
 	curl_slist_free_all(r->headers);
@@ -208,7 +190,6 @@ static int setup_easy(struct k8s_http_req *r)
 	r->easy = e;
 	curl_easy_setopt(e, CURLOPT_URL, r->url);
 	curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
-	curl_easy_setopt(e, CURLOPT_PRIVATE, r);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
@@ -274,16 +255,15 @@ static void fail_req(struct k8s_http_req *r, const char *msg)
 		cb(arg, &res);
 }
 
+static void on_done(void *arg, CURL *easy, CURLcode cc);
+
 static void launch(struct k8s_http_req *r)
 {
 	int rc = setup_easy(r);
-	if (rc == 0 && curl_multi_add_handle(r->h->multi, r->easy) != CURLM_OK)
-		rc = -EIO;
-	if (rc != 0) {
+	if (rc == 0)
+		rc = k8s_curl_loop_add(r->h->curl, r->easy, on_done, r);
+	if (rc != 0)
 		fail_req(r, shoal_strerror(rc));
-		return;
-	}
-	r->added = 1;
 }
 
 static void on_exec_done(void *arg, const char *token, int64_t expires, const char *err)
@@ -320,48 +300,37 @@ static void release_parked(struct k8s_http *h)
 	}
 }
 
-static void check_done(struct k8s_http *h)
+static void on_done(void *arg, CURL *easy, CURLcode cc)
 {
-	CURLMsg *msg;
-	int left;
-	while ((msg = curl_multi_info_read(h->multi, &left)) != NULL) {
-		if (msg->msg != CURLMSG_DONE)
-			continue;
-		struct k8s_http_req *r = NULL;
-		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&r);
-		if (r == NULL || r->cancelled)
-			continue;
-		CURLcode cc = msg->data.result;
-		long code = 0;
-		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &code);
-		struct k8s_http_result res = {
-		        .status = code, .body = r->resp != NULL ? r->resp : "", .len = r->resp_len};
-		char ebuf[300];
-		if (r->too_big) {
-			res.status = 0;
-			res.error = "response larger than the client's cap";
-		} else if (cc != CURLE_OK) {
-			snprintf(ebuf, sizeof(ebuf), "%s: %s", h->cfg->server,
-			         curl_easy_strerror(cc));
-			res.error = ebuf;
-			res.status = 0;
-		}
-		if (r->on_line != NULL && code == 200 && cc == CURLE_OK) {
-			res.body = "";
-			res.len = 0;
-		}
-		if (code == 401)
-			k8s_http_invalidate_credentials(h);
-		k8s_http_done_cb cb = r->cb;
-		void *arg = r->arg;
-		r->cb = NULL;
-		/* Removed before the callback so it can start new requests freely. */
-		curl_multi_remove_handle(h->multi, r->easy);
-		r->added = 0;
-		if (cb != NULL)
-			cb(arg, &res);
-		free_req(r);
+	struct k8s_http_req *r = arg;
+	struct k8s_http *h = r->h;
+	if (r->cancelled)
+		return; /* no callback; the reaper frees it */
+	long code = 0;
+	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
+	struct k8s_http_result res = {
+	        .status = code, .body = r->resp != NULL ? r->resp : "", .len = r->resp_len};
+	char ebuf[300];
+	if (r->too_big) {
+		res.status = 0;
+		res.error = "response larger than the client's cap";
+	} else if (cc != CURLE_OK) {
+		snprintf(ebuf, sizeof(ebuf), "%s: %s", h->cfg->server, curl_easy_strerror(cc));
+		res.error = ebuf;
+		res.status = 0;
 	}
+	if (r->on_line != NULL && code == 200 && cc == CURLE_OK) {
+		res.body = "";
+		res.len = 0;
+	}
+	if (code == 401)
+		k8s_http_invalidate_credentials(h);
+	k8s_http_done_cb cb = r->cb;
+	void *cb_arg = r->arg;
+	r->cb = NULL;
+	if (cb != NULL)
+		cb(cb_arg, &res);
+	free_req(r);
 }
 
 static void run_reaper(uv_timer_t *t)
@@ -374,105 +343,11 @@ static void run_reaper(uv_timer_t *t)
 	}
 	if (!h->exec_running)
 		release_parked(h);
-	int running;
-	curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	check_done(h);
 }
 
 static void kick(struct k8s_http *h)
 {
 	uv_timer_start(&h->reaper, run_reaper, 0, 0);
-}
-
-static void on_curl_timer(uv_timer_t *t)
-{
-	struct k8s_http *h = t->data;
-	int running;
-	curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	check_done(h);
-}
-
-static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
-{
-	(void)multi;
-	struct k8s_http *h = userp;
-	if (timeout_ms < 0)
-		uv_timer_stop(&h->timer);
-	else
-		uv_timer_start(&h->timer, on_curl_timer, (uint64_t)timeout_ms, 0);
-	return 0;
-}
-
-static void on_poll(uv_poll_t *p, int status, int events)
-{
-	struct poll_ctx *pc = p->data;
-	struct k8s_http *h = pc->h;
-	int flags = 0;
-	if (status < 0)
-		flags = CURL_CSELECT_ERR;
-	if (events & UV_READABLE)
-		flags |= CURL_CSELECT_IN;
-	if (events & UV_WRITABLE)
-		flags |= CURL_CSELECT_OUT;
-	int running;
-	curl_multi_socket_action(h->multi, pc->fd, flags, &running);
-	check_done(h);
-}
-
-static void on_poll_closed(uv_handle_t *hd)
-{
-	struct poll_ctx *pc = hd->data;
-	struct k8s_http *h = pc->h;
-	if (pc->prev != NULL)
-		pc->prev->next = pc->next;
-	else
-		h->polls = pc->next;
-	if (pc->next != NULL)
-		pc->next->prev = pc->prev;
-	free(pc);
-	h->open_handles--;
-	if (h->deleting && h->open_handles == 0)
-		free(h);
-}
-
-static int socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
-{
-	(void)easy;
-	struct k8s_http *h = userp;
-	struct poll_ctx *pc = socketp;
-	if (what == CURL_POLL_REMOVE) {
-		if (pc != NULL && !pc->closing) {
-			pc->closing = 1;
-			uv_poll_stop(&pc->poll);
-			uv_close((uv_handle_t *)&pc->poll, on_poll_closed);
-			if (!h->deleting)
-				curl_multi_assign(h->multi, s, NULL);
-		}
-		return 0;
-	}
-	if (pc == NULL) {
-		pc = calloc(1, sizeof(*pc));
-		if (pc == NULL || uv_poll_init_socket(h->loop, &pc->poll, s) != 0) {
-			free(pc);
-			return -1;
-		}
-		pc->fd = s;
-		pc->h = h;
-		pc->poll.data = pc;
-		pc->next = h->polls;
-		if (h->polls != NULL)
-			h->polls->prev = pc;
-		h->polls = pc;
-		h->open_handles++;
-		curl_multi_assign(h->multi, s, pc);
-	}
-	int events = 0;
-	if (what & CURL_POLL_IN)
-		events |= UV_READABLE;
-	if (what & CURL_POLL_OUT)
-		events |= UV_WRITABLE;
-	uv_poll_start(&pc->poll, events, on_poll);
-	return 0;
 }
 
 int k8s_http_new(uv_loop_t *loop, const struct k8s_cluster_config *cfg, struct k8s_http **out)
@@ -481,62 +356,41 @@ int k8s_http_new(uv_loop_t *loop, const struct k8s_cluster_config *cfg, struct k
 	struct k8s_http *h = calloc(1, sizeof(*h));
 	if (h == NULL)
 		return -ENOMEM;
-	h->loop = loop;
 	h->cfg = cfg;
-	h->multi = curl_multi_init();
-	if (h->multi == NULL) {
+	int rc = k8s_curl_loop_new(loop, &h->curl);
+	if (rc != 0) {
 		free(h);
-		return -ENOMEM;
+		return rc;
 	}
 	if (cfg->has_exec) {
-		int rc = k8s_exec_cred_new(loop, &cfg->exec, &h->exec);
+		rc = k8s_exec_cred_new(loop, &cfg->exec, &h->exec);
 		if (rc != 0) {
-			curl_multi_cleanup(h->multi);
+			k8s_curl_loop_delete(h->curl);
 			free(h);
 			return rc;
 		}
 	}
-	curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
-	curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
-	curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-	curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
-	uv_timer_init(loop, &h->timer);
 	uv_timer_init(loop, &h->reaper);
-	h->timer.data = h->reaper.data = h;
-	h->open_handles = 2;
+	h->reaper.data = h;
 	*out = h;
 	return 0;
 }
 
-static void on_timer_closed(uv_handle_t *hd)
+static void on_reaper_closed(uv_handle_t *hd)
 {
-	struct k8s_http *h = hd->data;
-	h->open_handles--;
-	if (h->open_handles == 0)
-		free(h);
+	free(hd->data);
 }
 
 void k8s_http_delete(struct k8s_http *h)
 {
 	if (h == NULL)
 		return;
-	h->deleting = 1;
 	while (h->reqs != NULL)
 		free_req(h->reqs);
-	/* Cleanup makes curl close its sockets, calling socket_cb with
-	 * CURL_POLL_REMOVE, which closes the polls. */
-	curl_multi_cleanup(h->multi);
-	for (struct poll_ctx *pc = h->polls; pc != NULL; pc = pc->next) {
-		if (!pc->closing) {
-			pc->closing = 1;
-			uv_poll_stop(&pc->poll);
-			uv_close((uv_handle_t *)&pc->poll, on_poll_closed);
-		}
-	}
+	k8s_curl_loop_delete(h->curl);
 	k8s_exec_cred_delete(h->exec);
 	set_token(h, NULL, 0);
-	uv_close((uv_handle_t *)&h->timer, on_timer_closed);
-	uv_close((uv_handle_t *)&h->reaper, on_timer_closed);
+	uv_close((uv_handle_t *)&h->reaper, on_reaper_closed);
 }
 
 int k8s_http_start(struct k8s_http *h, const struct k8s_http_opts *o, k8s_http_done_cb cb,

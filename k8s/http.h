@@ -1,10 +1,10 @@
 /*
  * http.h - an asynchronous HTTP client for one API server, on a uv_loop.
  *
- * libcurl's multi-socket API driven by libuv: curl says which sockets to
- * watch (uv_poll) and when to wake it (uv_timer), and the loop calls
- * curl_multi_socket_action. No call blocks; many requests share the
- * connection cache of one multi handle.
+ * libcurl's multi-socket API driven by libuv (curl_loop.h): curl says
+ * which sockets to watch (uv_poll) and when to wake it (uv_timer), and the
+ * loop calls curl_multi_socket_action. No call blocks; many requests share
+ * the connection cache of one multi handle.
  *
  * Each request carries the cluster's credentials: a client certificate,
  * a static token, a token file (re-read every minute, as rotated service

@@ -37,6 +37,10 @@ const struct node_http_route node_api_routes[] = {
         {"GET", "/v1/virtual-sites/*", node_api_virtual_site},
         {"GET", "/v1/alerts", node_api_alerts},
         {"GET", "/metrics", node_api_metrics},
+        {"GET", "/", node_api_dashboard},
+        {"GET", "/dashboard.js", node_api_dashboard},
+        {"GET", "/dashboard.css", node_api_dashboard},
+        {"GET", "/favicon.svg", node_api_dashboard},
 };
 const size_t node_api_nroutes = sizeof(node_api_routes) / sizeof(node_api_routes[0]);
 

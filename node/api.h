@@ -57,6 +57,8 @@ struct node_site_labels {
 };
 /* false if the labels do not decode (such a site matches nothing). */
 bool node_site_labels_decode(const uint8_t *mp, size_t len, struct node_site_labels *out);
+/* GET /, /dashboard.js, /dashboard.css, /favicon.svg: the embedded page. */
+void node_api_dashboard(struct node_http_req *req);
 
 struct node;
 struct shoal_buf;

@@ -131,7 +131,12 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, struct node_ht
 		return MHD_NO;
 	}
 	MHD_add_response_header(resp, "Content-Type", type);
-	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	MHD_add_response_header(resp, "Cache-Control",
+	                        req->cache_control != NULL ? req->cache_control : "no-store");
+	/* Browsers must take every body for the type it is sent as. */
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	if (req->csp != NULL)
+		MHD_add_response_header(resp, "Content-Security-Policy", req->csp);
 	if (allow != NULL)
 		MHD_add_response_header(resp, "Allow", allow);
 	enum MHD_Result r = MHD_queue_response(conn, (unsigned)req->status, resp);

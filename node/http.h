@@ -14,6 +14,11 @@
  * cap gets its connection closed. Every error is JSON:
  *   {"error": "not_found", "reason": "no such endpoint: /v2"}
  *
+ * Responses are JSON unless a handler hands over text with its own type
+ * (/metrics, the dashboard's files). Every response says nosniff and, unless
+ * the handler sets its own, Cache-Control: no-store; a handler may add a
+ * Content-Security-Policy (the dashboard does).
+ *
  * Thread-safety: everything runs on the loop thread.
  */
 #ifndef SHOAL_NODE_HTTP_H
@@ -45,11 +50,13 @@ struct node_http_req {
 	void *ctx;              /* the ctx given to node_http_start */
 	void *conn;             /* the server's connection, for node_http_query */
 
-	int status;               /* response status; 200 unless set */
-	json_t *json;             /* response body as JSON (owned; freed by the server) */
-	char *text;               /* or a text body (malloc'd; freed by the server) */
-	size_t text_len;          /* bytes in text */
-	const char *content_type; /* for text; static string */
+	int status;                /* response status; 200 unless set */
+	json_t *json;              /* response body as JSON (owned; freed by the server) */
+	char *text;                /* or a text body (malloc'd; freed by the server) */
+	size_t text_len;           /* bytes in text */
+	const char *content_type;  /* for text; static string */
+	const char *cache_control; /* static string; NULL = "no-store" */
+	const char *csp;           /* Content-Security-Policy, static; NULL = none */
 };
 
 typedef void (*node_http_handler)(struct node_http_req *req);

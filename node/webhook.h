@@ -1,10 +1,10 @@
 /*
  * webhook.h - POSTs to alert webhooks without blocking the node's loop.
  *
- * libcurl's multi-socket API driven by libuv, the shape of k8s/http.c
- * (curl says which sockets to watch, uv_poll watches them, one uv_timer
- * keeps curl's timeouts) without its cluster credentials: a webhook is any
- * http:// or https:// URL, answered with a status the caller judges.
+ * libcurl's multi-socket API driven by libuv (k8s/curl_loop.h, which
+ * k8s/http.c runs on too) without the API server client's credentials: a
+ * webhook is any http:// or https:// URL, answered with a status the
+ * caller judges.
  *
  * A request ends in exactly one done callback (run on the loop, never
  * inside node_webhook_post), unless cancelled first or the client is
