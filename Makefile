@@ -49,13 +49,14 @@ UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(O)/tests/%)
 
 PROGRAMS = $(O)/shoald $(O)/shoalctl $(if $(wildcard sim/main.c),$(O)/shoalsim)
 
-.PHONY: all build deps test unit integration demo clean core-check check-style fuzz bench-membership bench-intents bench-sim bench-tradeoff
+.PHONY: all build deps test unit integration demo clean core-check check-style fuzz bench-membership bench-intents bench-sim bench-tradeoff bench-health bench-fleet
 .DEFAULT_GOAL := all
 
 all: deps
 	@$(MAKE) --no-print-directory build
 
 build: $(PROGRAMS) $(O)/libshoalcore.a $(O)/libshoalsim.a $(O)/libshoalk8s.a $(O)/tests/k8s-driver \
+	$(O)/tests/health-fill \
 	core-check
 
 # ---- dependencies ---------------------------------------------------------
@@ -143,6 +144,12 @@ $(O)/tests/k8s-driver: $(O)/tests/tools/k8s_driver.o $(O)/libshoalk8s.a $(O)/lib
 	@mkdir -p $(dir $@)
 	$(CC) $(LDSAN) -o $@ $(filter-out %.h,$^) $(LIBS_NODE)
 
+# Signed health records of a whole fleet written into a shoald data dir, for
+# scripts/bench_fleet.py.
+$(O)/tests/health-fill: $(O)/tests/tools/health_fill.o $(O)/libshoalnode.a $(O)/libshoalcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDSAN) -o $@ $(filter-out %.h,$^) $(LIBS_NODE)
+
 $(O)/tests/%: tests/unit/%.c $(TESTLIB_OBJ) $(O)/libshoalnode.a $(O)/libshoalk8s.a $(O)/libshoalsim.a $(O)/libshoalcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_NODE) $(LDSAN) -o $@ $(filter-out %.h,$^) $(LIBS_TEST) $(LIBS_NODE)
@@ -179,6 +186,17 @@ bench-intents: deps
 bench-sim: deps
 	@$(MAKE) --no-print-directory build
 	@$(PYTHON) scripts/bench_sim.py --bin $(O) --out $(O)/bench-sim $(if $(N),--nodes $(N)) $(if $(DURATION),--duration $(DURATION))
+
+# Fleet health in shoalsim (N=10000 DURATION=300s): health bytes per node per
+# second on the simulated network and time for a record to reach every node.
+bench-health: deps
+	@$(MAKE) --no-print-directory O=$(O) $(O)/shoalsim
+	@$(PYTHON) scripts/bench_health.py --bin $(O) --out $(O)/bench-health --nodes $(or $(N),10000) --duration $(or $(DURATION),300s)
+
+# GET /v1/fleet on one shoald holding N sites' records (N=10000 REQUESTS=200).
+bench-fleet: deps
+	@$(MAKE) --no-print-directory O=$(O) $(O)/shoald $(O)/tests/health-fill
+	@$(PYTHON) scripts/bench_fleet.py --bin $(O) --sites $(or $(N),10000) --requests $(or $(REQUESTS),200)
 
 # Failure detection under 10 % loss: suspicion timeout against false positives
 # and time to agreement, one shoalsim run per point (N=1000 DURATION=300s

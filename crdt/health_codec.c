@@ -526,6 +526,12 @@ static int read_score(const uint8_t **p, const uint8_t *end, struct health_score
 	return rc;
 }
 
+static void clear(struct health_record *r)
+{
+	r->site = r->software = (struct health_str){NULL, 0};
+	r->n_labels = r->n_intents = r->n_policy = r->n_alerts = r->n_annotations = 0;
+}
+
 int health_body_decode(const uint8_t *body, size_t len, struct health_record *r)
 {
 	const uint8_t *p = body, *end = body + len;
@@ -534,7 +540,12 @@ int health_body_decode(const uint8_t *body, size_t len, struct health_record *r)
 	int64_t skew;
 	int rc;
 
-	memset(r, 0, sizeof(*r));
+	/* Only the counts and the borrowed strings get a start value, not the
+	 * whole record: every field is written below before a reader may look
+	 * at it (arrays up to their counts), and zeroing 16 KB per record cost
+	 * more than the decode itself where every site's record is decoded
+	 * (GET /v1/fleet at 10,000 sites). */
+	clear(r);
 	/* The field count first: a body of another length is another format. */
 	if ((rc = shoal_mp_read_array(&q, end, &n)) != 0)
 		return rc;
@@ -579,7 +590,7 @@ int health_open(const struct shoal_env *env, health_key_fn key_fn, void *key_ctx
 
 	if ((rc = health_envelope_split(bytes, len, &body, &body_len, &sig)) != 0)
 		return rc;
-	memset(out, 0, sizeof(*out));
+	clear(out);
 	p = body;
 	if ((rc = read_head(&p, body + body_len, out)) != 0)
 		return rc;

@@ -25,7 +25,9 @@
 #include "shoal/error.h"
 
 struct slot {
-	char *site;     /* NUL-terminated; NULL marks an empty slot */
+	char *site; /* NUL-terminated; NULL marks an empty slot */
+	uint32_t site_len;
+	uint32_t hash;  /* of the site name: most probes of other sites stop here */
 	uint8_t *bytes; /* the envelope as received */
 	uint32_t len;
 	uint64_t version;
@@ -81,23 +83,31 @@ void health_table_delete(struct health_table *t)
 	free(t);
 }
 
-static uint32_t home(const struct health_table *t, const char *site, size_t len)
+static uint32_t hash_of(const struct health_table *t, const char *site, size_t len)
 {
 	uint8_t h[crypto_shorthash_BYTES];
 	uint64_t v;
 	crypto_shorthash(h, (const uint8_t *)site, len, t->hash_key);
 	memcpy(&v, h, sizeof(v));
-	return (uint32_t)v & (t->cap - 1);
+	return (uint32_t)v;
 }
 
-/* The slot holding `site`, or the empty slot where it would go. */
-static uint32_t probe(const struct health_table *t, const char *site, size_t len)
+/* The slot holding `site` (hashed to `hash`), or the empty slot where it
+ * would go. */
+static uint32_t probe_hashed(const struct health_table *t, const char *site, size_t len,
+                             uint32_t hash)
 {
-	uint32_t i = home(t, site, len);
+	uint32_t i = hash & (t->cap - 1);
 	while (t->slots[i].site != NULL &&
-	       !(strlen(t->slots[i].site) == len && memcmp(t->slots[i].site, site, len) == 0))
+	       !(t->slots[i].hash == hash && t->slots[i].site_len == len &&
+	         memcmp(t->slots[i].site, site, len) == 0))
 		i = (i + 1) & (t->cap - 1);
 	return i;
+}
+
+static uint32_t probe(const struct health_table *t, const char *site, size_t len)
+{
+	return probe_hashed(t, site, len, hash_of(t, site, len));
 }
 
 static int grow(struct health_table *t)
@@ -111,7 +121,8 @@ static int grow(struct health_table *t)
 	t->cap = old_cap * 2;
 	for (uint32_t i = 0; i < old_cap; i++)
 		if (old[i].site != NULL)
-			t->slots[probe(t, old[i].site, strlen(old[i].site))] = old[i];
+			t->slots[probe_hashed(t, old[i].site, old[i].site_len, old[i].hash)] =
+			        old[i];
 	free(old);
 	return 0;
 }
@@ -170,6 +181,8 @@ int health_table_offer(struct health_table *t, uint64_t now, const uint8_t *byte
 			s = &t->slots[i];
 		}
 		s->site = name;
+		s->site_len = r->site.len;
+		s->hash = hash_of(t, name, r->site.len);
 		t->count++;
 	}
 	free(s->bytes);
@@ -219,7 +232,7 @@ int health_table_remove(struct health_table *t, const char *site, size_t len)
 		j = (j + 1) & (t->cap - 1);
 		if (t->slots[j].site == NULL)
 			break;
-		uint32_t h = home(t, t->slots[j].site, strlen(t->slots[j].site));
+		uint32_t h = t->slots[j].hash & (t->cap - 1);
 		bool stays = hole <= j ? (hole < h && h <= j) : (hole < h || h <= j);
 		if (stays)
 			continue;

@@ -22,12 +22,6 @@
 #define WORST_DEFAULT 10
 #define WORST_MAX     100
 
-static int cmp_u16(const void *x, const void *y)
-{
-	uint16_t a = *(const uint16_t *)x, b = *(const uint16_t *)y;
-	return (a > b) - (a < b);
-}
-
 static json_t *pct(uint32_t pm)
 {
 	return json_real((double)pm / 10.0);
@@ -41,11 +35,11 @@ static json_t *dist_json(struct dist *d)
 	if (d->n == 0)
 		return json_pack("{s:o,s:n,s:n,s:n,s:n}", "histogram", hist, "p50", "p90", "max",
 		                 "mean");
-	qsort(d->values, d->n, sizeof(*d->values), cmp_u16);
 	size_t r50 = (d->n * 50 + 99) / 100, r90 = (d->n * 90 + 99) / 100;
 	return json_pack("{s:o,s:o,s:o,s:o,s:o}", "histogram", hist, "p50",
-	                 pct(d->values[r50 ? r50 - 1 : 0]), "p90",
-	                 pct(d->values[r90 ? r90 - 1 : 0]), "max", pct(d->values[d->n - 1]), "mean",
+	                 pct(node_fleet_dist_rank(d, r50 ? r50 : 1)), "p90",
+	                 pct(node_fleet_dist_rank(d, r90 ? r90 : 1)), "max",
+	                 pct(node_fleet_dist_rank(d, d->n)), "mean",
 	                 json_real((double)(d->sum * 10 / d->n) / 100.0));
 }
 
@@ -82,8 +76,6 @@ static json_t *score_or_null(const struct worst *w, uint8_t v)
 static json_t *worst_json(struct fleet_agg *a, size_t limit)
 {
 	json_t *arr = json_array();
-	if (a->nworst > 0)
-		qsort(a->worst, a->nworst, sizeof(*a->worst), node_fleet_worst_cmp);
 	for (size_t i = 0; i < a->nworst && i < limit; i++) {
 		const struct worst *w = &a->worst[i];
 		const char *band = w->has && w->view == FLEET_FRESH
@@ -117,16 +109,6 @@ static int cmp_u32(const void *x, const void *y)
 	return (a > b) - (a < b);
 }
 
-static int cmp_link(const void *x, const void *y)
-{
-	const struct link_worst *a = x, *b = y;
-	if (a->l.loss_pm != b->l.loss_pm)
-		return a->l.loss_pm > b->l.loss_pm ? -1 : 1;
-	if (a->l.rtt_p99_us != b->l.rtt_p99_us)
-		return a->l.rtt_p99_us > b->l.rtt_p99_us ? -1 : 1;
-	return strcmp(a->name, b->name);
-}
-
 static json_t *links_json(struct fleet_agg *a, size_t limit)
 {
 	json_t *worst = json_array();
@@ -135,8 +117,6 @@ static json_t *links_json(struct fleet_agg *a, size_t limit)
 		qsort(a->p50s, a->np50, sizeof(*a->p50s), cmp_u32);
 		p50 = a->p50s[(a->np50 - 1) / 2];
 	}
-	if (a->nlworst > 0)
-		qsort(a->lworst, a->nlworst, sizeof(*a->lworst), cmp_link);
 	for (size_t i = 0; i < a->nlworst && i < limit; i++) {
 		const struct link_worst *w = &a->lworst[i];
 		json_array_append_new(worst, json_pack("{s:s,s:I,s:I,s:I,s:I}", "name", w->name,
@@ -199,7 +179,7 @@ void node_api_fleet(struct node_http_req *req)
 	struct selector *sel = node_api_selector_param(req);
 	if (sel == NULL)
 		return;
-	if (node_fleet_aggregate(n, sel, &a) != 0) {
+	if (node_fleet_aggregate(n, sel, limit, &a) != 0) {
 		selector_delete(sel);
 		node_http_error(req, 503, "unavailable", "out of memory");
 		return;

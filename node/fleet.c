@@ -105,14 +105,17 @@ int node_fleet_walk(struct node *n, const struct selector *sel, fleet_site_fn fn
 		free(rec);
 		return -ENOMEM;
 	}
-	/* Sites membership knows. */
+	/* Sites membership knows. Counting the records they hold tells
+	 * whether any record is left for the second walk. */
+	uint32_t matched = 0;
 	while (n->swim != NULL && swim_member_next(n->swim, &cursor, &m) == 0) {
+		bool has = t != NULL && health_table_get(t, m.name, strlen(m.name), &e) == 0;
+		matched += has;
 		if (m.state == SWIM_LEFT)
 			continue;
 		if (!node_site_labels_decode(m.labels, m.labels_len, labels) ||
 		    (sel != NULL && !selector_matches(sel, &labels->view)))
 			continue;
-		bool has = t != NULL && health_table_get(t, m.name, strlen(m.name), &e) == 0;
 		bool decoded = has && decode(&e, rec);
 		struct fleet_site s = {
 		        .name = m.name,
@@ -127,7 +130,8 @@ int node_fleet_walk(struct node *n, const struct selector *sel, fleet_site_fn fn
 	/* Records of sites membership has forgotten (dead long enough to be
 	 * reaped): shown unreachable, with the labels their record carried. */
 	cursor = 0;
-	while (t != NULL && health_table_next(t, &cursor, &e) == 0) {
+	while (t != NULL && matched < health_table_count(t) &&
+	       health_table_next(t, &cursor, &e) == 0) {
 		if (n->swim != NULL && swim_member_find(n->swim, e.site, &m) == 0)
 			continue;
 		if (!decode(&e, rec))

@@ -12,21 +12,25 @@
 
 #include "node.h"
 
-static void dist_add(struct fleet_agg *a, struct dist *d, uint16_t pm)
+static void dist_add(struct dist *d, uint16_t pm)
 {
-	if (d->n == d->cap) {
-		size_t cap = d->cap ? d->cap * 2 : 64;
-		uint16_t *v = realloc(d->values, cap * sizeof(*v));
-		if (v == NULL) {
-			a->oom = true;
-			return;
-		}
-		d->values = v;
-		d->cap = cap;
-	}
-	d->values[d->n++] = pm;
+	if (pm > 1000)
+		pm = 1000;
+	d->counts[pm]++;
+	d->n++;
 	d->sum += pm;
 	d->hist[pm >= 1000 ? 9 : pm / 100]++;
+}
+
+uint32_t node_fleet_dist_rank(const struct dist *d, size_t rank)
+{
+	size_t seen = 0;
+	for (uint32_t v = 0; v <= 1000; v++) {
+		seen += d->counts[v];
+		if (seen >= rank)
+			return v;
+	}
+	return 1000;
 }
 
 /* Sites that need attention first: not fresh, then by ascending score. */
@@ -55,6 +59,34 @@ int node_fleet_worst_cmp(const void *x, const void *y)
 	return strcmp(a->name, b->name);
 }
 
+int node_fleet_link_cmp(const void *x, const void *y)
+{
+	const struct link_worst *a = x, *b = y;
+	if (a->l.loss_pm != b->l.loss_pm)
+		return a->l.loss_pm > b->l.loss_pm ? -1 : 1;
+	if (a->l.rtt_p99_us != b->l.rtt_p99_us)
+		return a->l.rtt_p99_us > b->l.rtt_p99_us ? -1 : 1;
+	return strcmp(a->name, b->name);
+}
+
+/* Keep the `limit` entries that rank first, in order, in `kept` (*n of
+ * them): both orders end on the unique site name, so this keeps exactly
+ * what sorting every site would, and a site that does not beat the last
+ * one kept costs one comparison. */
+static void keep_first(void *kept, size_t *n, size_t limit, size_t size, const void *x,
+                       int (*cmp)(const void *, const void *))
+{
+	uint8_t *base = kept;
+	if (limit == 0 || (*n == limit && cmp(x, base + (limit - 1) * size) >= 0))
+		return;
+	size_t i = *n < limit ? (*n)++ : limit - 1;
+	while (i > 0 && cmp(x, base + (i - 1) * size) < 0) {
+		memcpy(base + i * size, base + (i - 1) * size, size);
+		i--;
+	}
+	memcpy(base + i * size, x, size);
+}
+
 static void on_site(void *ctx, const struct fleet_site *s)
 {
 	struct fleet_agg *a = ctx;
@@ -64,28 +96,32 @@ static void on_site(void *ctx, const struct fleet_site *s)
 	if (s->view == FLEET_FRESH)
 		a->bands[health_band_of(s->entry->score.score)]++;
 	if (s->view == FLEET_FRESH && r != NULL) {
-		dist_add(a, &a->cpu, r->cpu_pm);
-		dist_add(a, &a->mem, r->mem_pm);
-		dist_add(a, &a->disk, r->disk_pm);
+		dist_add(&a->cpu, r->cpu_pm);
+		dist_add(&a->mem, r->mem_pm);
+		dist_add(&a->disk, r->disk_pm);
 		for (int p = 0; p < HEALTH_POD_COUNT; p++)
 			a->pods[p] += r->pods[p];
 		if (r->links.probed > 0) {
 			a->links_reporting++;
-			uint32_t *grown = realloc(a->p50s, (a->np50 + 1) * sizeof(*grown));
-			if (grown != NULL) {
+			if (a->np50 == a->p50_cap) {
+				size_t cap = a->p50_cap ? a->p50_cap * 2 : 256;
+				uint32_t *grown = realloc(a->p50s, cap * sizeof(*grown));
+				if (grown == NULL) {
+					a->oom = true;
+					return;
+				}
 				a->p50s = grown;
-				a->p50s[a->np50++] = r->links.rtt_p50_us;
+				a->p50_cap = cap;
 			}
+			a->p50s[a->np50++] = r->links.rtt_p50_us;
 			if (r->links.rtt_p99_us > a->p99_max)
 				a->p99_max = r->links.rtt_p99_us;
 			a->loss_sum += r->links.loss_pm;
-			struct link_worst *lw =
-			        realloc(a->lworst, (a->nlworst + 1) * sizeof(*a->lworst));
-			if (lw != NULL) {
-				a->lworst = lw;
-				snprintf(lw[a->nlworst].name, sizeof(lw->name), "%s", s->name);
-				lw[a->nlworst++].l = r->links;
-			}
+			struct link_worst lw;
+			snprintf(lw.name, sizeof(lw.name), "%s", s->name);
+			lw.l = r->links;
+			keep_first(a->lworst, &a->nlworst, a->limit, sizeof(lw), &lw,
+			           node_fleet_link_cmp);
 		}
 		for (uint32_t i = 0; i < r->n_policy; i++) {
 			char rule[HEALTH_POLICY_ID_MAX + 1];
@@ -108,22 +144,11 @@ static void on_site(void *ctx, const struct fleet_site *s)
 			json_array_append_new(sites, json_string(s->name));
 		}
 	}
-	if (a->nworst == a->worst_cap) {
-		size_t cap = a->worst_cap ? a->worst_cap * 2 : 64;
-		struct worst *w = realloc(a->worst, cap * sizeof(*w));
-		if (w == NULL) {
-			a->oom = true;
-			return;
-		}
-		a->worst = w;
-		a->worst_cap = cap;
-	}
-	struct worst *w = &a->worst[a->nworst++];
-	snprintf(w->name, sizeof(w->name), "%s", s->name);
-	w->view = s->view;
-	w->has = s->entry != NULL;
-	if (w->has)
-		w->score = s->entry->score;
+	struct worst w = {.view = s->view, .has = s->entry != NULL};
+	snprintf(w.name, sizeof(w.name), "%s", s->name);
+	if (w.has)
+		w.score = s->entry->score;
+	keep_first(a->worst, &a->nworst, a->limit, sizeof(w), &w, node_fleet_worst_cmp);
 
 	for (size_t i = 0; i < a->nintents; i++) {
 		struct fleet_intent *fi = &a->intents[i];
@@ -163,9 +188,6 @@ static int collect_intents(struct node *n, struct fleet_agg *a)
 
 void node_fleet_agg_free(struct fleet_agg *a)
 {
-	free(a->cpu.values);
-	free(a->mem.values);
-	free(a->disk.values);
 	free(a->worst);
 	for (size_t i = 0; i < a->nintents; i++)
 		selector_delete(a->intents[i].sel);
@@ -176,13 +198,17 @@ void node_fleet_agg_free(struct fleet_agg *a)
 	json_decref(a->alerts);
 }
 
-int node_fleet_aggregate(struct node *n, const struct selector *sel, struct fleet_agg *a)
+int node_fleet_aggregate(struct node *n, const struct selector *sel, size_t worst,
+                         struct fleet_agg *a)
 {
 	memset(a, 0, sizeof(*a));
 	a->policy = json_object();
 	a->alerts = json_object();
-	if (a->policy == NULL || a->alerts == NULL || collect_intents(n, a) != 0 ||
-	    node_fleet_walk(n, sel, on_site, a) != 0 || a->oom) {
+	a->limit = worst;
+	a->worst = calloc(worst > 0 ? worst : 1, sizeof(*a->worst));
+	a->lworst = calloc(worst > 0 ? worst : 1, sizeof(*a->lworst));
+	if (a->policy == NULL || a->alerts == NULL || a->worst == NULL || a->lworst == NULL ||
+	    collect_intents(n, a) != 0 || node_fleet_walk(n, sel, on_site, a) != 0 || a->oom) {
 		node_fleet_agg_free(a);
 		memset(a, 0, sizeof(*a));
 		return -ENOMEM;

@@ -47,7 +47,7 @@ static void own_record(struct node *n, struct shoal_buf *b)
 static void fleet(struct node *n, struct shoal_buf *b)
 {
 	struct fleet_agg a;
-	if (node_fleet_aggregate(n, NULL, &a) != 0)
+	if (node_fleet_aggregate(n, NULL, 0, &a) != 0)
 		return;
 	node_metrics_family(
 	        b, "shoal_fleet_sites", "gauge",

@@ -159,6 +159,11 @@ void sim_cluster_pubkey(const struct sim_cluster *c, uint32_t i, uint8_t pk[32])
 	sodium_memzero(sk, sizeof(sk));
 }
 
+void sim_cluster_keypair(const struct sim_cluster *c, uint32_t i, uint8_t pk[32], uint8_t sk[64])
+{
+	node_keypair(c, &c->nodes[i], pk, sk);
+}
+
 /* ---- env ---------------------------------------------------------------- */
 
 static void env_send_datagram(void *ctx, const struct shoal_addr *to, const uint8_t *buf,

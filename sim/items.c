@@ -12,6 +12,7 @@
  */
 #include "items.h"
 
+#include "health.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,8 @@ struct sim_items {
 	struct replica_config cfg;
 	uint32_t n;                /* node slots */
 	struct replica **rep;      /* [n], NULL while down */
+	struct sim_health *health; /* health tables beside the stores, or NULL */
+	struct replica_mux **mux;  /* [n] with health: "~" to the table, the rest to the store */
 	struct node_store *stores; /* [n] */
 	uint8_t *held;             /* [n * SIM_ITEMS_MAX / 8] */
 	struct sim_item *items;    /* [SIM_ITEMS_MAX] */
@@ -145,24 +148,40 @@ static void add_stats(struct replica_stats *a, const struct replica_stats *b)
 static void attach(struct sim_items *s, uint32_t node, uint64_t now, struct swim *sw,
                    const struct shoal_env *env)
 {
-	struct replica_app app;
+	struct replica_app app, health;
+	const struct replica_app *use = &app;
 	/* The env is the node's slot's, the same over all its lives. */
-	if (store_open(s, node, env) != 0) {
-		s->rep[node] = NULL; /* the node runs without; its intents fail */
-		return;
-	}
+	s->rep[node] = NULL;
+	if (store_open(s, node, env) != 0)
+		return; /* the node runs without; its intents fail */
 	sim_intent_app(&s->stores[node].ir, &app);
-	if (replica_new(&s->rep[node], &s->cfg, sw, env, &app, now) != 0)
+	if (s->health != NULL) {
+		/* As shoald's node/wire.c: one service, routed by key prefix. */
+		struct replica_mux_route routes[] = {{SIM_HEALTH_PREFIX, &health}, {"", &app}};
+		if (sim_health_attach(s->health, node, sw, env, &health) != 0 ||
+		    replica_mux_new(&s->mux[node], routes, 2) != 0)
+			return;
+		use = replica_mux_app(s->mux[node]);
+	}
+	if (replica_new(&s->rep[node], &s->cfg, sw, env, use, now) != 0)
 		s->rep[node] = NULL;
+	if (s->health != NULL)
+		sim_health_set_replica(s->health, node, s->rep[node]);
 }
 
 static void detach(struct sim_items *s, uint32_t node)
 {
-	if (s->rep[node] == NULL)
-		return;
-	add_stats(&s->gone, replica_stats(s->rep[node]));
-	replica_delete(s->rep[node]);
-	s->rep[node] = NULL;
+	if (s->health != NULL)
+		sim_health_detach(s->health, node);
+	if (s->rep[node] != NULL) {
+		add_stats(&s->gone, replica_stats(s->rep[node]));
+		replica_delete(s->rep[node]);
+		s->rep[node] = NULL;
+	}
+	if (s->mux != NULL) {
+		replica_mux_delete(s->mux[node]);
+		s->mux[node] = NULL;
+	}
 }
 
 static void lifecycle(void *ctx, uint32_t node, uint64_t now, struct swim *sw,
@@ -181,8 +200,7 @@ static void tap(void *ctx, uint32_t from, uint32_t to, bool stream, const uint8_
 {
 	struct sim_items *s = ctx;
 	size_t plen;
-	(void)from;
-	if (!stream || to >= s->n)
+	if ((!stream && s->health == NULL) || to >= s->n)
 		return;
 	if (len > s->plain_cap) {
 		uint8_t *p = realloc(s->plain, len);
@@ -192,16 +210,20 @@ static void tap(void *ctx, uint32_t from, uint32_t to, bool stream, const uint8_
 		s->plain_cap = len;
 	}
 	/* [type, ...]: a fixarray header, then the type as a positive fixint. */
-	if (shoal_open(sim_cluster_keyring(s->c), buf, len, s->plain, s->plain_cap, &plen) == 0 &&
-	    plen >= 2 && s->plain[1] == ITEMS_MSG_TYPE) {
+	if (shoal_open(sim_cluster_keyring(s->c), buf, len, s->plain, s->plain_cap, &plen) != 0)
+		return;
+	if (stream && plen >= 2 && s->plain[1] == ITEMS_MSG_TYPE) {
 		s->body_bytes[to] += len;
 		s->body_total += len;
 	}
+	if (s->health != NULL)
+		sim_health_count(s->health, from, to, stream, s->plain, plen, len);
 }
 
 /* ---- api ------------------------------------------------------------------- */
 
-int sim_items_new(struct sim_items **out, struct sim_cluster *c, const struct replica_config *cfg)
+int sim_items_new(struct sim_items **out, struct sim_cluster *c, const struct replica_config *cfg,
+                  struct sim_health *health)
 {
 	struct sim_items *s = calloc(1, sizeof(*s));
 	uint8_t seed[32];
@@ -216,7 +238,11 @@ int sim_items_new(struct sim_items **out, struct sim_cluster *c, const struct re
 	s->held = calloc((size_t)s->n, SIM_ITEMS_MAX / 8);
 	s->items = calloc(SIM_ITEMS_MAX, sizeof(*s->items));
 	s->body_bytes = calloc(s->n, sizeof(*s->body_bytes));
-	if (!s->rep || !s->stores || !s->held || !s->items || !s->body_bytes) {
+	s->health = health;
+	if (health != NULL)
+		s->mux = calloc(s->n, sizeof(*s->mux));
+	if (!s->rep || !s->stores || !s->held || !s->items || !s->body_bytes ||
+	    (health != NULL && s->mux == NULL)) {
 		sim_items_delete(s);
 		return -ENOMEM;
 	}
@@ -252,6 +278,7 @@ void sim_items_delete(struct sim_items *s)
 		intent_store_delete(s->stores[i].store);
 	sodium_memzero(s->root_sk, sizeof(s->root_sk));
 	free(s->rep);
+	free(s->mux);
 	free(s->stores);
 	free(s->held);
 	free(s->items);

@@ -52,10 +52,15 @@ struct sim_item {
 };
 
 struct sim_items;
+struct sim_health;
 
 /* Attach a store and a replica with `cfg` to every node of `c` as it
- * starts: create it before starting any node. -ENOMEM. */
-int sim_items_new(struct sim_items **out, struct sim_cluster *c, const struct replica_config *cfg);
+ * starts: create it before starting any node. With `health` (health.h,
+ * which must outlive this), each node's health table shares the replica
+ * through a replica_mux (keys "~site"), as in shoald, and the tap hands
+ * it every opened datagram and stream message to count. -ENOMEM. */
+int sim_items_new(struct sim_items **out, struct sim_cluster *c, const struct replica_config *cfg,
+                  struct sim_health *health);
 /* Detach every replica, free the stores. */
 void sim_items_delete(struct sim_items *s);
 

@@ -257,6 +257,55 @@ static json_t *puts_json(const struct sim_run_result *r)
 	return o;
 }
 
+static json_t *health_json(const struct sim_run_result *r)
+{
+	json_t *o = json_object(), *b = json_object();
+	double round = secs(r->swim.gossip_interval_us);
+	json_object_set_new(o, "published", json_integer(r->hpubs));
+	json_object_set_new(o, "on_change", json_integer(r->hpubs_change));
+	json_object_set_new(o, "on_refresh", json_integer(r->hpubs - r->hpubs_change));
+	json_object_set_new(o, "publishes_per_s",
+	                    json_real(r->duration_us ? r->hpubs / secs(r->duration_us) : 0));
+	json_object_set_new(o, "record_bytes_mean", json_real(r->hrecord_bytes));
+	json_object_set_new(o, "reached_all_live", json_integer(r->hpubs_reached));
+	json_object_set_new(o, "all_live_s", dist_json(&r->hprop, r->hpubs_reached));
+	if (round > 0) {
+		const struct sim_dist *d = &r->hprop;
+		struct sim_dist g = {d->mean / round, d->p50 / round, d->p99 / round,
+		                     d->max / round};
+		json_object_set_new(o, "all_live_gossip_intervals",
+		                    dist_json(&g, r->hpubs_reached));
+	}
+	json_object_set_new(b, "sent", dist_json(&r->hbytes, 0));
+	json_object_set_new(b, "received", dist_json(&r->hbytes_recv, 0));
+	json_object_set_new(b, "sent_mean_announce", json_real(r->hann));
+	json_object_set_new(b, "sent_mean_pull", json_real(r->hpull));
+	json_object_set_new(b, "sent_mean_ae_list", json_real(r->hae_list));
+	json_object_set_new(b, "sent_mean_ae_other", json_real(r->hae_other));
+	json_object_set_new(
+	        b, "counted_by",
+	        json_string("simulated network, sealed bytes: USER messages announcing '~' keys "
+	                    "(the whole datagram when it carried nothing else), the '~' entries' "
+	                    "share of PULL, ITEMS and AE_LIST, and AE_ROOT/HELLO/DIFFER (in the "
+	                    "totals only when the run has no intents: they serve every app)"));
+	json_object_set_new(o, "bytes_per_node_per_s", b);
+	json_t *slow = json_array();
+	for (uint32_t i = 0; i < r->nhslow; i++)
+		json_array_append_new(slow, json_pack("{s:I,s:o,s:o,s:b}", "site",
+		                                      (json_int_t)r->hslow[i].site, "at_s",
+		                                      json_real(secs(r->hslow[i].at)), "all_live_s",
+		                                      r->hslow[i].all_us == UINT64_MAX
+		                                              ? json_null()
+		                                              : json_real(secs(r->hslow[i].all_us)),
+		                                      "change", r->hslow[i].change));
+	json_object_set_new(o, "slowest", slow);
+	json_object_set_new(o, "rejected", json_integer((json_int_t)r->hrejected));
+	json_object_set_new(o, "refused_no_member_key", json_integer((json_int_t)r->hno_key));
+	json_object_set_new(o, "records_held_mean", json_real(r->hheld_mean));
+	json_object_set_new(o, "converged_at_end", json_boolean(r->hconverged));
+	return o;
+}
+
 static json_t *run_json(const struct sim_scenario *sc, const struct sim_run_result *r)
 {
 	json_t *o = json_object(), *st = json_object(), *mem = json_object(), *h = json_object();
@@ -273,6 +322,8 @@ static json_t *run_json(const struct sim_scenario *sc, const struct sim_run_resu
 	json_object_set_new(o, "traffic", traffic_json(r));
 	if (r->nputs > 0)
 		json_object_set_new(o, "intents", puts_json(r));
+	if (r->health)
+		json_object_set_new(o, "health", health_json(r));
 	double nn = (double)r->nodes * (double)r->nodes;
 	json_object_set_new(mem, "pool_bytes", json_integer((json_int_t)r->pool_bytes));
 	json_object_set_new(mem, "pool_bytes_per_member_entry",
@@ -499,6 +550,27 @@ void sim_output_summary(FILE *f, const struct sim_run_result *r)
 		        (unsigned long long)r->put_stats.bad_bodies,
 		        (unsigned long long)r->put_stats.abandoned,
 		        (unsigned long long)r->put_rejected);
+	}
+	if (r->health) {
+		double round = secs(r->swim.gossip_interval_us);
+		fprintf(f,
+		        "[%s] health: %u records published (%u on change, %.2f/s), %.0f bytes "
+		        "each; "
+		        "every live node held them in p50 %.2f s p99 %.2f s max %.2f s (%u of %u; "
+		        "p99 = %.1f gossip intervals); %u records per table at the end, converged "
+		        "%s, %llu refused\n",
+		        r->variant, r->hpubs, r->hpubs_change,
+		        r->duration_us ? r->hpubs / secs(r->duration_us) : 0, r->hrecord_bytes,
+		        r->hprop.p50, r->hprop.p99, r->hprop.max, r->hpubs_reached, r->hpubs,
+		        round > 0 ? r->hprop.p99 / round : 0, (unsigned)(r->hheld_mean + 0.5),
+		        r->hconverged ? "yes" : "no", (unsigned long long)r->hrejected);
+		fprintf(f,
+		        "[%s] health bytes per node: %.0f B/s sent (p99 %.0f), %.0f B/s received "
+		        "(p99 %.0f); sent by kind: announce %.0f, pull %.0f, ae list %.0f, ae "
+		        "other "
+		        "%.0f B/s\n",
+		        r->variant, r->hbytes.mean, r->hbytes.p99, r->hbytes_recv.mean,
+		        r->hbytes_recv.p99, r->hann, r->hpull, r->hae_list, r->hae_other);
 	}
 	fprintf(f, "[%s] down members seen alive: %llu events, latest %.1f s after going down\n",
 	        r->variant, (unsigned long long)r->revived_events, secs(r->revived_last_us));

@@ -27,8 +27,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "health.h"
 #include "items.h"
 #include "shoal/error.h"
+#include "shoal/health.h"
+#include "shoal/intent_store.h"
 
 #define SCENARIO_STREAM SIM_RNG_STREAM(6, 0) /* the harness's own draws */
 
@@ -71,6 +74,7 @@ struct run {
 	struct pending_restart *restarts; /* sorted by (at, node) insertion */
 	uint32_t nrestarts, restarts_alloc;
 	struct sim_items *items;      /* replicated items, if the timeline puts any */
+	struct sim_health *health;    /* health records, if the scenario asks */
 	double up_us;                 /* accumulated up time (us) */
 	struct sim_net_counters prev; /* totals at the previous sample */
 };
@@ -511,6 +515,8 @@ static int take_sample(struct run *R)
 	}
 	if (R->items != NULL)
 		sim_items_check(R->items); /* a crash may have completed a put */
+	if (R->health != NULL)
+		sim_health_check(R->health);
 	return 0;
 }
 
@@ -572,6 +578,77 @@ static int collect_puts(struct run *R)
 	r->put_rejected = sim_items_rejected(R->items);
 	r->put_mismatched = sim_items_mismatched(R->items);
 	r->put_store_bytes = sim_items_store_bytes(R->items);
+	return 0;
+}
+
+/* Copy what the health records did into the result. */
+static int collect_health(struct run *R, bool intents)
+{
+	struct sim_run_result *r = R->r;
+	uint32_t n = sim_health_count_pubs(R->health), k = 0;
+	double secs = (double)r->duration_us / 1e6, env = 0, held = 0;
+	double *v = calloc((n > R->n ? n : R->n) + 1, sizeof(*v));
+	double *w = calloc(R->n + 1, sizeof(*w));
+	double sum[4] = {0, 0, 0, 0};
+	if (v == NULL || w == NULL) {
+		free(v);
+		free(w);
+		return -ENOMEM;
+	}
+	r->health = true;
+	r->hpubs = n;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct sim_health_pub *p = sim_health_pub(R->health, i);
+		env += p->env_len;
+		r->hpubs_change += p->change;
+		if (p->all_at != UINT64_MAX)
+			v[k++] = (double)(p->all_at - p->at) / 1e6;
+	}
+	r->hpubs_reached = k;
+	/* The slowest publishes (never reaching everyone counts as slowest). */
+	for (uint32_t i = 0; i < n; i++) {
+		const struct sim_health_pub *p = sim_health_pub(R->health, i);
+		uint64_t us = p->all_at == UINT64_MAX ? UINT64_MAX : p->all_at - p->at;
+		uint32_t j = r->nhslow < SIM_RUN_HSLOW ? r->nhslow++ : SIM_RUN_HSLOW;
+		if (j == SIM_RUN_HSLOW && us <= r->hslow[SIM_RUN_HSLOW - 1].all_us)
+			continue;
+		if (j == SIM_RUN_HSLOW)
+			j--;
+		while (j > 0 && r->hslow[j - 1].all_us < us) {
+			r->hslow[j] = r->hslow[j - 1];
+			j--;
+		}
+		r->hslow[j].site = p->site;
+		r->hslow[j].at = rel(R, p->at);
+		r->hslow[j].all_us = us;
+		r->hslow[j].change = p->change;
+	}
+	r->hrecord_bytes = n > 0 ? env / n : 0;
+	dist_of(v, k, &r->hprop);
+	for (uint32_t i = 0; i < R->n; i++) {
+		struct sim_health_bytes s, rv;
+		sim_health_node_bytes(R->health, i, &s, &rv);
+		uint64_t shared = intents ? 0 : 1;
+		v[i] = (double)(s.announce + s.pull + s.ae_list + shared * s.ae_other) / secs;
+		w[i] = (double)(rv.announce + rv.pull + rv.ae_list + shared * rv.ae_other) / secs;
+		sum[0] += (double)s.announce;
+		sum[1] += (double)s.pull;
+		sum[2] += (double)s.ae_list;
+		sum[3] += (double)s.ae_other;
+		held += sim_health_held(R->health, i);
+	}
+	dist_of(v, R->n, &r->hbytes);
+	dist_of(w, R->n, &r->hbytes_recv);
+	r->hann = sum[0] / R->n / secs;
+	r->hpull = sum[1] / R->n / secs;
+	r->hae_list = sum[2] / R->n / secs;
+	r->hae_other = sum[3] / R->n / secs;
+	r->hrejected = sim_health_rejected(R->health);
+	r->hno_key = sim_health_no_key(R->health);
+	r->hconverged = sim_health_converged(R->health);
+	r->hheld_mean = held / R->n;
+	free(v);
+	free(w);
 	return 0;
 }
 
@@ -767,7 +844,8 @@ static int play(struct run *R, const struct sim_run_options *o)
 
 static void run_free(struct run *R)
 {
-	sim_items_delete(R->items); /* before the cluster: it detaches the replicas */
+	sim_items_delete(R->items);   /* before the cluster: it detaches the replicas */
+	sim_health_delete(R->health); /* after the items, whose detach reaches it */
 	free(R->label_value);
 	free(R->open_fault);
 	free(R->life_inc);
@@ -861,10 +939,24 @@ int sim_run(const struct sim_scenario *sc, const struct sim_sc_variant *v,
 	draw_labels(&R);
 	if ((rc = set_classes(&R, err, errlen)) != 0)
 		goto fail;
-	if (has_puts(sc)) {
+	if (sc->health) {
+		struct sim_health_config hcfg = {.changes_per_hour = sc->health_changes_per_hour,
+		                                 .fresh = sc->health_fresh};
+		if ((rc = sim_health_new(&R.health, R.c, &hcfg)) != 0)
+			goto fail;
+	}
+	if (has_puts(sc) || sc->health) {
 		struct replica_config rcfg;
 		replica_cfg_for(&cfg.swim, &rcfg);
-		if ((rc = sim_items_new(&R.items, R.c, &rcfg)) != 0)
+		if (sc->health) {
+			/* The service as shoald's node/wire.c sets it up for
+			 * intents and health together. */
+			rcfg.body_max = INTENT_ENVELOPE_MAX > HEALTH_ENVELOPE_MAX
+			                        ? INTENT_ENVELOPE_MAX
+			                        : HEALTH_ENVELOPE_MAX;
+			rcfg.ae_buckets = INTENT_BUCKETS;
+		}
+		if ((rc = sim_items_new(&R.items, R.c, &rcfg, R.health)) != 0)
 			goto fail;
 	}
 
@@ -916,6 +1008,8 @@ int sim_run(const struct sim_scenario *sc, const struct sim_sc_variant *v,
 		R.base[i] = *sim_net_counters(net, i);
 	sim_net_totals(net, &R.prev);
 	sim_cluster_set_observer(R.c, observe, &R);
+	if (R.health != NULL)
+		sim_health_start(R.health);
 	uint64_t e0 = sim_engine_fired(sim_cluster_engine(R.c));
 	double w1 = sim_wall_seconds();
 	if ((rc = play(&R, o)) != 0) {
@@ -934,6 +1028,8 @@ int sim_run(const struct sim_scenario *sc, const struct sim_sc_variant *v,
 	r->end_converged = sim_cluster_converged(R.c);
 	traffic(&R);
 	if (R.items != NULL && (rc = collect_puts(&R)) != 0)
+		goto fail;
+	if (R.health != NULL && (rc = collect_health(&R, has_puts(sc))) != 0)
 		goto fail;
 	struct sim_cluster_stats st;
 	sim_cluster_stats(R.c, &st);

@@ -29,6 +29,7 @@
 #define SIM_RUN_CURVES      32   /* faults whose detection curve is kept */
 #define SIM_RUN_CURVE_SECS  240  /* seconds of each detection curve */
 #define SIM_RUN_SAMPLES_MAX (1u << 22)
+#define SIM_RUN_HSLOW       10 /* slowest health publishes listed */
 
 /* One crash or leave and how the cluster noticed it. Times are virtual
  * microseconds since the start of the measured run; UINT64_MAX = never. */
@@ -137,6 +138,29 @@ struct sim_run_result {
 	uint64_t put_rejected;          /* offers the stores refused, all nodes */
 	uint64_t put_mismatched;        /* envelopes not what they were announced as */
 	uint64_t put_store_bytes;       /* envelope bytes held by all stores at the end */
+
+	/* Health records (sim/health.h), when the scenario turns health on. */
+	bool health;
+	uint32_t hpubs;              /* records published during the run */
+	uint32_t hpubs_change;       /* of them on a meaningful change (the rest: refresh) */
+	uint32_t hpubs_reached;      /* reached every live node */
+	double hrecord_bytes;        /* mean envelope bytes */
+	struct sim_dist hprop;       /* publish -> every live node holds it (or newer), s */
+	struct sim_dist hbytes;      /* health bytes sent per node per s (all four kinds
+				     * when the run has no intents, else without ae_other) */
+	struct sim_dist hbytes_recv; /* the same, received */
+	double hann, hpull, hae_list, hae_other; /* mean bytes sent per node per s, by kind */
+	uint64_t hrejected;                      /* offers refused (not stale, not "no key") */
+	uint64_t hno_key;                        /* refused: site not yet in membership */
+	bool hconverged; /* every up node holds every site's newest record at the end */
+	struct {
+		uint32_t site;   /* node index of its owner */
+		uint64_t at;     /* since the start of the measured run, us */
+		uint64_t all_us; /* to every live node; UINT64_MAX = never */
+		bool change;     /* on a meaningful change, not the refresh */
+	} hslow[SIM_RUN_HSLOW];  /* the slowest publishes, slowest first */
+	uint32_t nhslow;
+	double hheld_mean; /* records per table at the end */
 
 	uint32_t nsamples;         /* entries in sample */
 	struct sim_sample *sample; /* one per virtual second */

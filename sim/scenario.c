@@ -417,6 +417,38 @@ static int parse_network(struct ps *p, const yaml_node_t *m)
 	return 0;
 }
 
+/* ---- health -------------------------------------------------------------- */
+
+static int parse_health(struct ps *p, const yaml_node_t *m)
+{
+	yaml_node_t *k, *v;
+	int rc;
+	if ((rc = need_map(p, m, "health")) != 0)
+		return rc;
+	p->sc->health = true;
+	for (size_t i = 0; map_pair(p, m, i, &k, &v); i++) {
+		const char *key = scalar(k);
+		if (key != NULL && strcmp(key, "changes_per_site_hour") == 0) {
+			rc = get_double(p, v, "health.changes_per_site_hour", 0.0, 3600.0,
+			                &p->sc->health_changes_per_hour);
+		} else if (key != NULL && strcmp(key, "start") == 0) {
+			const char *s = scalar(v);
+			if (s != NULL && strcmp(s, "steady") == 0)
+				p->sc->health_fresh = false;
+			else if (s != NULL && strcmp(s, "fresh") == 0)
+				p->sc->health_fresh = true;
+			else
+				rc = fail(p, v, "health.start: expected steady or fresh");
+		} else {
+			return fail(p, k, "health: unknown key '%s' (changes_per_site_hour, start)",
+			            key ? key : "?");
+		}
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
 /* ---- protocol ------------------------------------------------------------ */
 
 /* How each protocol key is read. */
@@ -866,11 +898,13 @@ static int parse_root(struct ps *p, const yaml_node_t *root)
 			rc = parse_compare(p, v);
 		} else if (strcmp(key, "timeline") == 0) {
 			rc = parse_timeline(p, v);
+		} else if (strcmp(key, "health") == 0) {
+			rc = parse_health(p, v);
 		} else {
 			return fail(p, k,
 			            "unknown key '%s' (name, seed, duration, nodes, start, "
 			            "boot_spread, start_timeout, settle, network, protocol, "
-			            "compare, timeline)",
+			            "compare, timeline, health)",
 			            key);
 		}
 		if (rc != 0)

@@ -31,6 +31,13 @@
  *                                      # a signed intent (items.h); node: N or
  *                                      # random (the default); put: {node, size}
  *                                      # is the same with kind App
+ *   health: {changes_per_site_hour: 0.33, start: steady}
+ *                                # every site publishes a signed health
+ *                                # record (health.h in sim/); off without
+ *                                # this key. start: steady (default: the
+ *                                # fleet has been up for a while, refreshes
+ *                                # spread over the interval) or fresh (every
+ *                                # site publishes its first record at t = 0)
  *
  * Ownership: sim_scenario_load/parse allocate; sim_scenario_delete frees.
  */
@@ -163,6 +170,10 @@ struct sim_scenario {
 
 	uint32_t nactions;            /* timeline length */
 	struct sim_sc_action *action; /* [nactions], sorted by at (stable) */
+
+	bool health;                    /* every site publishes a health record */
+	double health_changes_per_hour; /* meaningful changes per site per hour */
+	bool health_fresh;              /* first records at t = 0, not a steady fleet */
 
 	char *echo_json; /* the scenario document as JSON text, for report.json */
 };

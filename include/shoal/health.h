@@ -200,8 +200,9 @@ int health_envelope_split(const uint8_t *bytes, size_t len, const uint8_t **body
 
 /* Decode a body (no signature check): structure, types, ranges, syntax,
  * no repeats. 0, or SHOAL_E_MALFORMED / _TRUNCATED / _TYPE / _RANGE /
- * _VERSION; `out` is unusable on error. Used by the fuzz target and on
- * bytes verified before. */
+ * _VERSION; `out` is unusable on error. Array entries past their counts
+ * are left as they were (the record is not zeroed first). Used by the
+ * fuzz target and on bytes verified before. */
 int health_body_decode(const uint8_t *body, size_t len, struct health_record *out);
 
 /* The public key bound to `site` in membership: 0, or SHOAL_E_NOT_FOUND. */

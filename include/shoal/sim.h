@@ -381,6 +381,9 @@ int sim_cluster_set_keyring(struct sim_cluster *c, uint32_t i, const struct shoa
 const char *sim_cluster_name(const struct sim_cluster *c, uint32_t i);
 /* Its site public key (from its key id). */
 void sim_cluster_pubkey(const struct sim_cluster *c, uint32_t i, uint8_t pk[32]);
+/* Its whole site key pair: the secret half signs what the site itself
+ * signs beside its member record (its health record). Wipe sk after use. */
+void sim_cluster_keypair(const struct sim_cluster *c, uint32_t i, uint8_t pk[32], uint8_t sk[64]);
 /* The node with this name (first match); SIM_NO_NODE if none. */
 uint32_t sim_cluster_find(const struct sim_cluster *c, const char *name);
 
