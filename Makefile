@@ -49,7 +49,7 @@ UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(O)/tests/%)
 
 PROGRAMS = $(O)/shoald $(O)/shoalctl $(if $(wildcard sim/main.c),$(O)/shoalsim)
 
-.PHONY: all build deps test unit integration demo clean core-check check-style fuzz bench-membership bench-intents bench-sim bench-tradeoff bench-health bench-fleet
+.PHONY: all build deps test unit integration demo clean core-check check-style fuzz bench-membership bench-intents bench-sim bench-tradeoff bench-health bench-fleet bench-rollout
 .DEFAULT_GOAL := all
 
 all: deps
@@ -134,7 +134,7 @@ $(O)/shoald: $(O)/node/shoald_main.o $(O)/libshoalnode.a $(O)/libshoalk8s.a $(O)
 $(O)/shoalctl: $(O)/node/shoalctl_main.o $(O)/libshoalnode.a $(O)/libshoalcore.a
 	$(CC) $(LDSAN) -o $@ $(filter-out %.h,$^) $(LIBS_NODE)
 
-$(O)/shoalsim: $(O)/sim/main.o $(O)/libshoalsim.a $(O)/libshoalcore.a
+$(O)/shoalsim: $(O)/sim/main.o $(O)/libshoalsim.a $(O)/libshoalk8s.a $(O)/libshoalcore.a
 	$(CC) $(LDSAN) -o $@ $(filter-out %.h,$^) $(LIBS_NODE)
 
 # ---- tests ----------------------------------------------------------------
@@ -150,7 +150,7 @@ $(O)/tests/health-fill: $(O)/tests/tools/health_fill.o $(O)/libshoalnode.a $(O)/
 	@mkdir -p $(dir $@)
 	$(CC) $(LDSAN) -o $@ $(filter-out %.h,$^) $(LIBS_NODE)
 
-$(O)/tests/%: tests/unit/%.c $(TESTLIB_OBJ) $(O)/libshoalnode.a $(O)/libshoalk8s.a $(O)/libshoalsim.a $(O)/libshoalcore.a
+$(O)/tests/%: tests/unit/%.c $(TESTLIB_OBJ) $(O)/libshoalnode.a $(O)/libshoalsim.a $(O)/libshoalk8s.a $(O)/libshoalcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_NODE) $(LDSAN) -o $@ $(filter-out %.h,$^) $(LIBS_TEST) $(LIBS_NODE)
 
@@ -192,6 +192,14 @@ bench-sim: deps
 bench-health: deps
 	@$(MAKE) --no-print-directory O=$(O) $(O)/shoalsim
 	@$(PYTHON) scripts/bench_health.py --bin $(O) --out $(O)/bench-health --nodes $(or $(N),10000) --duration $(or $(DURATION),300s)
+
+# Sites applying an App intent in shoalsim (sim/scenarios/rollout-1k.yaml;
+# N=10000 for another fleet size): time until every selected site holds it,
+# reports it settled in its own record, and one observer's table shows it;
+# health records and bytes during the burst against the steady run.
+bench-rollout: deps
+	@$(MAKE) --no-print-directory O=$(O) $(O)/shoalsim
+	@$(O)/shoalsim sim/scenarios/rollout-1k.yaml --out $(O)/bench-rollout --no-plots $(if $(N),--nodes $(N))
 
 # GET /v1/fleet on one shoald holding N sites' records (N=10000 REQUESTS=200).
 bench-fleet: deps

@@ -110,11 +110,11 @@ static void committed(void *ctx, const struct intent_item *it)
 /* An App's manifests must be Kubernetes objects in YAML. */
 static int validate(void *ctx, const struct intent_envelope *e, struct intent_error *err)
 {
-	struct node_app_spec app;
+	struct intent_app_spec app;
 	(void)ctx;
 	if (e->body.kind != INTENT_APP || e->body.op != INTENT_PUT)
 		return 0;
-	if (node_app_spec_read(e->body.spec, e->body.spec_len, &app) != 0)
+	if (intent_app_spec_read(e->body.spec, e->body.spec_len, &app) != 0)
 		return -1; /* the schema has refused it already */
 	char why[160];
 	if (node_manifests_check(app.manifests, app.manifests_len, why, sizeof(why)) != 0) {

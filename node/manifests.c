@@ -16,8 +16,6 @@
 
 #include <yaml.h>
 
-#include "shoal/mp.h"
-
 static yaml_node_t *map_get(yaml_document_t *doc, yaml_node_t *map, const char *key)
 {
 	if (map == NULL || map->type != YAML_MAPPING_NODE)
@@ -84,35 +82,4 @@ int node_manifests_check(const char *text, size_t len, char *err, size_t errcap)
 		rc = -1;
 	}
 	return rc;
-}
-
-int node_app_spec_read(const uint8_t *spec, size_t len, struct node_app_spec *out)
-{
-	const uint8_t *p = spec, *end = spec + len;
-	uint32_t count;
-	memset(out, 0, sizeof(*out));
-	if (shoal_mp_read_map(&p, end, &count) != 0)
-		return -1;
-	for (uint32_t i = 0; i < count; i++) {
-		const uint8_t *k, *v;
-		uint32_t kl, vl;
-		if (shoal_mp_read_str(&p, end, &k, &kl) != 0)
-			return -1;
-		if ((kl == 9 && memcmp(k, "manifests", 9) == 0) ||
-		    (kl == 9 && memcmp(k, "namespace", 9) == 0)) {
-			if (shoal_mp_read_str(&p, end, &v, &vl) != 0)
-				return -1;
-			if (k[0] == 'm') {
-				out->manifests = (const char *)v;
-				out->manifests_len = vl;
-			} else {
-				out->ns = (const char *)v;
-				out->ns_len = vl;
-			}
-			continue;
-		}
-		if (shoal_mp_skip(&p, end, 8) != 0)
-			return -1;
-	}
-	return out->manifests != NULL ? 0 : -1;
 }

@@ -29,7 +29,6 @@
 #include "shoal/error.h"
 #include "shoal/labels.h"
 
-#include "manifests.h"
 #include "reconcile.h"
 
 static struct rec_entry *find(struct node_reconcile *r, const char *name, size_t *at)
@@ -95,11 +94,11 @@ static void want(struct node_reconcile *r, struct rec_entry *e, const struct int
 		e->phase = REC_NO_CLUSTER;
 		return;
 	}
-	struct node_app_spec app;
+	struct intent_app_spec app;
 	char ns[64], err[NODE_SITE_REASON_MAX - 32];
 	int rc = SHOAL_E_MALFORMED;
 	snprintf(err, sizeof(err), "the App spec does not read");
-	if (node_app_spec_read(it->env.body.spec, it->env.body.spec_len, &app) == 0) {
+	if (intent_app_spec_read(it->env.body.spec, it->env.body.spec_len, &app) == 0) {
 		if (app.ns != NULL && app.ns_len >= sizeof(ns)) {
 			snprintf(err, sizeof(err), "spec.namespace is longer than 63 characters");
 		} else {

@@ -3,10 +3,9 @@
  * site's per-intent state (site_states.h) in the state vocabulary of
  * docs/intents.md.
  *
- * The engine's states map one to one (pending, applying, ready, degraded,
- * failed); its first eight pod buckets are the health record's, in the same
- * order, and succeeded/failed pods are history, not state, so they are
- * left out. A state change is logged (intent_state) with its reason; a
+ * The engine's states and pod buckets map as shoal/k8s_health.h says
+ * (one to one; succeeded/failed pods are history, not state, so they are
+ * left out). A state change is logged (intent_state) with its reason; a
  * reason that only moves within a state (a retry count) is not.
  */
 #include "node.h"
@@ -15,30 +14,9 @@
 #include <string.h>
 
 #include "shoal/error.h"
+#include "shoal/k8s_health.h"
 
 #include "reconcile.h"
-
-static enum health_state state_of(enum k8s_state s)
-{
-	switch (s) {
-	case K8S_PENDING:
-		return HEALTH_PENDING;
-	case K8S_APPLYING:
-		return HEALTH_APPLYING;
-	case K8S_READY:
-		return HEALTH_READY;
-	case K8S_DEGRADED:
-		return HEALTH_DEGRADED;
-	default:
-		return HEALTH_FAILED;
-	}
-}
-
-/* K8S_POD_RUNNING..K8S_POD_PENDING are HEALTH_POD_RUNNING..HEALTH_POD_PENDING. */
-_Static_assert(K8S_POD_PENDING == (int)HEALTH_POD_PENDING && HEALTH_POD_COUNT == 8 &&
-                       K8S_POD_IMAGE == (int)HEALTH_POD_WAITING_IMAGE &&
-                       K8S_POD_UNSCHEDULABLE == (int)HEALTH_POD_UNSCHEDULABLE,
-               "k8s pod buckets and health pod buckets share their first eight");
 
 static void log_state(struct node_reconcile *r, const struct node_site_state *st)
 {
@@ -85,7 +63,7 @@ bool rec_status_update(struct node_reconcile *r, struct rec_entry *e)
 			snprintf(st.reason, sizeof(st.reason), "the apply engine lost this set");
 			break;
 		}
-		st.state = state_of(ks.state);
+		st.state = k8s_health_state(ks.state);
 		snprintf(st.reason, sizeof(st.reason), "%s", ks.reason);
 		for (int b = 0; b < HEALTH_POD_COUNT; b++)
 			st.pods[b] = ks.pods[b];

@@ -25,6 +25,7 @@
 #include <sodium.h>
 
 #include "items.h"
+#include "rollout.h"
 #include "shoal/error.h"
 #include "shoal/health.h"
 #include "shoal/hlc.h"
@@ -57,6 +58,7 @@ struct hnode {
 	uint32_t pub_changes; /* the state of the last record it published */
 	bool published;       /* it published in this life */
 	uint32_t last_pub;    /* its newest publish, NO_PUB = none */
+	uint64_t next_at;     /* its pending sample */
 };
 
 struct sim_health {
@@ -74,6 +76,8 @@ struct sim_health {
 	struct sim_rng *jitter_rng;
 	char lat[16], lon[16];
 	struct shoal_buf out;
+	struct sim_rollout *rollout; /* App intents applied by the sites, or NULL */
+	uint64_t bytes_total;        /* health bytes sent, all nodes, without ae_other */
 };
 
 static uint64_t wall_ms(uint64_t now)
@@ -108,9 +112,11 @@ static struct health_str str_of(const char *s)
 }
 
 /* A typical site's record (tests/unit/health_fixture.h's shape) in state
- * `changes`: the running pod count steps through five values. */
+ * `changes`: the running pod count steps through five values. With a
+ * rollout, the App intents the site applies follow (as last published, or
+ * as they are now). */
 static void compose(struct sim_health *h, const struct hnode *hn, uint64_t now, uint32_t changes,
-                    struct health_record *r)
+                    bool published, struct health_record *r)
 {
 	static const char *const regions[] = {"jp-north", "jp-south", "us-east", "eu-west"};
 	static const struct health_intent intents[] = {
@@ -148,6 +154,8 @@ static void compose(struct sim_health *h, const struct hnode *hn, uint64_t now, 
 	                                 .loss_pm = 2};
 	memcpy(r->intents, intents, sizeof(intents));
 	r->n_intents = sizeof(intents) / sizeof(intents[0]);
+	if (h->rollout != NULL)
+		sim_rollout_fill(h->rollout, i, published, r);
 	r->pods[HEALTH_POD_RUNNING] = 12 + changes % 5;
 	memset(r->sec.roots, 0xab, HEALTH_ROOTS_LEN);
 	r->sec.keyring = true;
@@ -238,6 +246,8 @@ static int offer(struct hnode *hn, uint64_t now, uint32_t site, const uint8_t *b
 	uint64_t was = held_version(hn, name);
 	if (rc == 0)
 		rc = health_table_offer(hn->table, now, bytes, len);
+	if (rc == 0 && h->rollout != NULL && hn->node == sim_rollout_observer(h->rollout))
+		sim_rollout_observed(h->rollout, site, bytes, len);
 	if (rc == 0)
 		moved(h, site, was, held_version(hn, name));
 	else if (rc == SHOAL_E_FORBIDDEN)
@@ -391,6 +401,8 @@ static void publish(struct sim_health *h, struct hnode *hn, uint64_t now, bool c
 		return;
 	hn->published = true;
 	hn->pub_changes = hn->changes;
+	if (h->rollout != NULL)
+		sim_rollout_published(h->rollout, hn->node);
 	h->jitter_rng = &hn->rng;
 	health_pacer_published(&hn->pacer, &h->jitter, now);
 
@@ -418,6 +430,7 @@ static void schedule(struct sim_health *h, struct hnode *hn, uint64_t at)
 	uint64_t t = hn->phase;
 	if (at > t)
 		t += (at - t + SAMPLE_US - 1) / SAMPLE_US * SAMPLE_US;
+	hn->next_at = t;
 	sim_engine_at(sim_cluster_engine(h->c), t, on_sample, h,
 	              (uint64_t)hn->gen << 32 | hn->node);
 }
@@ -436,11 +449,13 @@ static void on_sample(void *arg, uint64_t data)
 		hn->changes++;
 		hn->next_change = next_change(&hn->rng, hn->next_change, h->cfg.changes_per_hour);
 	}
-	compose(h, hn, now, hn->changes, h->rec);
+	/* An apply in flight: its state is read again at the next sample. */
+	bool busy = h->rollout != NULL && sim_rollout_sample(h->rollout, node);
+	compose(h, hn, now, hn->changes, false, h->rec);
 	hn->pacer.refresh_us = health_refresh_interval(swim_live_members(hn->sw));
 	unsigned mask = HEALTH_CH_LABELS; /* nothing out yet in this life */
 	if (hn->published) {
-		compose(h, hn, now, hn->pub_changes, h->prev);
+		compose(h, hn, now, hn->pub_changes, true, h->prev);
 		mask = health_changes(h->prev, h->rec);
 	}
 	if (!hn->published || now >= health_pacer_due(&hn->pacer, mask)) {
@@ -450,7 +465,24 @@ static void on_sample(void *arg, uint64_t data)
 	uint64_t next = hn->published ? health_pacer_due(&hn->pacer, mask) : now + SAMPLE_US;
 	if (hn->next_change < next)
 		next = hn->next_change;
+	if (busy && now + SAMPLE_US < next)
+		next = now + SAMPLE_US;
 	schedule(h, hn, next > now ? next : now + 1);
+}
+
+void sim_health_wake(struct sim_health *h, uint32_t node)
+{
+	struct hnode *hn = node < h->n ? &h->nodes[node] : NULL;
+	uint64_t now = sim_cluster_now(h->c);
+	if (hn == NULL || !h->started || hn->sw == NULL)
+		return;
+	uint64_t t = hn->phase;
+	if (now > t)
+		t += (now - t + SAMPLE_US - 1) / SAMPLE_US * SAMPLE_US;
+	if (t >= hn->next_at)
+		return; /* a sample comes sooner anyway */
+	hn->gen++;      /* the later one is void */
+	schedule(h, hn, now);
 }
 
 /* A site's pacer as a fleet that has been up a while leaves it: the last
@@ -704,6 +736,17 @@ void sim_health_count(struct sim_health *h, uint32_t from, uint32_t to, bool str
 	h->recv[to].pull += b.pull;
 	h->recv[to].ae_list += b.ae_list;
 	h->recv[to].ae_other += b.ae_other;
+	h->bytes_total += b.announce + b.pull + b.ae_list;
+}
+
+uint64_t sim_health_bytes_total(const struct sim_health *h)
+{
+	return h->bytes_total;
+}
+
+void sim_health_set_rollout(struct sim_health *h, struct sim_rollout *rollout)
+{
+	h->rollout = rollout;
 }
 
 /* ---- results ------------------------------------------------------------------ */

@@ -101,6 +101,16 @@ void sim_health_start(struct sim_health *h);
  * message of `sealed` bytes) from -> to. */
 void sim_health_count(struct sim_health *h, uint32_t from, uint32_t to, bool stream,
                       const uint8_t *plain, size_t plen, size_t sealed);
+/* With a rollout (rollout.h): each site's record carries the states of
+ * the App intents it applies; a site with an apply in flight samples every
+ * 5 s; the observer's table tells the rollout what it accepts. */
+struct sim_rollout;
+void sim_health_set_rollout(struct sim_health *h, struct sim_rollout *rollout);
+/* Sample `node` at its next grid point if none is due sooner (its states
+ * may have moved). */
+void sim_health_wake(struct sim_health *h, uint32_t node);
+/* Health bytes sent by all nodes since start (announce, pull, ae_list). */
+uint64_t sim_health_bytes_total(const struct sim_health *h);
 /* Look again at publishes every node might hold (after crashes). */
 void sim_health_check(struct sim_health *h);
 

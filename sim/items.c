@@ -9,10 +9,13 @@
  * node and intent. The network tap opens each stream message with the
  * cluster keyring to tell pull answers (ITEMS) from the rest, so body bytes
  * are counted by the network, not by the service being measured.
+ *
+ * With a rollout (rollout.h) the App specs are valid manifests (one
+ * ConfigMap whose data fills the size asked for), so a simulated site's
+ * backend accepts them, and commits and restarts are passed on to it.
  */
 #include "items.h"
 
-#include "health.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,9 +23,11 @@
 
 #include <sodium.h>
 
+#include "health.h"
+#include "intent_app.h"
+#include "rollout.h"
 #include "shoal/error.h"
 #include "shoal/hlc.h"
-#include "intent_app.h"
 #include "shoal/intent_store.h"
 #include "shoal/seal.h"
 #include "shoal/trust.h"
@@ -41,13 +46,14 @@ struct node_store {
 struct sim_items {
 	struct sim_cluster *c;
 	struct replica_config cfg;
-	uint32_t n;                /* node slots */
-	struct replica **rep;      /* [n], NULL while down */
-	struct sim_health *health; /* health tables beside the stores, or NULL */
-	struct replica_mux **mux;  /* [n] with health: "~" to the table, the rest to the store */
-	struct node_store *stores; /* [n] */
-	uint8_t *held;             /* [n * SIM_ITEMS_MAX / 8] */
-	struct sim_item *items;    /* [SIM_ITEMS_MAX] */
+	uint32_t n;                  /* node slots */
+	struct replica **rep;        /* [n], NULL while down */
+	struct sim_health *health;   /* health tables beside the stores, or NULL */
+	struct sim_rollout *rollout; /* sites applying App intents, or NULL */
+	struct replica_mux **mux;    /* [n] with health: "~" to the table, the rest to the store */
+	struct node_store *stores;   /* [n] */
+	uint8_t *held;               /* [n * SIM_ITEMS_MAX / 8] */
+	struct sim_item *items;      /* [SIM_ITEMS_MAX] */
 	uint32_t nitems;
 	struct trust_roots roots; /* the one root every store trusts */
 	uint8_t root_sk[64];      /* its secret half, for signing at the origin */
@@ -105,6 +111,8 @@ static void on_committed(void *ctx, const struct intent_item *item)
 		ns->committed_bytes += item->len;
 	if (s->items[i].all_at == UINT64_MAX && s->items[i].holders >= sim_cluster_up_count(s->c))
 		sim_items_check(s);
+	if (s->rollout != NULL)
+		sim_rollout_committed(s->rollout, ns->node, i);
 }
 
 static int store_open(struct sim_items *s, uint32_t node, const struct shoal_env *env)
@@ -167,6 +175,8 @@ static void attach(struct sim_items *s, uint32_t node, uint64_t now, struct swim
 		s->rep[node] = NULL;
 	if (s->health != NULL)
 		sim_health_set_replica(s->health, node, s->rep[node]);
+	if (s->rollout != NULL)
+		sim_rollout_kick(s->rollout, node); /* shoald judges at start */
 }
 
 static void detach(struct sim_items *s, uint32_t node)
@@ -287,17 +297,34 @@ void sim_items_delete(struct sim_items *s)
 	free(s);
 }
 
-/* An App spec whose manifests string is `size` bytes of YAML-ish text. */
-static int app_spec(struct shoal_buf *spec, uint32_t index, uint32_t size, uint64_t seed)
+/* An App spec whose manifests string is `size` bytes of YAML-ish text,
+ * or, for a rollout, one ConfigMap of about `size` bytes (at least its
+ * header) that a simulated site's backend accepts. */
+static int app_spec(struct shoal_buf *spec, uint32_t index, uint32_t size, uint64_t seed,
+                    bool valid)
 {
 	msgpack_packer pk;
+	char head[128];
+	int hlen =
+	        valid ? snprintf(head, sizeof(head),
+	                         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: " NAME_PREFIX
+	                         "%u\ndata:\n  blob: x",
+	                         index)
+	              : 0;
+	if (hlen < 0 || (size_t)hlen >= sizeof(head))
+		return -EINVAL;
+	if (size < (uint32_t)hlen + 1)
+		size = (uint32_t)hlen + 1;
 	char *text = malloc(size);
 	if (text == NULL)
 		return -ENOMEM;
+	memcpy(text, head, (size_t)hlen);
 	uint64_t h = sim_hash64(&index, sizeof(index), seed);
-	for (uint32_t i = 0; i < size; i++) {
+	for (uint32_t i = (uint32_t)hlen; i < size; i++) {
 		h = sim_hash_mix(h, i);
-		text[i] = i % 64 == 63 ? '\n' : (char)('a' + h % 26);
+		text[i] = valid          ? (i + 1 == size ? '\n' : (char)('a' + h % 26))
+		          : i % 64 == 63 ? '\n'
+		                         : (char)('a' + h % 26);
 	}
 	shoal_packer_init(&pk, spec);
 	msgpack_pack_map(&pk, 1);
@@ -311,6 +338,12 @@ static int app_spec(struct shoal_buf *spec, uint32_t index, uint32_t size, uint6
 
 int sim_items_submit(struct sim_items *s, uint32_t node, enum intent_kind kind, uint32_t size,
                      uint32_t *index)
+{
+	return sim_items_submit_to(s, node, kind, size, SIM_ITEMS_TARGET, index);
+}
+
+int sim_items_submit_to(struct sim_items *s, uint32_t node, enum intent_kind kind, uint32_t size,
+                        const char *target, uint32_t *index)
 {
 	char name[32];
 	struct shoal_buf spec, env;
@@ -332,12 +365,12 @@ int sim_items_submit(struct sim_items *s, uint32_t node, enum intent_kind kind, 
 	                         .op = INTENT_PUT,
 	                         .name = name,
 	                         .target_type = INTENT_TARGET_SELECTOR,
-	                         .target = "shoal.io/sim",
+	                         .target = target,
 	                         .hlc = shoal_hlc_now(&s->hlc, ms)};
 	memcpy(d.signer, s->roots.keys[0], 32);
 	shoal_buf_create(&spec, INTENT_SPEC_MAX);
 	shoal_buf_create(&env, INTENT_ENVELOPE_MAX);
-	if ((rc = app_spec(&spec, i, size, sim_cluster_seed(s->c))) == 0) {
+	if ((rc = app_spec(&spec, i, size, sim_cluster_seed(s->c), s->rollout != NULL)) == 0) {
 		d.spec = spec.data;
 		d.spec_len = spec.len;
 		rc = intent_sign(&d, s->root_sk, &env);
@@ -372,6 +405,8 @@ int sim_items_submit(struct sim_items *s, uint32_t node, enum intent_kind kind, 
 	}
 	memcpy(x->id, o.id, sizeof(x->id));
 	const struct intent_item *held = intent_store_get(s->stores[node].store, kind, name);
+	if (s->rollout != NULL)
+		sim_rollout_submitted(s->rollout, i, node, s->stores[node].store, held);
 	sim_intent_app_item(held, key, &it);
 	rc = replica_announce(s->rep[node], now, &it);
 	sim_cluster_rearm(s->c, node);
@@ -395,6 +430,21 @@ void sim_items_check(struct sim_items *s)
 		if (all)
 			x->all_at = sim_cluster_now(s->c);
 	}
+}
+
+void sim_items_set_rollout(struct sim_items *s, struct sim_rollout *rollout)
+{
+	s->rollout = rollout;
+}
+
+const struct intent_store *sim_items_store(const struct sim_items *s, uint32_t node)
+{
+	return node < s->n ? s->stores[node].store : NULL;
+}
+
+uint32_t sim_items_index(const struct sim_items *s, const char *name)
+{
+	return name_index(s, name);
 }
 
 uint32_t sim_items_count(const struct sim_items *s)

@@ -33,6 +33,7 @@
 #include <stdint.h>
 
 #include "shoal/intent.h"
+#include "shoal/intent_store.h"
 #include "shoal/replica.h"
 #include "shoal/sim.h"
 
@@ -71,6 +72,19 @@ void sim_items_delete(struct sim_items *s);
  * kind, SHOAL_E_FORBIDDEN if the node's store refused it. */
 int sim_items_submit(struct sim_items *s, uint32_t node, enum intent_kind kind, uint32_t size,
                      uint32_t *index);
+/* The same with another target (selector text); sim_items_submit targets
+ * SIM_ITEMS_TARGET, a label no scenario node has. */
+#define SIM_ITEMS_TARGET "shoal.io/sim"
+int sim_items_submit_to(struct sim_items *s, uint32_t node, enum intent_kind kind, uint32_t size,
+                        const char *target, uint32_t *index);
+/* Sites apply App intents (rollout.h): specs become valid manifests and
+ * commits and restarts are passed on. Set before any submit. */
+struct sim_rollout;
+void sim_items_set_rollout(struct sim_items *s, struct sim_rollout *rollout);
+/* A node's store (NULL before its first start), and an intent's index
+ * from its name ("intent-<index>"; UINT32_MAX for another name). */
+const struct intent_store *sim_items_store(const struct sim_items *s, uint32_t node);
+uint32_t sim_items_index(const struct sim_items *s, const char *name);
 /* Check open intents for "every live node holds it" (O(live nodes) per
  * open intent that every node might hold); call after the cluster changes. */
 void sim_items_check(struct sim_items *s);

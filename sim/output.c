@@ -31,7 +31,7 @@ static json_t *time_or_null(uint64_t t, uint64_t at)
 	return t == UINT64_MAX ? json_null() : json_real(secs(t - at));
 }
 
-static json_t *dist_json(const struct sim_dist *d, uint32_t n)
+json_t *sim_dist_json(const struct sim_dist *d, uint32_t n)
 {
 	json_t *o = json_object();
 	if (n > 0)
@@ -84,14 +84,14 @@ static json_t *faults_json(const struct sim_run_result *r)
 	json_object_set_new(o, "leaves", json_integer(leaves));
 	json_object_set_new(o, "not_tracked", json_integer((json_int_t)r->faults_dropped));
 	n = sim_run_fault_stats(r, SIM_FAULT_SUSPECT, &d);
-	json_object_set_new(o, "first_suspicion_s", dist_json(&d, n));
+	json_object_set_new(o, "first_suspicion_s", sim_dist_json(&d, n));
 	if (r->swim.probe_interval_us > 0)
 		json_object_set_new(o, "first_suspicion_mean_probe_periods",
 		                    json_real(d.mean / secs(r->swim.probe_interval_us)));
 	n = sim_run_fault_stats(r, SIM_FAULT_GONE, &d);
-	json_object_set_new(o, "first_dead_s", dist_json(&d, n));
+	json_object_set_new(o, "first_dead_s", sim_dist_json(&d, n));
 	n = sim_run_fault_stats(r, SIM_FAULT_AGREE, &d);
-	json_object_set_new(o, "all_live_agree_s", dist_json(&d, n));
+	json_object_set_new(o, "all_live_agree_s", sim_dist_json(&d, n));
 	json_object_set_new(o, "never_agreed", json_integer(unresolved));
 	json_object_set_new(o, "restarted_before_agreement", json_integer(restarted));
 	json_t *list = json_array();
@@ -160,10 +160,10 @@ static json_t *fp_json(const struct sim_run_result *r)
 static json_t *traffic_json(const struct sim_run_result *r)
 {
 	json_t *o = json_object(), *pn = json_object();
-	json_object_set_new(pn, "packets_sent", dist_json(&r->pkts_sent, 0));
-	json_object_set_new(pn, "bytes_sent", dist_json(&r->bytes_sent, 0));
-	json_object_set_new(pn, "packets_received", dist_json(&r->pkts_recv, 0));
-	json_object_set_new(pn, "bytes_received", dist_json(&r->bytes_recv, 0));
+	json_object_set_new(pn, "packets_sent", sim_dist_json(&r->pkts_sent, 0));
+	json_object_set_new(pn, "bytes_sent", sim_dist_json(&r->bytes_sent, 0));
+	json_object_set_new(pn, "packets_received", sim_dist_json(&r->pkts_recv, 0));
+	json_object_set_new(pn, "bytes_received", sim_dist_json(&r->bytes_recv, 0));
 	json_object_set_new(o, "per_node_per_second", pn);
 	json_object_set_new(o, "counted_by", json_string("simulated network, over the timeline"));
 	json_object_set_new(o, "datagrams", json_integer((json_int_t)r->total_dgrams));
@@ -195,7 +195,7 @@ static uint32_t put_times(const struct sim_run_result *r, struct sim_dist *d)
 		}
 	for (uint32_t i = 0; i < n; i++)
 		d->mean += v[i] / n;
-	/* Ranks as everywhere else in the report (run.c dist_of): p99 rounds
+	/* Ranks as everywhere else in the report (sim_dist_of, dist.h): p99 rounds
 	 * up, so with fewer than 100 intents it is the slowest one. */
 	if (n > 0) {
 		d->p50 = v[(n - 1) / 2];
@@ -214,15 +214,15 @@ static json_t *puts_json(const struct sim_run_result *r)
 	double round = secs(r->swim.gossip_interval_us);
 	json_object_set_new(o, "count", json_integer(r->nputs));
 	json_object_set_new(o, "reached_all_live", json_integer(n));
-	json_object_set_new(o, "all_live_s", dist_json(&d, n));
+	json_object_set_new(o, "all_live_s", sim_dist_json(&d, n));
 	if (round > 0) {
 		struct sim_dist g = {d.mean / round, d.p50 / round, d.p99 / round, d.max / round};
-		json_object_set_new(o, "all_live_gossip_intervals", dist_json(&g, n));
+		json_object_set_new(o, "all_live_gossip_intervals", sim_dist_json(&g, n));
 	}
 	json_object_set_new(o, "body_bytes_received", json_integer((json_int_t)r->put_body_bytes));
 	json_object_set_new(o, "body_bytes_per_copy_over_body_size", json_real(r->put_body_ratio));
 	json_object_set_new(o, "per_node_body_bytes_received_over_body_bytes_committed",
-	                    dist_json(&r->put_node_ratio, 0));
+	                    sim_dist_json(&r->put_node_ratio, 0));
 	json_object_set_new(o, "body_counted_by",
 	                    json_string("simulated network: sealed pull answers (ITEMS) per "
 	                                "receiver; body = the signed envelope"));
@@ -268,16 +268,16 @@ static json_t *health_json(const struct sim_run_result *r)
 	                    json_real(r->duration_us ? r->hpubs / secs(r->duration_us) : 0));
 	json_object_set_new(o, "record_bytes_mean", json_real(r->hrecord_bytes));
 	json_object_set_new(o, "reached_all_live", json_integer(r->hpubs_reached));
-	json_object_set_new(o, "all_live_s", dist_json(&r->hprop, r->hpubs_reached));
+	json_object_set_new(o, "all_live_s", sim_dist_json(&r->hprop, r->hpubs_reached));
 	if (round > 0) {
 		const struct sim_dist *d = &r->hprop;
 		struct sim_dist g = {d->mean / round, d->p50 / round, d->p99 / round,
 		                     d->max / round};
 		json_object_set_new(o, "all_live_gossip_intervals",
-		                    dist_json(&g, r->hpubs_reached));
+		                    sim_dist_json(&g, r->hpubs_reached));
 	}
-	json_object_set_new(b, "sent", dist_json(&r->hbytes, 0));
-	json_object_set_new(b, "received", dist_json(&r->hbytes_recv, 0));
+	json_object_set_new(b, "sent", sim_dist_json(&r->hbytes, 0));
+	json_object_set_new(b, "received", sim_dist_json(&r->hbytes_recv, 0));
 	json_object_set_new(b, "sent_mean_announce", json_real(r->hann));
 	json_object_set_new(b, "sent_mean_pull", json_real(r->hpull));
 	json_object_set_new(b, "sent_mean_ae_list", json_real(r->hae_list));
@@ -324,6 +324,8 @@ static json_t *run_json(const struct sim_scenario *sc, const struct sim_run_resu
 		json_object_set_new(o, "intents", puts_json(r));
 	if (r->health)
 		json_object_set_new(o, "health", health_json(r));
+	if (r->rollout)
+		json_object_set_new(o, "rollout", sim_rollout_json(&r->roll));
 	double nn = (double)r->nodes * (double)r->nodes;
 	json_object_set_new(mem, "pool_bytes", json_integer((json_int_t)r->pool_bytes));
 	json_object_set_new(mem, "pool_bytes_per_member_entry",
@@ -572,6 +574,8 @@ void sim_output_summary(FILE *f, const struct sim_run_result *r)
 		        r->variant, r->hbytes.mean, r->hbytes.p99, r->hbytes_recv.mean,
 		        r->hbytes_recv.p99, r->hann, r->hpull, r->hae_list, r->hae_other);
 	}
+	if (r->rollout)
+		sim_rollout_print(f, r->variant, &r->roll);
 	fprintf(f, "[%s] down members seen alive: %llu events, latest %.1f s after going down\n",
 	        r->variant, (unsigned long long)r->revived_events, secs(r->revived_last_us));
 	fprintf(f, "[%s] per node: %.2f pkt/s sent (p99 %.2f), %.0f B/s sent (p99 %.0f)\n",

@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "run.h"
 #include "scenario.h"
 
@@ -32,5 +34,12 @@ int sim_output_csv(const char *dir, const struct sim_run_result *r, bool suffix)
 int sim_output_plots(const char *dir, const struct sim_run_result *r, bool suffix);
 /* A human summary of one run on `f`. */
 void sim_output_summary(FILE *f, const struct sim_run_result *r);
+
+/* {n, mean, p50, p99, max} ("n" only when n > 0), as every section gives a
+ * distribution. */
+json_t *sim_dist_json(const struct sim_dist *d, uint32_t n);
+/* output_rollout.c: the "rollout" section and its summary lines. */
+json_t *sim_rollout_json(const struct sim_rollout_result *ro);
+void sim_rollout_print(FILE *f, const char *variant, const struct sim_rollout_result *ro);
 
 #endif

@@ -29,6 +29,7 @@
 
 #include "health.h"
 #include "items.h"
+#include "rollout.h"
 #include "shoal/error.h"
 #include "shoal/health.h"
 #include "shoal/intent_store.h"
@@ -75,6 +76,8 @@ struct run {
 	uint32_t nrestarts, restarts_alloc;
 	struct sim_items *items;      /* replicated items, if the timeline puts any */
 	struct sim_health *health;    /* health records, if the scenario asks */
+	struct sim_rollout *rollout;  /* sites applying App intents, if the scenario asks */
+	struct shoal_label *labels;   /* [n * nlabels] each node's labels, for the rollout */
 	double up_us;                 /* accumulated up time (us) */
 	struct sim_net_counters prev; /* totals at the previous sample */
 };
@@ -406,7 +409,9 @@ static int do_action(struct run *R, const struct sim_sc_action *a)
 		struct sim_sc_action one = *a;
 		one.count = 1;
 		if (R->items == NULL || pick(R, &one, false) == 0 ||
-		    sim_items_submit(R->items, R->scratch[0], a->intent_kind, a->size, NULL) != 0)
+		    sim_items_submit_to(R->items, R->scratch[0], a->intent_kind, a->size,
+		                        a->target[0] != '\0' ? a->target : SIM_ITEMS_TARGET,
+		                        NULL) != 0)
 			R->r->actions_skipped++;
 		return 0;
 	}
@@ -537,8 +542,6 @@ static void replica_cfg_for(const struct swim_config *swim, struct replica_confi
 		replica_config_scale(out, (uint32_t)(SIM_SEC(1) / swim->probe_interval_us));
 }
 
-static void dist_of(double *v, uint32_t n, struct sim_dist *d);
-
 /* Copy what the intents did into the result. */
 static int collect_puts(struct run *R)
 {
@@ -570,7 +573,7 @@ static int collect_puts(struct run *R)
 		if (c > 0)
 			ratio[k++] = (double)sim_items_body_bytes(R->items, i) / (double)c;
 	}
-	dist_of(ratio, k, &r->put_node_ratio);
+	sim_dist_of(ratio, k, &r->put_node_ratio);
 	free(ratio);
 	r->put_body_bytes = sim_items_body_bytes_total(R->items);
 	r->put_body_ratio = delivered > 0 ? (double)r->put_body_bytes / delivered : 0;
@@ -624,7 +627,7 @@ static int collect_health(struct run *R, bool intents)
 		r->hslow[j].change = p->change;
 	}
 	r->hrecord_bytes = n > 0 ? env / n : 0;
-	dist_of(v, k, &r->hprop);
+	sim_dist_of(v, k, &r->hprop);
 	for (uint32_t i = 0; i < R->n; i++) {
 		struct sim_health_bytes s, rv;
 		sim_health_node_bytes(R->health, i, &s, &rv);
@@ -637,8 +640,8 @@ static int collect_health(struct run *R, bool intents)
 		sum[3] += (double)s.ae_other;
 		held += sim_health_held(R->health, i);
 	}
-	dist_of(v, R->n, &r->hbytes);
-	dist_of(w, R->n, &r->hbytes_recv);
+	sim_dist_of(v, R->n, &r->hbytes);
+	sim_dist_of(w, R->n, &r->hbytes_recv);
 	r->hann = sum[0] / R->n / secs;
 	r->hpull = sum[1] / R->n / secs;
 	r->hae_list = sum[2] / R->n / secs;
@@ -672,6 +675,32 @@ static void draw_labels(struct run *R)
 			R->label_value[(size_t)i * sc->nlabels + k] = v;
 		}
 	}
+}
+
+/* Sites apply App intents (k8s: in the scenario): each node's labels as
+ * drawn, for judging targets. */
+static int rollout_new(struct run *R)
+{
+	const struct sim_scenario *sc = R->sc;
+	struct sim_rollout_config cfg = {.apply_min_ms = sc->k8s_apply_min_ms,
+	                                 .apply_max_ms = sc->k8s_apply_max_ms,
+	                                 .fail_rate = sc->k8s_fail_rate,
+	                                 .observer = sc->k8s_observer};
+	if (cfg.observer >= R->n)
+		cfg.observer = 0; /* --nodes made the fleet smaller */
+	R->labels = calloc((size_t)R->n * (sc->nlabels ? sc->nlabels : 1), sizeof(*R->labels));
+	if (R->labels == NULL)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < R->n; i++)
+		for (uint32_t k = 0; k < sc->nlabels; k++) {
+			uint8_t v = R->label_value[(size_t)i * sc->nlabels + k];
+			R->labels[(size_t)i * sc->nlabels + k] =
+			        (struct shoal_label){sc->labels[k].key, sc->labels[k].value[v]};
+		}
+	int rc = sim_rollout_new(&R->rollout, R->c, &cfg);
+	if (rc == 0)
+		sim_rollout_set_labels(R->rollout, R->labels, sc->nlabels);
+	return rc;
 }
 
 /* Links between nodes whose class label differs get the `other` latency.
@@ -708,7 +737,7 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static void dist_of(double *v, uint32_t n, struct sim_dist *d)
+void sim_dist_of(double *v, uint32_t n, struct sim_dist *d)
 {
 	memset(d, 0, sizeof(*d));
 	if (n == 0)
@@ -756,7 +785,7 @@ static void traffic(struct run *R)
 		}
 		struct sim_dist *d[4] = {&r->pkts_sent, &r->bytes_sent, &r->pkts_recv,
 		                         &r->bytes_recv};
-		dist_of(v, R->n, d[which]);
+		sim_dist_of(v, R->n, d[which]);
 	}
 	free(v);
 	struct sim_net_counters tot, b0 = {0};
@@ -846,6 +875,8 @@ static void run_free(struct run *R)
 {
 	sim_items_delete(R->items);   /* before the cluster: it detaches the replicas */
 	sim_health_delete(R->health); /* after the items, whose detach reaches it */
+	sim_rollout_delete(R->rollout);
+	free(R->labels);
 	free(R->label_value);
 	free(R->open_fault);
 	free(R->life_inc);
@@ -939,6 +970,8 @@ int sim_run(const struct sim_scenario *sc, const struct sim_sc_variant *v,
 	draw_labels(&R);
 	if ((rc = set_classes(&R, err, errlen)) != 0)
 		goto fail;
+	if (sc->k8s && (rc = rollout_new(&R)) != 0)
+		goto fail;
 	if (sc->health) {
 		struct sim_health_config hcfg = {.changes_per_hour = sc->health_changes_per_hour,
 		                                 .fresh = sc->health_fresh};
@@ -958,6 +991,12 @@ int sim_run(const struct sim_scenario *sc, const struct sim_sc_variant *v,
 		}
 		if ((rc = sim_items_new(&R.items, R.c, &rcfg, R.health)) != 0)
 			goto fail;
+	}
+	if (R.rollout != NULL) {
+		sim_rollout_set_items(R.rollout, R.items);
+		sim_rollout_set_health(R.rollout, R.health);
+		sim_health_set_rollout(R.health, R.rollout);
+		sim_items_set_rollout(R.items, R.rollout);
 	}
 
 	/* Start. */
@@ -1031,6 +1070,11 @@ int sim_run(const struct sim_scenario *sc, const struct sim_sc_variant *v,
 		goto fail;
 	if (R.health != NULL && (rc = collect_health(&R, has_puts(sc))) != 0)
 		goto fail;
+	if (R.rollout != NULL) {
+		if ((rc = sim_rollout_collect(R.rollout, R.t0, &r->roll)) != 0)
+			goto fail;
+		r->rollout = true;
+	}
 	struct sim_cluster_stats st;
 	sim_cluster_stats(R.c, &st);
 	r->verify_hits = st.verify_hits;
@@ -1061,6 +1105,7 @@ void sim_run_result_delete(struct sim_run_result *r)
 	free(r->fault);
 	free(r->sample);
 	free(r->put);
+	sim_rollout_result_free(&r->roll);
 	free(r);
 }
 
@@ -1079,7 +1124,7 @@ uint32_t sim_run_fault_stats(const struct sim_run_result *r, int which, struct s
 		if (t != UINT64_MAX)
 			v[k++] = (double)(t - f->at) / 1e6;
 	}
-	dist_of(v, k, out);
+	sim_dist_of(v, k, out);
 	free(v);
 	return k;
 }

@@ -23,6 +23,8 @@
 
 #include "shoal/replica.h"
 
+#include "dist.h"
+#include "rollout.h"
 #include "scenario.h"
 
 #define SIM_RUN_FAULTS_MAX  4096 /* faults tracked; later ones only counted */
@@ -70,11 +72,6 @@ struct sim_put {
 	uint64_t at;      /* when */
 	uint64_t all_us;  /* until every live node had committed it; UINT64_MAX = never */
 	uint32_t holders; /* nodes holding it at the end (crashed ones included) */
-};
-
-/* mean and p99 over nodes of a per-node rate. */
-struct sim_dist {
-	double mean, p50, p99, max;
 };
 
 struct sim_run_result {
@@ -161,6 +158,10 @@ struct sim_run_result {
 	} hslow[SIM_RUN_HSLOW];  /* the slowest publishes, slowest first */
 	uint32_t nhslow;
 	double hheld_mean; /* records per table at the end */
+
+	/* Sites applying App intents (sim/rollout.h), when the scenario has k8s. */
+	bool rollout;
+	struct sim_rollout_result roll;
 
 	uint32_t nsamples;         /* entries in sample */
 	struct sim_sample *sample; /* one per virtual second */

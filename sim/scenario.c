@@ -21,6 +21,7 @@
 #include <yaml.h>
 
 #include "shoal/error.h"
+#include "shoal/selector.h"
 
 /* Parsing state: the document, the output, and where errors go. */
 struct ps {
@@ -449,6 +450,47 @@ static int parse_health(struct ps *p, const yaml_node_t *m)
 	return 0;
 }
 
+/* ---- k8s ------------------------------------------------------------------ */
+
+/* k8s: {apply_ms: [MIN, MAX], fail_rate: P, observer: N}: every site
+ * applies the App intents that select it through a simulated backend
+ * (sim/rollout.h); needs health (the states go in the records). */
+static int parse_k8s(struct ps *p, const yaml_node_t *m)
+{
+	yaml_node_t *k, *v;
+	int rc = 0;
+	if ((rc = need_map(p, m, "k8s")) != 0)
+		return rc;
+	p->sc->k8s = true;
+	for (size_t i = 0; map_pair(p, m, i, &k, &v); i++) {
+		const char *key = scalar(k);
+		if (key != NULL && strcmp(key, "apply_ms") == 0) {
+			yaml_node_item_t *it =
+			        v->type == YAML_SEQUENCE_NODE ? v->data.sequence.items.start : NULL;
+			if (it == NULL || v->data.sequence.items.top - it != 2)
+				return fail(p, v, "k8s.apply_ms: expected [MIN, MAX] milliseconds");
+			if ((rc = get_u32(p, node_at(p, it[0]), "k8s.apply_ms", 0, 3600000,
+			                  &p->sc->k8s_apply_min_ms)) != 0 ||
+			    (rc = get_u32(p, node_at(p, it[1]), "k8s.apply_ms", 0, 3600000,
+			                  &p->sc->k8s_apply_max_ms)) != 0)
+				return rc;
+			if (p->sc->k8s_apply_max_ms < p->sc->k8s_apply_min_ms)
+				return fail(p, v, "k8s.apply_ms: MAX is below MIN");
+		} else if (key != NULL && strcmp(key, "fail_rate") == 0) {
+			rc = get_double(p, v, "k8s.fail_rate", 0.0, 1.0, &p->sc->k8s_fail_rate);
+		} else if (key != NULL && strcmp(key, "observer") == 0) {
+			rc = get_u32(p, v, "k8s.observer", 0, SIM_SC_NODES_MAX - 1,
+			             &p->sc->k8s_observer);
+		} else {
+			return fail(p, k, "k8s: unknown key '%s' (apply_ms, fail_rate, observer)",
+			            key ? key : "?");
+		}
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
 /* ---- protocol ------------------------------------------------------------ */
 
 /* How each protocol key is read. */
@@ -656,10 +698,28 @@ static int parse_churn(struct ps *p, const yaml_node_t *n, struct sim_sc_action 
 	return 0;
 }
 
-/* intent: {node: N | random, kind: App, size: BYTES}: an App intent whose
- * manifests are BYTES long, signed and submitted at node N (default: a
- * random live node). put: {node: N, size: BYTES} is the same with kind App.
- * Sizes up to the fleet's spec limit less the spec map's framing. */
+/* intent: {node: N | random, kind: App, size: BYTES, target: SELECTOR}: an
+ * App intent whose manifests are BYTES long, signed and submitted at node N
+ * (default: a random live node), targeting the sites whose labels the
+ * selector matches (default: none of them, SIM_ITEMS_TARGET). put: {node:
+ * N, size: BYTES} is the same with kind App. Sizes up to the fleet's spec
+ * limit less the spec map's framing. */
+/* A label selector (selector.h), checked now so a bad one names its line. */
+static int get_target(struct ps *p, const yaml_node_t *n, char *out)
+{
+	const char *s = scalar(n);
+	struct selector *sel;
+	char why[SELECTOR_ERR_MAX];
+	if (s == NULL || strlen(s) >= SIM_SC_TARGET_MAX)
+		return fail(p, n, "target: expected a label selector of at most %d bytes",
+		            SIM_SC_TARGET_MAX - 1);
+	if (selector_parse(s, strlen(s), &sel, why, sizeof(why)) != 0)
+		return fail(p, n, "target: %s", why);
+	selector_delete(sel);
+	memcpy(out, s, strlen(s) + 1);
+	return 0;
+}
+
 static int parse_intent(struct ps *p, const yaml_node_t *n, struct sim_sc_action *a,
                         const char *what)
 {
@@ -681,13 +741,15 @@ static int parse_intent(struct ps *p, const yaml_node_t *n, struct sim_sc_action
 			rc = get_u32(p, v, "node", 0, SIM_SC_NODES_MAX - 1, &a->node);
 		else if (key != NULL && strcmp(key, "size") == 0)
 			rc = get_u32(p, v, "size", 1, INTENT_SPEC_MAX - 64, &a->size);
+		else if (key != NULL && strcmp(key, "target") == 0 && !is_put)
+			rc = get_target(p, v, a->target);
 		else if (key != NULL && strcmp(key, "kind") == 0 && !is_put) {
 			if (val == NULL || strcmp(val, "App") != 0)
 				return fail(p, v, "intent kind: '%s' is not simulated (App)",
 				            val ? val : "?");
 		} else
 			return fail(p, k, "%s: unknown key '%s' (%s)", what, key ? key : "?",
-			            is_put ? "node, size" : "node, kind, size");
+			            is_put ? "node, size" : "node, kind, size, target");
 		if (rc != 0)
 			return rc;
 	}
@@ -900,11 +962,13 @@ static int parse_root(struct ps *p, const yaml_node_t *root)
 			rc = parse_timeline(p, v);
 		} else if (strcmp(key, "health") == 0) {
 			rc = parse_health(p, v);
+		} else if (strcmp(key, "k8s") == 0) {
+			rc = parse_k8s(p, v);
 		} else {
 			return fail(p, k,
 			            "unknown key '%s' (name, seed, duration, nodes, start, "
 			            "boot_spread, start_timeout, settle, network, protocol, "
-			            "compare, timeline, health)",
+			            "compare, timeline, health, k8s)",
 			            key);
 		}
 		if (rc != 0)
@@ -914,6 +978,12 @@ static int parse_root(struct ps *p, const yaml_node_t *root)
 		return fail(p, root, "missing nodes");
 	if (!has_duration || p->sc->duration_us == 0)
 		return fail(p, root, "missing duration");
+	if (p->sc->k8s && !p->sc->health)
+		return fail(p, root,
+		            "k8s needs health: the sites report their intents' states there");
+	if (p->sc->k8s && p->sc->k8s_observer >= p->sc->nodes)
+		return fail(p, root, "k8s.observer: node %u does not exist (nodes: %u)",
+		            p->sc->k8s_observer, p->sc->nodes);
 	for (uint32_t i = 0; i < p->sc->nactions; i++) {
 		const struct sim_sc_action *a = &p->sc->action[i];
 		if (a->at > p->sc->duration_us)

@@ -31,6 +31,11 @@
  *                                      # a signed intent (items.h); node: N or
  *                                      # random (the default); put: {node, size}
  *                                      # is the same with kind App
+ *   k8s: {apply_ms: [2000, 20000], fail_rate: 0.02, observer: 0}
+ *                                # every site applies the App intents
+ *                                # that select it (timeline intents take
+ *                                # target: "tier=a"), a simulated backend
+ *                                # (sim/rollout.h); needs health
  *   health: {changes_per_site_hour: 0.33, start: steady}
  *                                # every site publishes a signed health
  *                                # record (health.h in sim/); off without
@@ -60,6 +65,7 @@
 #define SIM_SC_ACTIONS    4096 /* timeline entries */
 #define SIM_SC_NODES_MAX  200000
 #define SIM_SC_TEXT_MAX   (1u << 20) /* scenario file size cap */
+#define SIM_SC_TARGET_MAX 128        /* an intent's target selector text */
 
 /* One label key and how its values are spread over the nodes. */
 struct sim_sc_label {
@@ -119,25 +125,26 @@ enum sim_sc_action_kind {
 
 /* One timeline entry. Which fields matter depends on kind. */
 struct sim_sc_action {
-	uint64_t at;                  /* virtual us after the run starts */
-	enum sim_sc_action_kind kind; /* what happens */
-	uint32_t line;                /* line in the scenario file, for messages */
-	uint32_t count;               /* nodes picked at random (0: see fraction) */
-	double fraction;              /* share of nodes picked, if count is 0 */
-	uint32_t node;                /* a fixed node index, or SIM_NO_NODE */
-	bool all;                     /* RESTART: every crashed node */
-	char key[SIM_SC_NAME_MAX];    /* pick only nodes with label key=value, or
+	uint64_t at;                    /* virtual us after the run starts */
+	enum sim_sc_action_kind kind;   /* what happens */
+	uint32_t line;                  /* line in the scenario file, for messages */
+	uint32_t count;                 /* nodes picked at random (0: see fraction) */
+	double fraction;                /* share of nodes picked, if count is 0 */
+	uint32_t node;                  /* a fixed node index, or SIM_NO_NODE */
+	bool all;                       /* RESTART: every crashed node */
+	char key[SIM_SC_NAME_MAX];      /* pick only nodes with label key=value, or
 				       * PARTITION: split by this label key */
-	char value[SIM_SC_NAME_MAX];  /* label value for picking ("" = any) */
-	uint32_t groups;              /* PARTITION: random groups (>= 2) */
-	double loss;                  /* LOSS: new global loss */
-	uint64_t extra_us;            /* SLOW: added delay of each arrival */
-	uint64_t for_us;              /* SLOW/CHURN: how long */
-	uint64_t interval_us;         /* CHURN: one node every interval */
-	uint64_t down_us;             /* CHURN: how long a churned node stays down */
-	bool leave;                   /* CHURN: leave gracefully instead of crashing */
-	uint32_t size;                /* INTENT: spec payload bytes (App: manifests) */
-	enum intent_kind intent_kind; /* INTENT: its kind */
+	char value[SIM_SC_NAME_MAX];    /* label value for picking ("" = any) */
+	uint32_t groups;                /* PARTITION: random groups (>= 2) */
+	double loss;                    /* LOSS: new global loss */
+	uint64_t extra_us;              /* SLOW: added delay of each arrival */
+	uint64_t for_us;                /* SLOW/CHURN: how long */
+	uint64_t interval_us;           /* CHURN: one node every interval */
+	uint64_t down_us;               /* CHURN: how long a churned node stays down */
+	bool leave;                     /* CHURN: leave gracefully instead of crashing */
+	uint32_t size;                  /* INTENT: spec payload bytes (App: manifests) */
+	enum intent_kind intent_kind;   /* INTENT: its kind */
+	char target[SIM_SC_TARGET_MAX]; /* INTENT: target selector ("" = SIM_ITEMS_TARGET) */
 };
 
 struct sim_scenario {
@@ -174,6 +181,12 @@ struct sim_scenario {
 	bool health;                    /* every site publishes a health record */
 	double health_changes_per_hour; /* meaningful changes per site per hour */
 	bool health_fresh;              /* first records at t = 0, not a steady fleet */
+
+	bool k8s;                  /* sites apply App intents (sim/rollout.h) */
+	uint32_t k8s_apply_min_ms; /* each apply's latency, uniform in [min, max] */
+	uint32_t k8s_apply_max_ms;
+	double k8s_fail_rate;  /* share of applies that end failed */
+	uint32_t k8s_observer; /* node whose health table is watched */
 
 	char *echo_json; /* the scenario document as JSON text, for report.json */
 };

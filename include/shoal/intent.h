@@ -219,6 +219,18 @@ int intent_virtual_site_read(const uint8_t *spec, uint32_t len, const uint8_t **
 /* Read a KeyRevoke spec's public key. */
 int intent_revoke_read(const uint8_t *spec, uint32_t len, uint8_t pub[32]);
 
+/* An App spec's manifests text and optional namespace (ns NULL when
+ * absent), views into the spec (crdt/intent_app_spec.c). What a site hands
+ * its apply engine: shoald's reconciler and shoalsim's simulated sites. */
+struct intent_app_spec {
+	const char *manifests;
+	size_t manifests_len;
+	const char *ns;
+	size_t ns_len;
+};
+/* 0, or -1 when the map does not read or holds no manifests string. */
+int intent_app_spec_read(const uint8_t *spec, size_t len, struct intent_app_spec *out);
+
 /* A 32-byte public key written as base64 (standard or URL-safe, padded or
  * not) or hex: 0 or -EINVAL. */
 int intent_parse_pubkey(const char *text, size_t len, uint8_t pub[32]);

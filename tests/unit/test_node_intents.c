@@ -47,29 +47,29 @@ static void test_manifests(void **state)
 static void test_app_spec_read(void **state)
 {
 	(void)state;
-	struct node_app_spec app;
+	struct intent_app_spec app;
 	/* {"namespace": "shop", "manifests": "x: 1", "extra": [1]} */
 	const uint8_t full[] = {0x83, 0xa9, 'n', 'a', 'm', 'e', 's',  'p',  'a', 'c',
 	                        'e',  0xa4, 's', 'h', 'o', 'p', 0xa9, 'm',  'a', 'n',
 	                        'i',  'f',  'e', 's', 't', 's', 0xa4, 'x',  ':', ' ',
 	                        '1',  0xa5, 'e', 'x', 't', 'r', 'a',  0x91, 0x01};
-	assert_int_equal(node_app_spec_read(full, sizeof(full), &app), 0);
+	assert_int_equal(intent_app_spec_read(full, sizeof(full), &app), 0);
 	assert_int_equal(app.manifests_len, 4);
 	assert_memory_equal(app.manifests, "x: 1", 4);
 	assert_int_equal(app.ns_len, 4);
 	assert_memory_equal(app.ns, "shop", 4);
 	/* No namespace: NULL. */
 	const uint8_t bare[] = {0x81, 0xa9, 'm', 'a', 'n', 'i', 'f', 'e', 's', 't', 's', 0xa1, 'y'};
-	assert_int_equal(node_app_spec_read(bare, sizeof(bare), &app), 0);
+	assert_int_equal(intent_app_spec_read(bare, sizeof(bare), &app), 0);
 	assert_null(app.ns);
 	assert_int_equal(app.manifests_len, 1);
 	/* No manifests, a manifests that is not a string, and every truncation: refused. */
 	const uint8_t none[] = {0x80};
-	assert_int_equal(node_app_spec_read(none, sizeof(none), &app), -1);
+	assert_int_equal(intent_app_spec_read(none, sizeof(none), &app), -1);
 	const uint8_t num[] = {0x81, 0xa9, 'm', 'a', 'n', 'i', 'f', 'e', 's', 't', 's', 0x01};
-	assert_int_equal(node_app_spec_read(num, sizeof(num), &app), -1);
+	assert_int_equal(intent_app_spec_read(num, sizeof(num), &app), -1);
 	for (size_t len = 0; len < sizeof(full); len++)
-		assert_int_equal(node_app_spec_read(full, len, &app), -1);
+		assert_int_equal(intent_app_spec_read(full, len, &app), -1);
 }
 
 static char tmpdir[64];

@@ -25,26 +25,7 @@
 #include "shoal/error.h"
 #include "shoal/sim.h"
 
-static struct sim_scenario *parse(const char *text)
-{
-	struct sim_scenario *sc = NULL;
-	char err[256] = "";
-	int rc = sim_scenario_parse(&sc, text, strlen(text), "test", err, sizeof(err));
-	if (rc != 0)
-		fail_msg("scenario did not parse: %s", err);
-	return sc;
-}
-
-static struct sim_run_result *run(const struct sim_scenario *sc, uint64_t seed)
-{
-	struct sim_run_result *r = NULL;
-	struct sim_run_options o = {.seed = seed};
-	char err[256] = "";
-	int rc = sim_run(sc, &sc->variants[0], &o, &r, err, sizeof(err));
-	if (rc != 0)
-		fail_msg("run failed (%d): %s", rc, err);
-	return r;
-}
+#include "sim_fixture.h"
 
 static char *slurp(const char *path, size_t *len)
 {
