@@ -853,7 +853,7 @@ static void test_list_decode(void **state)
 	const uint8_t body[4] = {9, 8, 7, 6};
 	uint64_t hashes[4] = {1, 2, 3, 4};
 	const uint8_t *h;
-	uint32_t buckets;
+	uint32_t buckets, scope;
 
 	shoal_buf_create(&b, 1 << 20);
 	/* A PULL must ask for something. */
@@ -891,12 +891,13 @@ static void test_list_decode(void **state)
 	}
 	/* AE_HELLO: the hashes must cover exactly the buckets. */
 	shoal_buf_reset(&b);
-	replica_proto_encode_hello(&b, 4, hashes);
-	assert_int_equal(replica_proto_decode_hello(b.data, b.len, &buckets, &h), 0);
+	replica_proto_encode_hello(&b, 4, hashes, 0);
+	assert_int_equal(replica_proto_decode_hello(b.data, b.len, &buckets, &h, &scope), 0);
 	assert_int_equal(buckets, 4);
 	assert_int_equal(h[15], 2);
 	b.data[2] = 2; /* buckets 4 -> 2 (a fixint): 32 hash bytes for 2 buckets */
-	assert_int_equal(replica_proto_decode_hello(b.data, b.len, &buckets, &h), SHOAL_E_RANGE);
+	assert_int_equal(replica_proto_decode_hello(b.data, b.len, &buckets, &h, &scope),
+	                 SHOAL_E_RANGE);
 	shoal_buf_destroy(&b);
 }
 
