@@ -898,6 +898,23 @@ static void test_list_decode(void **state)
 	b.data[2] = 2; /* buckets 4 -> 2 (a fixint): 32 hash bytes for 2 buckets */
 	assert_int_equal(replica_proto_decode_hello(b.data, b.len, &buckets, &h, &scope),
 	                 SHOAL_E_RANGE);
+	/* A scope travels as a fourth element, only when it narrows; a message
+	 * without one (an older peer's) means every item. */
+	shoal_buf_reset(&b);
+	replica_proto_encode_hello(&b, 4, hashes, REPLICA_SCOPE_NO_BULK);
+	assert_int_equal(replica_proto_decode_hello(b.data, b.len, &buckets, &h, &scope), 0);
+	assert_int_equal(scope, REPLICA_SCOPE_NO_BULK);
+	uint64_t root = 0;
+	shoal_buf_reset(&b);
+	replica_proto_encode_root(&b, 8, 77, 0);
+	assert_int_equal(b.data[0], 0x93); /* three elements, as before */
+	assert_int_equal(replica_proto_decode_root(b.data, b.len, &buckets, &root, &scope), 0);
+	assert_int_equal(scope, 0);
+	assert_int_equal(root, 77);
+	shoal_buf_reset(&b);
+	replica_proto_encode_root(&b, 8, 77, REPLICA_SCOPE_NO_BULK);
+	assert_int_equal(replica_proto_decode_root(b.data, b.len, &buckets, &root, &scope), 0);
+	assert_int_equal(scope, REPLICA_SCOPE_NO_BULK);
 	shoal_buf_destroy(&b);
 }
 
