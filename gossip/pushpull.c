@@ -230,6 +230,7 @@ static void gone_entry(struct swim *s, uint32_t id, struct swim_member *m, uint3
 		swim_pool_record_ref(s->pool, rid);
 		swim_pool_record_unref(s->pool, m->rec - 1);
 		m->rec = rid + 1;
+		swim_member_note_quiet(s, m);
 	}
 	m->incarnation = inc;
 	/* Spread the death at the newer incarnation: a node that holds the

@@ -125,10 +125,14 @@ int replica_announce_item(struct replica *r, const struct replica_item *it)
 {
 	shoal_buf_reset(&r->buf);
 	int rc = replica_proto_encode_announce(&r->buf, it);
-	if (rc == 0)
-		/* A newer announcement of a key replaces a queued older one. */
-		rc = swim_user_broadcast(r->s, shorthash(it->key, it->key_len) | 1, r->buf.data,
-		                         r->buf.len);
+	/* A newer announcement of a key replaces a queued older one. A bulk
+	 * item's announcement never goes to a quiet member. */
+	uint64_t supersede = shorthash(it->key, it->key_len) | 1;
+	bool bulk = r->app.bulk != NULL && r->app.bulk(r->app.ctx, it->key, it->key_len);
+	if (rc == 0 && bulk)
+		rc = swim_user_broadcast_bulk(r->s, supersede, r->buf.data, r->buf.len);
+	else if (rc == 0)
+		rc = swim_user_broadcast(r->s, supersede, r->buf.data, r->buf.len);
 	if (rc == 0)
 		r->st.announces_out++;
 	return rc;

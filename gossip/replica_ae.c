@@ -33,6 +33,15 @@
  * or by the announcements. An answer is capped at ae_list_max entries and
  * REPLICA_MSG_MAX bytes; the buckets that do not fit are left for the next
  * round.
+ *
+ * Scope: an exchange that a quiet member (a leaf) starts, or that is started
+ * with one, carries REPLICA_SCOPE_NO_BULK, and both ends hash and list only
+ * the items that are not bulk: a leaf holds no other site's health record,
+ * so comparing them would list the whole health table to it every round.
+ * A quiet server narrows whatever it is asked to the same scope (a peer
+ * that did not know it was quiet then sees roots differ and lists only
+ * non-bulk buckets of its own). Scope 0 is written as before (three
+ * elements), so exchanges between full nodes are unchanged on the wire.
  */
 #include "replica_internal.h"
 
@@ -42,6 +51,22 @@
 
 #include "shoal/error.h"
 #include "shoal/swim.h"
+
+/* The app's bucket hashes over what `scope` keeps. */
+static int hashes_in(struct replica *r, uint32_t scope, uint32_t b, uint64_t *out)
+{
+	if (scope != 0 && r->app.scoped_hashes != NULL)
+		return r->app.scoped_hashes(r->app.ctx, scope, b, out);
+	return r->app.bucket_hashes(r->app.ctx, b, out);
+}
+
+static int items_in(struct replica *r, uint32_t scope, uint32_t b, uint32_t bucket,
+                    replica_item_fn fn, void *cbctx)
+{
+	if (scope != 0 && r->app.scoped_items != NULL)
+		return r->app.scoped_items(r->app.ctx, scope, b, bucket, fn, cbctx);
+	return r->app.bucket_items(r->app.ctx, b, bucket, fn, cbctx);
+}
 
 void replica_ae_end(struct replica *r, bool close)
 {
@@ -63,8 +88,10 @@ static uint64_t root_of(const uint64_t *hashes, uint32_t b)
 	return x;
 }
 
-/* Open a round with `peer`: a root probe, or the full bucket list. */
-static int begin(struct replica *r, uint64_t now, const struct shoal_addr *peer, bool full)
+/* Open a round with `peer`: a root probe, or the full bucket list, over
+ * what `scope` keeps. */
+static int begin(struct replica *r, uint64_t now, const struct shoal_addr *peer, bool full,
+                 uint32_t scope)
 {
 	uint32_t b = r->cfg.ae_buckets;
 	uint64_t *hashes;
@@ -72,16 +99,17 @@ static int begin(struct replica *r, uint64_t now, const struct shoal_addr *peer,
 
 	if ((hashes = calloc(b, sizeof(*hashes))) == NULL)
 		return -ENOMEM;
-	rc = r->app.bucket_hashes(r->app.ctx, b, hashes);
+	rc = hashes_in(r, scope, b, hashes);
 	shoal_buf_reset(&r->buf);
 	if (rc == 0)
-		rc = full ? replica_proto_encode_hello(&r->buf, b, hashes)
-		          : replica_proto_encode_root(&r->buf, b, root_of(hashes, b));
+		rc = full ? replica_proto_encode_hello(&r->buf, b, hashes, scope)
+		          : replica_proto_encode_root(&r->buf, b, root_of(hashes, b), scope);
 	free(hashes);
 	if (rc < 0)
 		return rc;
 	r->ae.active = true;
 	r->ae.root = !full;
+	r->ae.scope = scope;
 	r->ae.conv = swim_stream_open(r->s);
 	r->ae.peer = *peer;
 	r->ae.deadline = now + r->cfg.pull_timeout_us;
@@ -93,20 +121,25 @@ static int begin(struct replica *r, uint64_t now, const struct shoal_addr *peer,
 int replica_sync(struct replica *r, uint64_t now)
 {
 	struct shoal_addr peer;
+	bool quiet = false;
 
 	if (r->ae.active)
 		return SHOAL_E_STATE;
-	if (swim_random_member(r->s, NULL, &peer) < 0)
+	if (swim_random_member_q(r->s, NULL, &peer, &quiet) < 0)
 		return SHOAL_E_NOT_FOUND;
-	return begin(r, now, &peer, false);
+	/* A quiet member (a leaf) holds no bulk items but its own, and takes
+	 * none: neither end compares or lists them. */
+	uint32_t scope = r->cfg.quiet || quiet ? REPLICA_SCOPE_NO_BULK : 0;
+	return begin(r, now, &peer, false, scope);
 }
 
 void replica_ae_on_differ(struct replica *r, uint64_t now)
 {
 	struct shoal_addr peer = r->ae.peer;
+	uint32_t scope = r->ae.scope;
 	replica_ae_end(r, true);
 	r->st.ae_root_differ++;
-	begin(r, now, &peer, true);
+	begin(r, now, &peer, true, scope);
 }
 
 /* Uniform in [interval/2, 3*interval/2). */
@@ -170,18 +203,18 @@ void replica_ae_serve(struct replica *r, uint64_t conv, const struct shoal_addr 
                       const uint8_t *plain, size_t len)
 {
 	const uint8_t *theirs;
-	uint32_t b;
+	uint32_t b, scope;
 	uint64_t *ours = NULL;
 	struct shoal_buf entries;
 	struct list_ctx lc = {.r = r, .entries = &entries};
 
-	if (replica_proto_decode_hello(plain, len, &b, &theirs) < 0) {
+	if (replica_proto_decode_hello(plain, len, &b, &theirs, &scope) < 0) {
 		r->st.malformed++;
 		swim_stream_close(r->s, conv);
 		return;
 	}
-	if ((ours = calloc(b, sizeof(*ours))) == NULL ||
-	    r->app.bucket_hashes(r->app.ctx, b, ours) < 0) {
+	scope |= r->cfg.quiet ? REPLICA_SCOPE_NO_BULK : 0;
+	if ((ours = calloc(b, sizeof(*ours))) == NULL || hashes_in(r, scope, b, ours) < 0) {
 		free(ours);
 		swim_stream_close(r->s, conv);
 		return;
@@ -191,7 +224,7 @@ void replica_ae_serve(struct replica *r, uint64_t conv, const struct shoal_addr 
 		uint64_t h = 0;
 		for (uint32_t j = 0; j < 8; j++)
 			h = (h << 8) | theirs[8 * i + j];
-		if (h != ours[i] && r->app.bucket_items(r->app.ctx, b, i, list_one, &lc) < 0)
+		if (h != ours[i] && items_in(r, scope, b, i, list_one, &lc) < 0)
 			break;
 	}
 	free(ours);
@@ -209,16 +242,16 @@ void replica_ae_serve(struct replica *r, uint64_t conv, const struct shoal_addr 
 void replica_ae_serve_root(struct replica *r, uint64_t conv, const struct shoal_addr *from,
                            const uint8_t *plain, size_t len)
 {
-	uint32_t b;
+	uint32_t b, scope;
 	uint64_t theirs, *ours;
 
-	if (replica_proto_decode_root(plain, len, &b, &theirs) < 0) {
+	if (replica_proto_decode_root(plain, len, &b, &theirs, &scope) < 0) {
 		r->st.malformed++;
 		swim_stream_close(r->s, conv);
 		return;
 	}
-	if ((ours = calloc(b, sizeof(*ours))) == NULL ||
-	    r->app.bucket_hashes(r->app.ctx, b, ours) < 0) {
+	scope |= r->cfg.quiet ? REPLICA_SCOPE_NO_BULK : 0;
+	if ((ours = calloc(b, sizeof(*ours))) == NULL || hashes_in(r, scope, b, ours) < 0) {
 		free(ours);
 		swim_stream_close(r->s, conv);
 		return;

@@ -64,7 +64,8 @@ struct replica_pull {
 /* The anti-entropy exchange we started (at most one at a time). */
 struct replica_ae {
 	bool active;
-	bool root; /* the request in flight is an AE_ROOT */
+	bool root;      /* the request in flight is an AE_ROOT */
+	uint32_t scope; /* REPLICA_SCOPE_* of this exchange */
 	uint64_t conv;
 	uint64_t deadline;
 	struct shoal_addr peer;

@@ -10,6 +10,10 @@
  * each app's items in it. Two nodes therefore see a bucket differ when any
  * app's items in it differ, and the listing brings whatever is missing,
  * whichever app it belongs to.
+ *
+ * A route may be bulk (the health table): its announcements never go to a
+ * quiet member, and an anti-entropy round scoped REPLICA_SCOPE_NO_BULK
+ * leaves its items out of both the hashes and the lists.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -21,6 +25,7 @@
 struct route {
 	char prefix[16];
 	size_t len;
+	bool bulk;
 	struct replica_app app;
 };
 
@@ -90,7 +95,19 @@ static void mux_heard(void *ctx, const struct replica_item *it, const struct sho
 		r->app.heard(r->app.ctx, it, from);
 }
 
-static int mux_bucket_hashes(void *ctx, uint32_t buckets, uint64_t *out)
+static bool mux_bulk(void *ctx, const uint8_t *key, uint32_t key_len)
+{
+	const struct route *r = route_of(ctx, key, key_len);
+	return r != NULL && r->bulk;
+}
+
+/* Does the scope leave this route's items out? */
+static bool scoped_out(const struct route *r, uint32_t scope)
+{
+	return (scope & REPLICA_SCOPE_NO_BULK) != 0 && r->bulk;
+}
+
+static int mux_scoped_hashes(void *ctx, uint32_t scope, uint32_t buckets, uint64_t *out)
 {
 	struct replica_mux *m = ctx;
 	uint64_t *one = malloc(buckets * sizeof(*one));
@@ -99,6 +116,8 @@ static int mux_bucket_hashes(void *ctx, uint32_t buckets, uint64_t *out)
 	memset(out, 0, buckets * sizeof(*out));
 	for (size_t i = 0; i < m->n; i++) {
 		const struct replica_app *a = &m->routes[i].app;
+		if (scoped_out(&m->routes[i], scope))
+			continue;
 		int rc = a->bucket_hashes(a->ctx, buckets, one);
 		if (rc != 0) {
 			free(one);
@@ -111,17 +130,30 @@ static int mux_bucket_hashes(void *ctx, uint32_t buckets, uint64_t *out)
 	return 0;
 }
 
-static int mux_bucket_items(void *ctx, uint32_t buckets, uint32_t bucket, replica_item_fn fn,
-                            void *cbctx)
+static int mux_bucket_hashes(void *ctx, uint32_t buckets, uint64_t *out)
+{
+	return mux_scoped_hashes(ctx, 0, buckets, out);
+}
+
+static int mux_scoped_items(void *ctx, uint32_t scope, uint32_t buckets, uint32_t bucket,
+                            replica_item_fn fn, void *cbctx)
 {
 	struct replica_mux *m = ctx;
 	for (size_t i = 0; i < m->n; i++) {
 		const struct replica_app *a = &m->routes[i].app;
+		if (scoped_out(&m->routes[i], scope))
+			continue;
 		int rc = a->bucket_items(a->ctx, buckets, bucket, fn, cbctx);
 		if (rc != 0)
 			return rc;
 	}
 	return 0;
+}
+
+static int mux_bucket_items(void *ctx, uint32_t buckets, uint32_t bucket, replica_item_fn fn,
+                            void *cbctx)
+{
+	return mux_scoped_items(ctx, 0, buckets, bucket, fn, cbctx);
 }
 
 int replica_mux_new(struct replica_mux **out, const struct replica_mux_route *routes, size_t n)
@@ -144,6 +176,7 @@ int replica_mux_new(struct replica_mux **out, const struct replica_mux_route *ro
 		}
 		memcpy(m->routes[i].prefix, routes[i].prefix != NULL ? routes[i].prefix : "", len);
 		m->routes[i].len = len;
+		m->routes[i].bulk = routes[i].bulk;
 		m->routes[i].app = *a;
 	}
 	m->n = n;
@@ -154,7 +187,10 @@ int replica_mux_new(struct replica_mux **out, const struct replica_mux_route *ro
 	                              .bucket_hashes = mux_bucket_hashes,
 	                              .bucket_items = mux_bucket_items,
 	                              .digest = mux_digest,
-	                              .heard = mux_heard};
+	                              .heard = mux_heard,
+	                              .bulk = mux_bulk,
+	                              .scoped_hashes = mux_scoped_hashes,
+	                              .scoped_items = mux_scoped_items};
 	*out = m;
 	return 0;
 }

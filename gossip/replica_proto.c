@@ -247,11 +247,37 @@ int replica_proto_next(struct replica_wire_list *l, struct replica_wire_item *ou
 	return read_entry(&l->pos, l->end, l->type, out);
 }
 
-int replica_proto_encode_hello(struct shoal_buf *b, uint32_t buckets, const uint64_t *hashes)
+/* An AE_ROOT or AE_HELLO has 3 elements, or 4 with a scope: the scope is
+ * written only when it narrows, so an exchange between full nodes reads
+ * exactly as before to a peer that knows no scope. */
+static int read_ae_array(const uint8_t **pos, const uint8_t *end, uint32_t *n)
+{
+	const uint8_t *q = *pos;
+	int rc = shoal_mp_read_array(&q, end, n);
+	if (rc < 0)
+		return rc;
+	if (*n != 3 && *n != 4)
+		return SHOAL_E_MALFORMED;
+	*pos = q;
+	return 0;
+}
+
+static int read_scope(const uint8_t **pos, const uint8_t *end, uint32_t n, uint32_t *scope)
+{
+	uint64_t v = 0;
+	int rc = n == 4 ? shoal_mp_read_uint_range(pos, end, 0, UINT32_MAX, &v) : 0;
+	if (rc < 0)
+		return rc;
+	*scope = (uint32_t)v;
+	return 0;
+}
+
+int replica_proto_encode_hello(struct shoal_buf *b, uint32_t buckets, const uint64_t *hashes,
+                               uint32_t scope)
 {
 	msgpack_packer pk;
 	shoal_packer_init(&pk, b);
-	msgpack_pack_array(&pk, 3);
+	msgpack_pack_array(&pk, scope != 0 ? 4 : 3);
 	msgpack_pack_uint8(&pk, REPLICA_MSG_AE_HELLO);
 	msgpack_pack_uint16(&pk, (uint16_t)buckets);
 	msgpack_pack_bin(&pk, 8 * buckets);
@@ -261,18 +287,20 @@ int replica_proto_encode_hello(struct shoal_buf *b, uint32_t buckets, const uint
 			be[j] = (uint8_t)(hashes[i] >> (56 - 8 * j));
 		msgpack_pack_bin_body(&pk, be, 8);
 	}
+	if (scope != 0)
+		msgpack_pack_uint32(&pk, scope);
 	return b->err;
 }
 
 int replica_proto_decode_hello(const uint8_t *buf, size_t len, uint32_t *buckets,
-                               const uint8_t **hashes)
+                               const uint8_t **hashes, uint32_t *scope)
 {
 	const uint8_t *pos = buf, *end = buf + len;
 	uint64_t t, v;
-	uint32_t hl;
+	uint32_t hl, n;
 	int rc;
 
-	if ((rc = read_array_n(&pos, end, 3)) < 0)
+	if ((rc = read_ae_array(&pos, end, &n)) < 0)
 		return rc;
 	if ((rc = shoal_mp_read_uint(&pos, end, &t)) < 0)
 		return rc;
@@ -286,28 +314,34 @@ int replica_proto_decode_hello(const uint8_t *buf, size_t len, uint32_t *buckets
 		return rc;
 	if (hl != 8 * v)
 		return SHOAL_E_RANGE;
+	if ((rc = read_scope(&pos, end, n, scope)) < 0)
+		return rc;
 	*buckets = (uint32_t)v;
 	return pos == end ? 0 : SHOAL_E_MALFORMED;
 }
 
-int replica_proto_encode_root(struct shoal_buf *b, uint32_t buckets, uint64_t root)
+int replica_proto_encode_root(struct shoal_buf *b, uint32_t buckets, uint64_t root, uint32_t scope)
 {
 	msgpack_packer pk;
 	shoal_packer_init(&pk, b);
-	msgpack_pack_array(&pk, 3);
+	msgpack_pack_array(&pk, scope != 0 ? 4 : 3);
 	msgpack_pack_uint8(&pk, REPLICA_MSG_AE_ROOT);
 	msgpack_pack_uint16(&pk, (uint16_t)buckets);
 	msgpack_pack_uint64(&pk, root);
+	if (scope != 0)
+		msgpack_pack_uint32(&pk, scope);
 	return b->err;
 }
 
-int replica_proto_decode_root(const uint8_t *buf, size_t len, uint32_t *buckets, uint64_t *root)
+int replica_proto_decode_root(const uint8_t *buf, size_t len, uint32_t *buckets, uint64_t *root,
+                              uint32_t *scope)
 {
 	const uint8_t *pos = buf, *end = buf + len;
 	uint64_t t, v;
+	uint32_t n;
 	int rc;
 
-	if ((rc = read_array_n(&pos, end, 3)) < 0)
+	if ((rc = read_ae_array(&pos, end, &n)) < 0)
 		return rc;
 	if ((rc = shoal_mp_read_uint(&pos, end, &t)) < 0)
 		return rc;
@@ -318,6 +352,8 @@ int replica_proto_decode_root(const uint8_t *buf, size_t len, uint32_t *buckets,
 	if ((v & (v - 1)) != 0)
 		return SHOAL_E_RANGE;
 	if ((rc = shoal_mp_read_uint(&pos, end, root)) < 0)
+		return rc;
+	if ((rc = read_scope(&pos, end, n, scope)) < 0)
 		return rc;
 	*buckets = (uint32_t)v;
 	return pos == end ? 0 : SHOAL_E_MALFORMED;

@@ -14,6 +14,8 @@
  *                                                                0..64 bodies
  *   AE_HELLO  [32, buckets u16 (power of two, 1..4096), hashes bin(8*buckets)]
  *               hashes: one big-endian u64 per bucket
+ *               [32, buckets, hashes, scope u32]: the same, compared and
+ *               listed over the items the scope keeps (REPLICA_SCOPE_*)
  *   AE_LIST   [33, buckets u16, [[key bin, version u64, digest bin(32),
  *                                 size u32], ...]]              0..65536 entries
  *
@@ -42,7 +44,7 @@ enum replica_msg_type {
 	REPLICA_MSG_ITEMS = 31,
 	REPLICA_MSG_AE_HELLO = 32,
 	REPLICA_MSG_AE_LIST = 33,
-	REPLICA_MSG_AE_ROOT = 34,   /* [34, B, root]: one hash over all B buckets */
+	REPLICA_MSG_AE_ROOT = 34,   /* [34, B, root(, scope)]: one hash over all B buckets */
 	REPLICA_MSG_AE_DIFFER = 35, /* [35]: the roots differ; send a HELLO */
 };
 
@@ -91,14 +93,18 @@ int replica_proto_decode_list(const uint8_t *buf, size_t len, uint8_t type, uint
 /* Next entry of a checked list. */
 int replica_proto_next(struct replica_wire_list *l, struct replica_wire_item *out);
 
-int replica_proto_encode_hello(struct shoal_buf *b, uint32_t buckets, const uint64_t *hashes);
+/* AE_HELLO and AE_ROOT carry a scope (REPLICA_SCOPE_*) only when it is not
+ * 0; a decoded message without one has scope 0 (every item). */
+int replica_proto_encode_hello(struct shoal_buf *b, uint32_t buckets, const uint64_t *hashes,
+                               uint32_t scope);
 /* AE_ROOT: the bucket count and one 64-bit hash over all the buckets. */
-int replica_proto_encode_root(struct shoal_buf *b, uint32_t buckets, uint64_t root);
-int replica_proto_decode_root(const uint8_t *buf, size_t len, uint32_t *buckets, uint64_t *root);
+int replica_proto_encode_root(struct shoal_buf *b, uint32_t buckets, uint64_t root, uint32_t scope);
+int replica_proto_decode_root(const uint8_t *buf, size_t len, uint32_t *buckets, uint64_t *root,
+                              uint32_t *scope);
 /* AE_DIFFER: no body. */
 int replica_proto_encode_differ(struct shoal_buf *b);
 /* hashes: 8 * buckets bytes, big-endian. */
 int replica_proto_decode_hello(const uint8_t *buf, size_t len, uint32_t *buckets,
-                               const uint8_t **hashes);
+                               const uint8_t **hashes, uint32_t *scope);
 
 #endif

@@ -276,6 +276,7 @@ struct swim_user_item {
 	uint64_t gen;       /* the last fill that looked at it */
 	uint32_t transmits; /* times sent so far */
 	uint16_t len;       /* bytes of msg */
+	bool bulk;          /* never sent to a quiet member */
 	uint8_t *msg;       /* owned copy of the encoded USER message */
 };
 
@@ -290,8 +291,9 @@ struct swim_user {
 
 void swim_user_destroy(struct swim *s);
 /* Append queued user messages to s->tx after the membership news; returns
- * how many were appended. */
-uint32_t swim_user_fill(struct swim *s);
+ * how many were appended. Bulk messages are left out (and their transmit
+ * not counted) when the datagram goes to a quiet member. */
+uint32_t swim_user_fill(struct swim *s, bool quiet_target);
 void swim_user_deliver(struct swim *s, uint64_t now, const struct shoal_addr *from,
                        const struct swim_msg *m);
 /* Route an opened stream message of a user type: true if it was one. */
@@ -320,6 +322,9 @@ struct swim_member {
 /* rec == 0 and MEMBER_TOMB: a reaped member (tomb.c); incarnation and
  * state are those it was reaped in, since is when it was reaped. */
 #define MEMBER_TOMB 0x02
+/* The member's record says it is quiet (swim_config.is_quiet): no bulk
+ * user messages to it. Set whenever its record is installed. */
+#define MEMBER_QUIET 0x04
 
 /* A reaped member's ring entry (tomb.c): 32 bytes. */
 struct swim_tomb {
@@ -516,10 +521,18 @@ int swim_members_reserve(struct swim *s, uint32_t id);
 void swim_member_drop(struct swim *s, uint32_t id);
 void swim_handle_keyop(struct swim *s, uint64_t now, const struct swim_msg *m);
 
+/* Set or clear MEMBER_QUIET from the record m now holds. */
+void swim_member_note_quiet(struct swim *s, struct swim_member *m);
+/* Is the member `id` (SWIM_NONE: not known) quiet? */
+bool swim_id_quiet(const struct swim *s, uint32_t id);
+
 /* swim_io.c: datagrams. */
 /* Send the messages already in s->tx (count of them) plus piggybacked
- * broadcasts when `piggyback`, sealed, to `to`. */
-void swim_send_tx(struct swim *s, const struct shoal_addr *to, uint32_t count, bool piggyback);
+ * broadcasts when `piggyback`, sealed, to `to`, the member `to_id`
+ * (SWIM_NONE when the sender of what we answer is not known by name: its
+ * datagram may then carry bulk messages). */
+void swim_send_tx(struct swim *s, const struct shoal_addr *to, uint32_t to_id, uint32_t count,
+                  bool piggyback);
 /* Start a datagram in s->tx; then swim_tx_add_item after encoding each
  * message into s->item. Returns false if it did not fit. */
 void swim_tx_begin(struct swim *s);

@@ -40,7 +40,8 @@ bool swim_tx_add_item(struct swim *s)
 	return shoal_buf_append(&s->tx, s->item.data, s->item.len) == 0;
 }
 
-void swim_send_tx(struct swim *s, const struct shoal_addr *to, uint32_t count, bool piggyback)
+void swim_send_tx(struct swim *s, const struct shoal_addr *to, uint32_t to_id, uint32_t count,
+                  bool piggyback)
 {
 	uint8_t out[SWIM_UDP_MAX];
 	uint8_t hdr[SWIM_DGRAM_HDR_MAX];
@@ -48,7 +49,7 @@ void swim_send_tx(struct swim *s, const struct shoal_addr *to, uint32_t count, b
 
 	if (piggyback) {
 		count += swim_bcast_fill(s);
-		count += swim_user_fill(s);
+		count += swim_user_fill(s, swim_id_quiet(s, to_id));
 	}
 	if (s->tx.err != 0 || count == 0)
 		return;
@@ -78,11 +79,13 @@ static void on_ping(struct swim *s, const struct shoal_addr *from, const struct 
 	 * answer: acking it would vouch for a member that is gone. */
 	if (!is_self_name(s, &m->target))
 		return;
+	/* The ping names its sender: a quiet one gets no bulk news in the ack. */
+	uint32_t sender = swim_pool_name_find(s->pool, m->sender.p, m->sender.len);
 	swim_tx_begin(s);
 	shoal_buf_reset(&s->item);
 	swim_proto_encode_ack(&s->item, SWIM_MSG_ACK, m->seq);
 	if (swim_tx_add_item(s))
-		swim_send_tx(s, from, 1, true);
+		swim_send_tx(s, from, sender, 1, true);
 }
 
 static void on_alive(struct swim *s, uint64_t now, const struct swim_msg *m)

@@ -174,7 +174,7 @@ static void send_ping(struct swim *s, uint32_t target, uint32_t seq, bool buddy)
 	swim_proto_encode_ping(&s->item, seq, (const uint8_t *)tn->str, tn->len,
 	                       (const uint8_t *)me->str, me->len);
 	count += swim_tx_add_item(s);
-	swim_send_tx(s, &r->addr, count, true);
+	swim_send_tx(s, &r->addr, target, count, true);
 }
 
 static void remember_ping(struct swim *s, uint64_t now, uint32_t target, uint32_t seq)
@@ -221,7 +221,7 @@ static void send_ping_reqs(struct swim *s)
 		swim_proto_encode_ping_req(&s->item, p->seq, (const uint8_t *)tn->str, tn->len,
 		                           &tr->addr);
 		if (swim_tx_add_item(s))
-			swim_send_tx(s, &hr->addr, 1, true);
+			swim_send_tx(s, &hr->addr, helpers[i], 1, true);
 	}
 	if (n > 0)
 		s->stats.indirect_probes++;
@@ -323,7 +323,7 @@ static void send_ack(struct swim *s, const struct shoal_addr *to, uint8_t type, 
 	shoal_buf_reset(&s->item);
 	swim_proto_encode_ack(&s->item, type, seq);
 	if (swim_tx_add_item(s))
-		swim_send_tx(s, to, 1, true);
+		swim_send_tx(s, to, SWIM_NONE, 1, true);
 }
 
 /* An ack for a ping of ours whose probe is over: the member is up, only
@@ -399,7 +399,8 @@ void swim_probe_on_ping_req(struct swim *s, uint64_t now, const struct shoal_add
 	swim_proto_encode_ping(&s->item, h->our_seq, m->target.p, m->target.len,
 	                       (const uint8_t *)me->str, me->len);
 	if (swim_tx_add_item(s))
-		swim_send_tx(s, &m->addr, 1, true);
+		swim_send_tx(s, &m->addr, swim_pool_name_find(s->pool, m->target.p, m->target.len),
+		             1, true);
 }
 
 void swim_helpers_tick(struct swim *s, uint64_t now)
@@ -441,9 +442,9 @@ void swim_gossip_tick(struct swim *s, uint64_t now)
 		const struct swim_record *r = swim_member_record(s, swim_member_at(s, targets[i]));
 		swim_tx_begin(s);
 		uint32_t count = swim_bcast_fill(s);
-		count += swim_user_fill(s);
+		count += swim_user_fill(s, swim_id_quiet(s, targets[i]));
 		if (count == 0)
-			break;
-		swim_send_tx(s, &r->addr, count, false);
+			continue; /* maybe only bulk news left, and this one is quiet */
+		swim_send_tx(s, &r->addr, targets[i], count, false);
 	}
 }

@@ -223,6 +223,7 @@ static void reinstate(struct swim *s, uint64_t now, uint32_t id, uint32_t rid, u
 	struct swim_member *m = &s->members[id];
 	swim_pool_record_ref(s->pool, rid);
 	m->rec = rid + 1;
+	swim_member_note_quiet(s, m);
 	m->state = state;
 	m->incarnation = inc;
 	m->since = now;
@@ -235,6 +236,22 @@ static void reinstate(struct swim *s, uint64_t now, uint32_t id, uint32_t rid, u
 	swim_emit(s, SWIM_EV_DEAD, id, inc, SWIM_NONE, false, &r->addr);
 	if (rebroadcast)
 		swim_bcast_accuse(s, SWIM_MSG_DEAD, id, inc, s->self_id);
+}
+
+void swim_member_note_quiet(struct swim *s, struct swim_member *m)
+{
+	bool quiet = false;
+	if (s->cfg.is_quiet != NULL && m->rec != 0) {
+		const struct swim_record *r = swim_member_record(s, m);
+		quiet = s->cfg.is_quiet(s->cfg.quiet_ctx, r->body + r->labels_off, r->labels_len);
+	}
+	m->flags = (m->flags & ~MEMBER_QUIET) | (quiet ? MEMBER_QUIET : 0);
+}
+
+bool swim_id_quiet(const struct swim *s, uint32_t id)
+{
+	const struct swim_member *m = id == SWIM_NONE ? NULL : swim_member_at(s, id);
+	return m != NULL && (m->flags & MEMBER_QUIET) != 0;
 }
 
 void swim_apply_alive(struct swim *s, uint64_t now, uint32_t rid, bool rebroadcast)
@@ -262,6 +279,7 @@ void swim_apply_alive(struct swim *s, uint64_t now, uint32_t rid, bool rebroadca
 		m = &s->members[id];
 		swim_pool_record_ref(s->pool, rid);
 		m->rec = rid + 1;
+		swim_member_note_quiet(s, m);
 		m->state = SWIM_ALIVE;
 		m->incarnation = r->incarnation;
 		m->since = now;
@@ -291,6 +309,7 @@ void swim_apply_alive(struct swim *s, uint64_t now, uint32_t rid, bool rebroadca
 	swim_pool_record_ref(s->pool, rid);
 	swim_pool_record_unref(s->pool, m->rec - 1);
 	m->rec = rid + 1;
+	swim_member_note_quiet(s, m);
 	set_state(s, m, SWIM_ALIVE, r->incarnation, now);
 	if (old_state != SWIM_ALIVE)
 		swim_emit(s, SWIM_EV_ALIVE, id, r->incarnation, SWIM_NONE, false, &r->addr);

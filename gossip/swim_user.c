@@ -67,7 +67,7 @@ static void item_drop(struct swim_user *u, uint32_t i)
 	u->items[i] = u->items[--u->len];
 }
 
-int swim_user_broadcast(struct swim *s, uint64_t supersede, const uint8_t *msg, size_t len)
+static int enqueue(struct swim *s, uint64_t supersede, const uint8_t *msg, size_t len, bool bulk)
 {
 	struct swim_user *u = &s->user;
 	struct shoal_buf b;
@@ -124,12 +124,23 @@ int swim_user_broadcast(struct swim *s, uint64_t supersede, const uint8_t *msg, 
 	memset(it, 0, sizeof(*it));
 	it->seq = ++u->next_seq;
 	it->supersede = supersede;
+	it->bulk = bulk;
 	it->len = (uint16_t)b.len;
 	it->msg = b.data; /* ownership moves to the item */
 	return 0;
 }
 
-uint32_t swim_user_fill(struct swim *s)
+int swim_user_broadcast(struct swim *s, uint64_t supersede, const uint8_t *msg, size_t len)
+{
+	return enqueue(s, supersede, msg, len, false);
+}
+
+int swim_user_broadcast_bulk(struct swim *s, uint64_t supersede, const uint8_t *msg, size_t len)
+{
+	return enqueue(s, supersede, msg, len, true);
+}
+
+uint32_t swim_user_fill(struct swim *s, bool quiet_target)
 {
 	struct swim_user *u = &s->user;
 	uint32_t mult =
@@ -150,6 +161,8 @@ uint32_t swim_user_fill(struct swim *s)
 			break;
 		struct swim_user_item *it = &u->items[best];
 		it->gen = gen;
+		if (it->bulk && quiet_target)
+			continue; /* not for a quiet member, and not a transmit */
 		if (s->tx.err != 0 || s->tx.len + it->len > budget) {
 			skipped++;
 			continue; /* a smaller one may still fit */
@@ -251,7 +264,8 @@ void swim_stream_close(struct swim *s, uint64_t conv)
 	s->env->stream_close(s->env->ctx, conv);
 }
 
-int swim_random_member(struct swim *s, const struct shoal_addr *avoid, struct shoal_addr *out)
+int swim_random_member_q(struct swim *s, const struct shoal_addr *avoid, struct shoal_addr *out,
+                         bool *quiet)
 {
 	uint32_t ids[2];
 	uint32_t n = swim_sample(s, 2, 1u << SWIM_ALIVE, SWIM_NONE, ids);
@@ -260,9 +274,22 @@ int swim_random_member(struct swim *s, const struct shoal_addr *avoid, struct sh
 		if (avoid != NULL && shoal_addr_equal(&r->addr, avoid) && i + 1 < n)
 			continue;
 		*out = r->addr;
+		if (quiet != NULL)
+			*quiet = swim_id_quiet(s, ids[i]);
 		return 0;
 	}
 	return SHOAL_E_NOT_FOUND;
+}
+
+int swim_random_member(struct swim *s, const struct shoal_addr *avoid, struct shoal_addr *out)
+{
+	return swim_random_member_q(s, avoid, out, NULL);
+}
+
+bool swim_member_quiet(const struct swim *s, const char *name)
+{
+	return swim_id_quiet(
+	        s, swim_pool_name_find(s->pool, (const uint8_t *)name, (uint32_t)strlen(name)));
 }
 
 uint32_t swim_live_members(const struct swim *s)

@@ -352,7 +352,9 @@ static void judge(struct node_alerts *a, struct rule *r, uint64_t wall)
 
 /* ---- delivery ---------------------------------------------------------- */
 
-/* The member that delivers this rule's episodes, among those alive here. */
+/* The member that delivers this rule's episodes, among those alive here
+ * and not leaves: a leaf holds no other site's record, so it judges the
+ * fleet from its own alone, and every node leaves it out alike. */
 static bool deliverer(struct node *n, const char *rule, char *who, size_t cap)
 {
 	const char **names = NULL;
@@ -361,7 +363,7 @@ static bool deliverer(struct node *n, const char *rule, char *who, size_t cap)
 	uint32_t cursor = 0;
 	int pick = -1;
 	while (n->swim != NULL && swim_member_next(n->swim, &cursor, &m) == 0) {
-		if (m.state != SWIM_ALIVE)
+		if (m.state != SWIM_ALIVE || node_labels_say_leaf(NULL, m.labels, m.labels_len))
 			continue;
 		if (count == capn) {
 			size_t c = capn ? capn * 2 : 16;

@@ -40,6 +40,9 @@ void node_api_fleet(struct node_http_req *req);
 void node_api_fleet_sites(struct node_http_req *req);
 void node_api_site(struct node_http_req *req);
 void node_api_alerts(struct node_http_req *req);
+/* On a leaf, pass the request on to a full node and return true (the
+ * answer comes later); on a full node return false (api_proxy.c). */
+bool node_api_proxied(struct node_http_req *req);
 
 /* ?selector=S compiled; NULL after answering 400 bad_selector itself. */
 struct selector *node_api_selector_param(struct node_http_req *req);

@@ -11,6 +11,8 @@
 void node_api_alerts(struct node_http_req *req)
 {
 	struct node *n = req->ctx;
+	if (node_api_proxied(req))
+		return; /* a leaf judges no fleet: a full node answers */
 	json_t *body = node_alerts_json(n);
 	if (body == NULL) {
 		node_http_error(req, 503, "unavailable", "out of memory");

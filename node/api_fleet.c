@@ -165,6 +165,8 @@ void node_api_fleet(struct node_http_req *req)
 {
 	struct node *n = req->ctx;
 	struct fleet_agg a;
+	if (node_api_proxied(req))
+		return; /* a leaf: a full node answers */
 	size_t limit = WORST_DEFAULT;
 	const char *w = node_http_query(req, "worst");
 	if (w != NULL) {

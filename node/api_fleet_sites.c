@@ -175,6 +175,8 @@ void node_api_fleet_sites(struct node_http_req *req)
 {
 	struct node *n = req->ctx;
 	struct lines l = {0};
+	if (node_api_proxied(req))
+		return; /* a leaf: a full node answers */
 	struct selector *sel = node_api_selector_param(req);
 	if (sel == NULL)
 		return;
@@ -267,6 +269,10 @@ void node_api_site(struct node_http_req *req)
 		node_http_error(req, 400, "bad_request", "not a site name");
 		return;
 	}
+	/* A leaf holds its own record only: another site's comes from a full
+	 * node. */
+	if (strcmp(name, n->cfg->name) != 0 && node_api_proxied(req))
+		return;
 	if (node_fleet_walk(n, NULL, on_one, &o) != 0) {
 		node_http_error(req, 503, "unavailable", "out of memory");
 		return;

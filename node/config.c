@@ -51,6 +51,7 @@ enum opt_id {
 	OPT_KUBE_CONTEXT,
 	OPT_PROFILE,
 	OPT_LOG_LEVEL,
+	OPT_LEAF,
 	OPT_HELP,
 	OPT_VERSION,
 	OPT_COUNT,
@@ -81,6 +82,7 @@ static const struct opt_def opts[] = {
         {"kube-context", OPT_KUBE_CONTEXT, true, false, true},
         {"profile", OPT_PROFILE, true, false, true},
         {"log-level", OPT_LOG_LEVEL, true, false, true},
+        {"leaf", OPT_LEAF, false, false, true}, /* a switch; "leaf: true" in the file */
         {"help", OPT_HELP, false, false, false},
         {"version", OPT_VERSION, false, false, false},
 };
@@ -112,6 +114,8 @@ static const char usage_text[] =
         "  --kube-context NAME  kubeconfig context (default: its current-context)\n"
         "  --profile lan|fast   timer profile (default lan; fast divides timers by 10)\n"
         "  --log-level LEVEL    debug|info|warn|error (default info)\n"
+        "  --leaf               leaf site: keep only this site's health record, ask a full\n"
+        "                       node for fleet queries (docs/operations.md, \"Leaf sites\")\n"
         "  --help, --version\n";
 
 const char *node_config_usage(void)
@@ -355,6 +359,15 @@ static int apply(struct node_config *cfg, enum opt_id id, const char *value, con
 		else
 			return fail(err, errcap, "%s: \"%s\" is not a profile (lan or fast)", where,
 			            value);
+		return 0;
+	case OPT_LEAF:
+		/* A flag has no value; the file says true or false. */
+		if (value == NULL || strcmp(value, "true") == 0)
+			cfg->leaf = true;
+		else if (strcmp(value, "false") == 0)
+			cfg->leaf = false;
+		else
+			return fail(err, errcap, "%s: \"%s\" is not true or false", where, value);
 		return 0;
 	case OPT_LOG_LEVEL:
 		if (node_log_level_parse(value, &cfg->log_level) != 0)

@@ -67,6 +67,7 @@ struct node_config {
 	char *kube_context;                                  /* owned; --kube-context or NULL */
 	enum node_profile profile;                           /* --profile lan|fast */
 	enum node_log_level log_level;                       /* --log-level debug|info|warn|error */
+	bool leaf;    /* --leaf: keep only this site's health; ask a full node for the fleet's */
 	bool help;    /* --help was given: print usage, exit 0 */
 	bool version; /* --version was given */
 };

@@ -97,7 +97,10 @@ int node_health_offer(struct node *n, uint64_t now, const uint8_t *bytes, size_t
 	if (rc == 0) {
 		memcpy(site, r->site.s, r->site.len);
 		site[r->site.len] = '\0';
-		if (key_of(h, site, r->site.len, pk) != 0)
+		/* A leaf keeps its own record only (docs/health.md, "Leaf mode"). */
+		if (n->cfg->leaf && strcmp(site, n->cfg->name) != 0)
+			rc = SHOAL_E_FORBIDDEN;
+		else if (key_of(h, site, r->site.len, pk) != 0)
 			rc = SHOAL_E_FORBIDDEN;
 	}
 	if (rc == 0)
@@ -233,6 +236,14 @@ static int app_lookup(void *ctx, const uint8_t *key, uint32_t key_len, uint64_t 
 	struct health_entry e;
 	size_t slen;
 	const char *site = site_of(key, key_len, &slen);
+	/* A leaf takes no other site's record: it says it holds a newer one
+	 * than any announced, so the service never wants or pulls it. */
+	if (site != NULL && h->n->cfg->leaf &&
+	    (slen != strlen(h->n->cfg->name) || memcmp(site, h->n->cfg->name, slen) != 0)) {
+		*version = UINT64_MAX;
+		memset(digest, 0, REPLICA_DIGEST_LEN);
+		return 0;
+	}
 	if (site == NULL || health_table_get(h->table, site, slen, &e) != 0)
 		return SHOAL_E_NOT_FOUND;
 	*version = e.version;

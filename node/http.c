@@ -34,9 +34,19 @@ struct node_http {
 	bool stopping;                        /* node_http_stop was called */
 };
 
+/* A response the handler gives later (node_http_defer). */
+struct node_http_later {
+	struct node_http *h;
+	struct MHD_Connection *conn;
+	struct node_http_req req; /* the response being filled in */
+	bool deferred;            /* the connection is suspended for it (the handler returned) */
+	bool ready;               /* node_http_later_send was called */
+};
+
 /* Per-request state kept by MHD between access-handler calls. */
 struct req_state {
 	struct shoal_buf body; /* the body so far, capped */
+	struct node_http_later later;
 };
 
 static void http_run(struct node_http *h);
@@ -137,6 +147,8 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, struct node_ht
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	if (req->csp != NULL)
 		MHD_add_response_header(resp, "Content-Security-Policy", req->csp);
+	if (req->header_name != NULL)
+		MHD_add_response_header(resp, req->header_name, req->header_value);
 	if (allow != NULL)
 		MHD_add_response_header(resp, "Allow", allow);
 	enum MHD_Result r = MHD_queue_response(conn, (unsigned)req->status, resp);
@@ -181,6 +193,8 @@ static enum MHD_Result dispatch(struct node_http *h, struct MHD_Connection *conn
 	req.body_len = st != NULL ? st->body.len : 0;
 	req.ctx = h->ctx;
 	req.conn = conn;
+	req.state = st;
+	req.ctx_server = h;
 	req.status = 200;
 	const union MHD_ConnectionInfo *ci =
 	        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -206,6 +220,22 @@ static enum MHD_Result dispatch(struct node_http *h, struct MHD_Connection *conn
 	char reason[160];
 	if (route != NULL) {
 		route->fn(&req);
+		if (req.later != NULL) {
+			/* node_http_defer: the answer comes with node_http_later_send,
+			 * which may already have been called from inside the handler
+			 * (nothing to wait for): then it goes out now. */
+			struct node_http_later *l = req.later;
+			req_release(&req);
+			if (l->ready) {
+				enum MHD_Result r = send_response(conn, &l->req, NULL);
+				req_release(&l->req);
+				l->ready = false;
+				return r;
+			}
+			l->deferred = true;
+			MHD_suspend_connection(conn);
+			return MHD_YES;
+		}
 	} else if (path_known) {
 		snprintf(reason, sizeof(reason), "%s does not answer %s (allowed: %s)", url, method,
 		         allow);
@@ -246,6 +276,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	struct req_state *st = *con_cls;
 	(void)version;
 
+	if (st != NULL && st->later.deferred) {
+		/* Resumed: the deferred answer is ready. */
+		if (!st->later.ready)
+			return MHD_YES;
+		st->later.deferred = false;
+		enum MHD_Result r = send_response(conn, &st->later.req, NULL);
+		req_release(&st->later.req);
+		return r;
+	}
+
 	if (st == NULL) {
 		st = calloc(1, sizeof(*st));
 		if (st == NULL)
@@ -283,8 +323,115 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (st == NULL)
 		return;
 	shoal_buf_destroy(&st->body);
+	req_release(&st->later.req);
 	free(st);
 	*con_cls = NULL;
+}
+
+struct node_http_later *node_http_defer(struct node_http_req *req)
+{
+	struct req_state *st = req->state;
+	struct node_http *h = req->ctx_server;
+	if (st == NULL || h == NULL)
+		return NULL;
+	memset(&st->later, 0, sizeof(st->later));
+	st->later.h = h;
+	st->later.conn = req->conn;
+	st->later.req.ctx = req->ctx;
+	st->later.req.status = 200;
+	req->later = &st->later;
+	return &st->later;
+}
+
+struct node_http_req *node_http_later_req(struct node_http_later *l)
+{
+	return &l->req;
+}
+
+void node_http_later_send(struct node_http_later *l)
+{
+	if (l->ready)
+		return;
+	l->ready = true;
+	if (!l->deferred)
+		return; /* still inside the handler: dispatch sends it */
+	MHD_resume_connection(l->conn);
+	/* MHD sends it on its next run: make that now rather than at its next
+	 * timeout. */
+	if (!l->h->stopping)
+		uv_timer_start(&l->h->timer, on_timer, 0, 0);
+}
+
+/* Percent-encode one query key or value into out at *used. */
+static bool put_encoded(char *out, size_t cap, size_t *used, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+		bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		             (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' || c == '~';
+		if (*used + (plain ? 1 : 3) >= cap)
+			return false;
+		if (plain) {
+			out[(*used)++] = (char)c;
+		} else {
+			out[(*used)++] = '%';
+			out[(*used)++] = hex[c >> 4];
+			out[(*used)++] = hex[c & 15];
+		}
+	}
+	return true;
+}
+
+struct query_acc {
+	char *out;
+	size_t cap, used;
+	bool ok;
+};
+
+static enum MHD_Result add_query_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+	struct query_acc *q = cls;
+	(void)kind;
+	if (q->used > 0) {
+		if (q->used + 1 >= q->cap) {
+			q->ok = false;
+			return MHD_NO;
+		}
+		q->out[q->used++] = '&';
+	}
+	if (!put_encoded(q->out, q->cap, &q->used, key)) {
+		q->ok = false;
+		return MHD_NO;
+	}
+	if (value != NULL) {
+		if (q->used + 1 >= q->cap) {
+			q->ok = false;
+			return MHD_NO;
+		}
+		q->out[q->used++] = '=';
+		if (!put_encoded(q->out, q->cap, &q->used, value)) {
+			q->ok = false;
+			return MHD_NO;
+		}
+	}
+	return MHD_YES;
+}
+
+int node_http_query_string(const struct node_http_req *req, char *out, size_t cap)
+{
+	struct query_acc q = {out, cap, 0, true};
+	if (cap == 0)
+		return -1;
+	out[0] = '\0';
+	if (req->conn == NULL)
+		return 0;
+	MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, add_query_arg, &q);
+	if (!q.ok)
+		return -1;
+	out[q.used] = '\0';
+	return 0;
 }
 
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
@@ -315,7 +462,7 @@ int node_http_start(struct node_http **out, uv_loop_t *loop, const struct shoal_
 	h->nroutes = nroutes;
 	h->ctx = ctx;
 
-	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	if (addr->family == 6)
 		flags |= MHD_USE_IPv6;
 	h->daemon = MHD_start_daemon(flags, addr->port, NULL, NULL, on_request, h,

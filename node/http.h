@@ -50,13 +50,18 @@ struct node_http_req {
 	void *ctx;              /* the ctx given to node_http_start */
 	void *conn;             /* the server's connection, for node_http_query */
 
-	int status;                /* response status; 200 unless set */
-	json_t *json;              /* response body as JSON (owned; freed by the server) */
-	char *text;                /* or a text body (malloc'd; freed by the server) */
-	size_t text_len;           /* bytes in text */
-	const char *content_type;  /* for text; static string */
-	const char *cache_control; /* static string; NULL = "no-store" */
-	const char *csp;           /* Content-Security-Policy, static; NULL = none */
+	int status;                    /* response status; 200 unless set */
+	json_t *json;                  /* response body as JSON (owned; freed by the server) */
+	char *text;                    /* or a text body (malloc'd; freed by the server) */
+	size_t text_len;               /* bytes in text */
+	const char *content_type;      /* for text; static string */
+	const char *cache_control;     /* static string; NULL = "no-store" */
+	const char *csp;               /* Content-Security-Policy, static; NULL = none */
+	const char *header_name;       /* one more response header, static; NULL = none */
+	char header_value[128];        /* its value */
+	struct node_http_later *later; /* set by node_http_defer */
+	void *state;                   /* the server's, for node_http_defer */
+	struct node_http *ctx_server;  /* the server answering it */
 };
 
 typedef void (*node_http_handler)(struct node_http_req *req);
@@ -88,5 +93,19 @@ const char *node_http_query(const struct node_http_req *req, const char *key);
 void node_http_error(struct node_http_req *req, int status, const char *code, const char *reason);
 /* Set a JSON response (reference stolen). */
 void node_http_json(struct node_http_req *req, int status, json_t *body);
+
+/* Answer later (a handler that must wait for the network, e.g. a leaf
+ * asking a full node, api_proxy.c): the handler returns without a response
+ * and the connection is suspended until node_http_later_send. The response
+ * is filled in the request node_http_later_req gives (the same fields a
+ * handler sets; method, path, body and conn are no longer valid there).
+ * Every deferred request must be sent before node_http_stop. */
+struct node_http_later;
+struct node_http_later *node_http_defer(struct node_http_req *req);
+struct node_http_req *node_http_later_req(struct node_http_later *l);
+void node_http_later_send(struct node_http_later *l);
+/* The request's query parameters, percent-encoded again ("a=b&c=d", "" if
+ * none), to pass a request on. -1 if it does not fit `cap`. */
+int node_http_query_string(const struct node_http_req *req, char *out, size_t cap);
 
 #endif

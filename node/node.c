@@ -119,6 +119,7 @@ static int create_swim(struct node *n, struct node_identity *id, uint64_t now, c
 	sc.incarnation = id->incarnation;
 	sc.on_event = node_events_on_swim;
 	sc.event_ctx = n;
+	sc.is_quiet = node_labels_say_leaf;
 
 	rc = swim_pool_new(&n->pool);
 	if (rc == 0)
@@ -176,6 +177,7 @@ static void log_ready(struct node *n)
 
 static void teardown(struct node *n)
 {
+	node_proxy_stop(n); /* answers what waits on the API server */
 	node_http_stop(n->http);
 	n->http = NULL;
 	node_reconcile_stop(n);
@@ -218,6 +220,10 @@ int node_start(struct node *n, uv_loop_t *loop, const struct node_config *cfg, c
 	memset(&id, 0, sizeof(id));
 	n->loop = loop;
 	n->cfg = cfg;
+	/* Port 0 (any free port) is not known until the API listens, after
+	 * the member record is signed: such a node is not asked by leaves. */
+	if (cfg->api.port != 0)
+		snprintf(n->api_port, sizeof(n->api_port), "%u", (unsigned)cfg->api.port);
 	node_log_create(&n->log, stdout, cfg->name, cfg->log_level);
 	if (err != NULL && errcap > 0)
 		err[0] = '\0';
@@ -270,6 +276,11 @@ int node_start(struct node *n, uv_loop_t *loop, const struct node_config *cfg, c
 	                     sizeof(why));
 	if (rc != 0) {
 		set_err(err, errcap, "%s%s", why, "");
+		goto fail;
+	}
+	if ((rc = node_proxy_start(n)) != 0) {
+		set_err(err, errcap, "cannot start the leaf's fleet client: %s%s",
+		        shoal_strerror(rc), "");
 		goto fail;
 	}
 

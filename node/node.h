@@ -44,7 +44,13 @@
 /* System labels are discovered again this often (fast profile: /10). */
 #define NODE_SYSINFO_REFRESH_MS (5 * 60 * 1000)
 /* Operator and system labels together. */
-#define NODE_ALL_LABELS_MAX (NODE_LABELS_MAX + 1 + NODE_SYS_LABELS_MAX) /* + trust */
+#define NODE_ALL_LABELS_MAX (NODE_LABELS_MAX + 3 + NODE_SYS_LABELS_MAX) /* + trust, role, api */
+/* System labels of leaf mode (docs/operations.md, "Leaf sites"): a leaf says
+ * so, and every node says which port its API listens on (at its gossip
+ * address), so a leaf can ask a full node for the fleet. */
+#define NODE_ROLE_LABEL     "sys.shoal.io/role"
+#define NODE_ROLE_LEAF      "leaf"
+#define NODE_API_PORT_LABEL "sys.shoal.io/api-port"
 
 struct node {
 	uv_loop_t *loop;                 /* borrowed; runs everything below */
@@ -53,6 +59,8 @@ struct node {
 	struct node_store store;         /* LMDB in the data dir */
 	bool store_open;                 /* store needs closing */
 	uint8_t pk[32];                  /* our Ed25519 public key */
+	char api_port[8];                /* --api's port as text, for NODE_API_PORT_LABEL */
+	struct node_proxy *proxy;        /* a leaf's fleet queries to full nodes (api_proxy.c) */
 	struct shoal_keyring keyring;    /* cluster keys; empty = unencrypted */
 	bool encrypted;                  /* a keyring was configured */
 	char keyring_path[4096];         /* file rewritten on every change */
@@ -141,6 +149,17 @@ int node_replica_announce(struct node *n, const struct replica_item *it);
  * its cluster answers (NULL or "" clears it); a change re-announces the
  * member record; 0, SHOAL_E_STATE when not running, SHOAL_E_TOO_BIG when
  * the labels would no longer fit (the old ones are kept). */
+/* leaf.c: does a member's labels map say it is a leaf (swim_config.is_quiet)?
+ * Its API address: the gossip address with NODE_API_PORT_LABEL's port; -1
+ * if the record carries none. */
+bool node_labels_say_leaf(void *ctx, const uint8_t *labels, size_t len);
+int node_member_api(const struct swim_member_info *mi, struct shoal_addr *out);
+
+/* api_proxy.c: a leaf's client for asking full nodes; nothing on a full
+ * node. Stop before the API server: waiting requests are answered 503. */
+int node_proxy_start(struct node *n);
+void node_proxy_stop(struct node *n);
+
 size_t node_labels_compose(const struct node *n, const struct node_sysinfo *sys,
                            struct shoal_label *out);
 int node_labels_check(const struct node *n, char *err, size_t errcap);

@@ -43,6 +43,12 @@ size_t node_labels_compose(const struct node *n, const struct node_sysinfo *sys,
 	/* The trust roots' fingerprint, once the roots are loaded (trust_label.c). */
 	if (n->trust_label[0] != '\0')
 		out[count++] = (struct shoal_label){TRUST_LABEL_KEY, n->trust_label};
+	/* Leaf mode: a leaf's role (full nodes then send it no health news)
+	 * and every node's API port (where a leaf asks for the fleet). */
+	if (n->cfg->leaf)
+		out[count++] = (struct shoal_label){NODE_ROLE_LABEL, NODE_ROLE_LEAF};
+	if (n->api_port[0] != '\0')
+		out[count++] = (struct shoal_label){NODE_API_PORT_LABEL, n->api_port};
 	return count + node_sysinfo_labels(sys, out + count);
 }
 

@@ -21,9 +21,11 @@ int node_wire_attach(struct node *n)
 		return err;
 	node_health_app(n, &health);
 	/* The apps are copied by the mux: the locals may go. */
+	/* Health is bulk: its announcements never go to a leaf, and an
+	 * anti-entropy round with a leaf compares intents only. */
 	struct replica_mux_route routes[] = {
-	        {NODE_HEALTH_KEY_PREFIX, &health},
-	        {"", &intents},
+	        {NODE_HEALTH_KEY_PREFIX, &health, true},
+	        {"", &intents, false},
 	};
 	if ((err = replica_mux_new(&n->mux, routes, 2)) != 0)
 		return err;
@@ -33,6 +35,7 @@ int node_wire_attach(struct node *n)
 	rc.body_max = INTENT_ENVELOPE_MAX > HEALTH_ENVELOPE_MAX ? INTENT_ENVELOPE_MAX
 	                                                        : HEALTH_ENVELOPE_MAX;
 	rc.ae_buckets = INTENT_BUCKETS;
+	rc.quiet = n->cfg->leaf;
 	if ((err = node_replica_attach(n, replica_mux_app(n->mux), &rc)) != 0)
 		return err;
 	node_health_local_start(n);

@@ -165,7 +165,8 @@ static void attach(struct sim_items *s, uint32_t node, uint64_t now, struct swim
 	sim_intent_app(&s->stores[node].ir, &app);
 	if (s->health != NULL) {
 		/* As shoald's node/wire.c: one service, routed by key prefix. */
-		struct replica_mux_route routes[] = {{SIM_HEALTH_PREFIX, &health}, {"", &app}};
+		struct replica_mux_route routes[] = {{SIM_HEALTH_PREFIX, &health, true},
+		                                     {"", &app, false}};
 		if (sim_health_attach(s->health, node, sw, env, &health) != 0 ||
 		    replica_mux_new(&s->mux[node], routes, 2) != 0)
 			return;

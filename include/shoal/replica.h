@@ -100,7 +100,22 @@ struct replica_app {
 	 * (an announcement's sender, or the member that listed it in an
 	 * anti-entropy answer); it is now wanted. For logs; may be NULL. */
 	void (*heard)(void *ctx, const struct replica_item *it, const struct shoal_addr *from);
+	/* Optional. Is the item under `key` bulk: announced with
+	 * swim_user_broadcast_bulk (never to a quiet member) and left out of
+	 * an anti-entropy exchange scoped REPLICA_SCOPE_NO_BULK? NULL: none. */
+	bool (*bulk)(void *ctx, const uint8_t *key, uint32_t key_len);
+	/* Optional. bucket_hashes and bucket_items over the items a scope
+	 * (REPLICA_SCOPE_*) keeps. NULL: the scope is ignored (all items). */
+	int (*scoped_hashes)(void *ctx, uint32_t scope, uint32_t buckets, uint64_t *out);
+	int (*scoped_items)(void *ctx, uint32_t scope, uint32_t buckets, uint32_t bucket,
+	                    replica_item_fn fn, void *cbctx);
 };
+
+/* Anti-entropy scopes, flags on the wire (docs/protocol.md, "Item
+ * replication"): an exchange with a quiet member, or started by one,
+ * compares and lists no bulk item, so a leaf site never downloads the
+ * fleet's health lists. */
+#define REPLICA_SCOPE_NO_BULK 0x01u
 
 /* Several applications on one service (one swim carries one service):
  * each claims the keys that begin with its prefix, the first match wins,
@@ -114,6 +129,7 @@ struct replica_app {
 struct replica_mux_route {
 	const char *prefix; /* NUL-terminated; "" = every key no earlier route claims */
 	const struct replica_app *app;
+	bool bulk; /* the app's items are bulk (replica_app.bulk) */
 };
 struct replica_mux;
 /* -EINVAL for no routes, too many, a NULL app; -ENOMEM. Routes are copied
@@ -140,6 +156,8 @@ struct replica_config {
 	uint64_t ae_first_us;     /* the first exchange after start (a join) */
 	uint32_t ae_buckets;      /* power of two, 1..REPLICA_BUCKETS_MAX */
 	uint32_t ae_list_max;     /* entries in one anti-entropy answer */
+	bool quiet;               /* this node is quiet (a leaf): every anti-entropy
+	                           * exchange it starts is scoped REPLICA_SCOPE_NO_BULK */
 };
 
 /* LAN profile: 2 s pull timeout, 1 s retry, 8 pulls of up to 32 items,

@@ -141,6 +141,15 @@ struct swim_config {
 
 	swim_event_cb on_event; /* may be NULL */
 	void *event_ctx;
+
+	/* Optional: does the member whose record carries these labels (a
+	 * msgpack map) take no bulk user messages? A "quiet" member (a leaf
+	 * site, docs/health.md "Leaf mode") is still probed and gossiped to,
+	 * but datagrams addressed to it carry no message queued with
+	 * swim_user_broadcast_bulk. Asked once per member record applied and
+	 * kept as a flag of the member; NULL = nobody is quiet. */
+	bool (*is_quiet)(void *ctx, const uint8_t *labels, size_t len);
+	void *quiet_ctx;
 };
 
 /* memberlist's LAN profile with failure detection tuned for loss: probe
@@ -316,6 +325,10 @@ int swim_set_user(struct swim *s, const struct swim_user_hooks *hooks);
  * nonzero `supersede` id is replaced (newer news about the same thing).
  * SHOAL_E_TOO_BIG over SWIM_USER_MSG_MAX; SHOAL_E_STATE without hooks. */
 int swim_user_broadcast(struct swim *s, uint64_t supersede, const uint8_t *msg, size_t len);
+/* The same for a bulk message: never put in a datagram addressed to a quiet
+ * member (swim_config.is_quiet); such a datagram does not count as one of
+ * its transmits. */
+int swim_user_broadcast_bulk(struct swim *s, uint64_t supersede, const uint8_t *msg, size_t len);
 /* User messages queued. */
 uint32_t swim_user_queued(const struct swim *s);
 /* A fresh conversation id for a stream the service opens. */
@@ -328,6 +341,11 @@ void swim_stream_close(struct swim *s, uint64_t conv);
 /* The address of a random alive member other than ourselves and `avoid`
  * (may be NULL); SHOAL_E_NOT_FOUND if there is none. */
 int swim_random_member(struct swim *s, const struct shoal_addr *avoid, struct shoal_addr *out);
+/* The same, also saying whether that member is quiet (swim_config.is_quiet). */
+int swim_random_member_q(struct swim *s, const struct shoal_addr *avoid, struct shoal_addr *out,
+                         bool *quiet);
+/* Is the member of this name known and quiet? */
+bool swim_member_quiet(const struct swim *s, const char *name);
 /* Members alive or suspect, self included. */
 uint32_t swim_live_members(const struct swim *s);
 

@@ -70,7 +70,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		CHECK(l.pos == l.end);
 	}
-	if (replica_proto_decode_hello(data, size, &buckets, &hashes) == 0) {
+	uint32_t scope;
+	if (replica_proto_decode_hello(data, size, &buckets, &hashes, &scope) == 0) {
 		CHECK(buckets >= 1 && buckets <= REPLICA_BUCKETS_MAX &&
 		      (buckets & (buckets - 1)) == 0);
 		CHECK(hashes + 8 * (size_t)buckets <= data + size);

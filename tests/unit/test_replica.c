@@ -853,7 +853,7 @@ static void test_list_decode(void **state)
 	const uint8_t body[4] = {9, 8, 7, 6};
 	uint64_t hashes[4] = {1, 2, 3, 4};
 	const uint8_t *h;
-	uint32_t buckets;
+	uint32_t buckets, scope;
 
 	shoal_buf_create(&b, 1 << 20);
 	/* A PULL must ask for something. */
@@ -891,12 +891,30 @@ static void test_list_decode(void **state)
 	}
 	/* AE_HELLO: the hashes must cover exactly the buckets. */
 	shoal_buf_reset(&b);
-	replica_proto_encode_hello(&b, 4, hashes);
-	assert_int_equal(replica_proto_decode_hello(b.data, b.len, &buckets, &h), 0);
+	replica_proto_encode_hello(&b, 4, hashes, 0);
+	assert_int_equal(replica_proto_decode_hello(b.data, b.len, &buckets, &h, &scope), 0);
 	assert_int_equal(buckets, 4);
 	assert_int_equal(h[15], 2);
 	b.data[2] = 2; /* buckets 4 -> 2 (a fixint): 32 hash bytes for 2 buckets */
-	assert_int_equal(replica_proto_decode_hello(b.data, b.len, &buckets, &h), SHOAL_E_RANGE);
+	assert_int_equal(replica_proto_decode_hello(b.data, b.len, &buckets, &h, &scope),
+	                 SHOAL_E_RANGE);
+	/* A scope travels as a fourth element, only when it narrows; a message
+	 * without one (an older peer's) means every item. */
+	shoal_buf_reset(&b);
+	replica_proto_encode_hello(&b, 4, hashes, REPLICA_SCOPE_NO_BULK);
+	assert_int_equal(replica_proto_decode_hello(b.data, b.len, &buckets, &h, &scope), 0);
+	assert_int_equal(scope, REPLICA_SCOPE_NO_BULK);
+	uint64_t root = 0;
+	shoal_buf_reset(&b);
+	replica_proto_encode_root(&b, 8, 77, 0);
+	assert_int_equal(b.data[0], 0x93); /* three elements, as before */
+	assert_int_equal(replica_proto_decode_root(b.data, b.len, &buckets, &root, &scope), 0);
+	assert_int_equal(scope, 0);
+	assert_int_equal(root, 77);
+	shoal_buf_reset(&b);
+	replica_proto_encode_root(&b, 8, 77, REPLICA_SCOPE_NO_BULK);
+	assert_int_equal(replica_proto_decode_root(b.data, b.len, &buckets, &root, &scope), 0);
+	assert_int_equal(scope, REPLICA_SCOPE_NO_BULK);
 	shoal_buf_destroy(&b);
 }
 
