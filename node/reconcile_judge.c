@@ -177,7 +177,13 @@ void rec_judge(struct node_reconcile *r)
 		                  : SHOAL_E_STATE;
 		/* Found on the cluster, unknown to this process: now an entry's. */
 		bool found = r->norphans > 0 && rec_orphans_claim(r, it->env.body.name);
-		if (sel == 1) {
+		if (sel == 1 && it->stub) {
+			/* A leaf's stub that selects it now: its body is on the way
+			 * (leaf_intents.c); what the engine holds stays until it
+			 * arrives. */
+			if (e != NULL)
+				e->seen = true;
+		} else if (sel == 1) {
 			if (e == NULL && (e = add(r, it->env.body.name, at)) == NULL)
 				continue; /* out of memory: judged again at the next change */
 			e->seen = true;
