@@ -209,6 +209,7 @@ static int load_records(struct node *n)
 	}
 	mdb_cursor_close(cur);
 	mdb_txn_abort(txn);
+	n->leaf_wanting = (uint32_t)stubs; /* a full node fills them (leaf_intents.c) */
 	for (size_t i = 0; i < intent_store_count(n->intents); i++)
 		shoal_hlc_observe(&n->hlc, intent_store_at(n->intents, i)->env.body.hlc);
 	node_log_event(&n->log, bad > 0 ? NODE_LOG_WARN : NODE_LOG_INFO, "intents_loaded",

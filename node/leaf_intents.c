@@ -25,6 +25,10 @@
  * A want given up by the service is asked again: while any stub waits for
  * its body the walk is repeated every LEAF_REWANT_POLLS reconciler polls.
  *
+ * A full node holds stubs only when it starts on a data dir a leaf left:
+ * everything is whole there, so the same walk wants each stub's body until
+ * none is left, and stops.
+ *
  * An envelope committed at this node's own API is never cut: a leaf passes
  * every POST /v1/intents on to a full node (api_intents.c), so only one
  * accepted before the node became a leaf can be here, and it may be the
@@ -117,7 +121,9 @@ void node_leaf_intents_judge(struct node *n)
 {
 	struct shoal_label own[NODE_ALL_LABELS_MAX];
 	uint32_t wanting = 0;
-	if (!n->cfg->leaf || n->intents == NULL)
+	/* A full node walks only while it has stubs to fill: a data dir that
+	 * was a leaf's (node_intents_open counts the stubs it loads). */
+	if (n->intents == NULL || (!n->cfg->leaf && n->leaf_wanting == 0))
 		return;
 	struct shoal_labels labels = {own, node_labels_compose(n, &n->sys, own)};
 	/* A cut replaces the item in place: indexes stay valid. */
@@ -126,7 +132,7 @@ void node_leaf_intents_judge(struct node *n)
 		const struct intent_body *b = &it->env.body;
 		if (!intent_kind_stubbable(b->kind) || b->op != INTENT_PUT)
 			continue;
-		bool whole = whole_here(n->intents, it, &labels);
+		bool whole = !n->cfg->leaf || whole_here(n->intents, it, &labels);
 		if (it->stub && whole) {
 			wanting++;
 			want_body(n, it);

@@ -16,6 +16,9 @@
  * an entry here when their intent does not select the site, and are
  * removed like any other.
  *
+ * A leaf's stub that selects the site (its body dropped while it did not;
+ * leaf_intents.c is fetching it) is left as it is until the body is in.
+ *
  * Each intent is its own set with its own backoff in the engine, and a
  * refusal here only marks that one entry: one intent's failure never
  * blocks another.

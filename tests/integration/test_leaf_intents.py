@@ -17,7 +17,8 @@ about 2 KB are posted at a full node; a few select the leaf. Checked here:
   (intents_loaded), and the intent the new label selects is made whole and
   applied;
 - POST /v1/intents on the leaf is committed by a full node (named in
-  X-Shoal-Answered-By): killing the leaf right after loses nothing.
+  X-Shoal-Answered-By): killing the leaf right after loses nothing;
+- the leaf's data dir restarted as a full node pulls the body of every stub.
 The bytes the leaf stores and receives against a full node are printed.
 """
 import base64
@@ -284,6 +285,19 @@ class LeafIntentsTest(unittest.TestCase):
         st, h, why = raw(self.leaf, "POST", "/v1/intents", bad)
         self.assertEqual((st, why["error"]), (401, "bad_signature"))
         self.assertIn("x-shoal-answered-by", h)
+
+    def test_5_a_leaf_restarted_full_fills_its_stubs(self):
+        stubs = self.leaf.metric("shoal_intents_stubs")
+        self.assertGreater(stubs, 0)
+        self.leaf.terminate()
+        self.leaf.extra_args.remove("--leaf")
+        self.leaf.start()
+        self.leaf.wait_ready()
+        wait_until(lambda: self.leaf.metric("shoal_intents_stubs") == 0, 40,
+                   "every stub filled on the node now full")
+        self.assertEqual(self.leaf.metric("shoal_intents_filled_total"), stubs)
+        digest = self.local(self.full[0])["digest"]
+        wait_until(lambda: self.local(self.leaf)["digest"] == digest, 20, "digests agree")
 
 
 if __name__ == "__main__":
