@@ -16,7 +16,7 @@ about 2 KB are posted at a full node; a few select the leaf. Checked here:
 - SIGKILL and a restart with one more label: the stubs come back from LMDB
   (intents_loaded), and the intent the new label selects is made whole and
   applied;
-- POST /v1/intents on the leaf is committed by a full node (named in
+- POST /v1/intents on the leaf (raw, and by shoalctl apply) is committed by a full node (named in
   X-Shoal-Answered-By): killing the leaf right after loses nothing;
 - the leaf's data dir restarted as a full node pulls the body of every stub.
 The bytes the leaf stores and receives against a full node are printed.
@@ -30,7 +30,7 @@ import unittest
 
 from . import intents as ix
 from .mesh import SuiteTimer, wait_until
-from .test_reconcile import Fixture
+from .test_reconcile import Fixture, configmap
 
 TIMER = SuiteTimer("test_leaf_intents")
 FULL = 3
@@ -277,6 +277,11 @@ class LeafIntentsTest(unittest.TestCase):
         self.assertIn(h.get("x-shoal-answered-by"), names)
         wait_until(lambda: self.cm("posted-here") == 200, 30, "posted-here applied")
         self.assertEqual(self.held("posted-here"), "whole")
+        # shoalctl apply against the leaf: its GETs and its POST answered by full nodes.
+        self.fx.apply(self.leaf, "ctl-applied", [configmap("ctl-applied", {"k": "v"})],
+                      selector="region=jp")
+        wait_until(lambda: self.cm("ctl-applied") == 200, 30, "ctl-applied applied")
+        self.assertEqual(self.full[0].get("/v1/intents/App/ctl-applied")["kind"], "App")
         # A refused envelope is relayed with the full node's reason.
         bad = dict(self.app("bad-one", {"selector": "region=jp"}))
         sig = bytearray(base64.b64decode(bad["sig"]))
