@@ -87,7 +87,20 @@ static void on_pick(void *ctx, const struct fleet_site *s)
 
 static int by_name(const void *a, const void *b)
 {
-	return strcmp(*(const site_name *)a, *(const site_name *)b);
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The names in order: pointers sorted, the names stay where they are. */
+static const char **sorted_names(const struct picked *p)
+{
+	const char **order = malloc((p->n > 0 ? p->n : 1) * sizeof(*order));
+	if (order == NULL)
+		return NULL;
+	for (size_t i = 0; i < p->n; i++)
+		order[i] = p->names[i];
+	if (p->n > 1)
+		qsort(order, p->n, sizeof(*order), by_name);
+	return order;
 }
 
 /* The second pass: one line per site of the page. */
@@ -180,14 +193,14 @@ static bool parse_query(struct node_http_req *req, struct list_query *q)
 /* The answer's text: {"selector", "count", "sites"[, "continue",
  * "remaining"]}, the bytes json_dumps would give. 0 or -ENOMEM/-E2BIG. */
 static int write_list(struct node *n, const struct list_query *q, const struct picked *p,
-                      struct shoal_buf *out)
+                      const char **order, struct shoal_buf *out)
 {
 	struct shoal_buf lines;
 	size_t page = q->limit > 0 && q->limit < p->n ? q->limit : p->n;
 	struct lines l = {&lines, q->fields, 0};
 	shoal_buf_create(&lines, LIST_TEXT_MAX);
 	for (size_t i = 0; i < page; i++) {
-		if (node_fleet_site(n, p->names[i], on_line, &l) < 0) {
+		if (node_fleet_site(n, order[i], on_line, &l) < 0) {
 			shoal_buf_destroy(&lines);
 			return -ENOMEM;
 		}
@@ -205,7 +218,7 @@ static int write_list(struct node *n, const struct list_query *q, const struct p
 		char token[FLEET_PAGE_TOKEN_MAX];
 		json_text_raw(out, ",\"continue\":");
 		if (page < p->n && page > 0 &&
-		    fleet_page_token_encode(q->hash, p->names[page - 1], token) == 0) {
+		    fleet_page_token_encode(q->hash, order[page - 1], token) == 0) {
 			json_text_raw(out, "\"");
 			json_text_raw(out, token);
 			json_text_raw(out, "\"");
@@ -235,11 +248,12 @@ void node_api_fleet_sites(struct node_http_req *req)
 	int rc = node_fleet_walk_flags(n, q.sel, FLEET_WALK_NO_RECORD, on_pick, &p);
 	if (rc == 0 && p.oom)
 		rc = -ENOMEM;
-	if (rc == 0) {
-		if (p.n > 1)
-			qsort(p.names, p.n, sizeof(*p.names), by_name);
-		rc = write_list(n, &q, &p, &out);
-	}
+	const char **order = rc == 0 ? sorted_names(&p) : NULL;
+	if (rc == 0 && order == NULL)
+		rc = -ENOMEM;
+	if (rc == 0)
+		rc = write_list(n, &q, &p, order, &out);
+	free(order);
 	free(p.names);
 	selector_delete(q.sel);
 	if (rc != 0) {

@@ -128,9 +128,15 @@ static void visit_member(struct walk *w, const struct selector *sel,
                          const struct swim_member_info *m, const struct health_entry *e, bool has,
                          fleet_site_fn fn, void *ctx)
 {
-	if (!node_site_labels_decode(m->labels, m->labels_len, w->labels) ||
-	    (sel != NULL && !selector_matches(sel, &w->labels->view)))
+	if (sel == NULL && (w->flags & FLEET_WALK_NO_RECORD)) {
+		/* Nothing reads them: member labels always decode (SWIM checked
+		 * them on arrival), so the walk shows the same sites without. */
+		w->labels->view.items = w->labels->items;
+		w->labels->view.n = 0;
+	} else if (!node_site_labels_decode(m->labels, m->labels_len, w->labels) ||
+	           (sel != NULL && !selector_matches(sel, &w->labels->view))) {
 		return;
+	}
 	bool decoded = has && !(w->flags & FLEET_WALK_NO_RECORD) && decode(e, w->rec);
 	struct fleet_site s = {
 	        .name = m->name,

@@ -50,9 +50,10 @@ int node_fleet_walk(struct node *n, const struct selector *sel, fleet_site_fn fn
 
 /* Walk flags. */
 enum {
-	/* Leave records undecoded (`rec` NULL; entry, view, band and labels
-	 * as usual): a walk that only picks sites by name, view or band costs
-	 * a tenth of one that decodes every record. */
+	/* Leave records undecoded (`rec` NULL; entry, view and band as
+	 * usual; labels only when a selector reads them, else none): a walk
+	 * that only picks sites by name, view or band costs a tenth of one
+	 * that decodes every record. */
 	FLEET_WALK_NO_RECORD = 1,
 };
 int node_fleet_walk_flags(struct node *n, const struct selector *sel, unsigned flags,

@@ -106,49 +106,50 @@ static void key(struct shoal_buf *b, bool *first, const char *k)
 /* "key":n with the separator before it, for the fixed objects. */
 static void int_field(struct shoal_buf *b, const char *sep_key, size_t len, int64_t v)
 {
-	shoal_buf_append(b, sep_key, len);
+	json_text_put(b, sep_key, len);
 	json_text_int(b, v);
 }
 #define INT_FIELD(b, lit, v) int_field((b), (lit), sizeof(lit) - 1, (v))
 
-/* Pairs whose key and value are UTF-8 (records and member records allow
- * no duplicate keys). */
+/* One "key":"value" pair after a comma unless first; nothing (and false)
+ * when either is not UTF-8: jansson's setters leave such a pair out. */
+static bool pair(struct shoal_buf *b, bool first, const char *k, size_t kl, const char *v,
+                 size_t vl)
+{
+	size_t mark = b->len;
+	if (!first)
+		JSON_TEXT_LIT(b, ",");
+	if (memchr(k, '\0', kl) == NULL && json_text_str(b, k, kl)) {
+		JSON_TEXT_LIT(b, ":");
+		if (json_text_str(b, v, vl))
+			return true;
+	}
+	if (b->err == 0)
+		b->len = mark;
+	return false;
+}
+
+/* A record's pairs (records allow no duplicate keys). */
 static void pairs(struct shoal_buf *b, const struct health_label *p, uint32_t n)
 {
 	bool first = true;
 	JSON_TEXT_LIT(b, "{");
-	for (uint32_t i = 0; i < n; i++) {
-		const char *v = p[i].value.s != NULL ? p[i].value.s : "";
-		if (memchr(p[i].key.s, '\0', p[i].key.len) != NULL ||
-		    !json_text_utf8_valid(p[i].key.s, p[i].key.len) ||
-		    !json_text_utf8_valid(v, p[i].value.len))
-			continue;
-		if (!first)
-			JSON_TEXT_LIT(b, ",");
-		json_text_str(b, p[i].key.s, p[i].key.len);
-		JSON_TEXT_LIT(b, ":");
-		json_text_str(b, v, p[i].value.len);
-		first = false;
-	}
+	for (uint32_t i = 0; i < n; i++)
+		if (pair(b, first, p[i].key.s, p[i].key.len,
+		         p[i].value.s != NULL ? p[i].value.s : "", p[i].value.len))
+			first = false;
 	JSON_TEXT_LIT(b, "}");
 }
 
+/* The member record's labels (sorted, no duplicate keys). */
 static void labels(struct shoal_buf *b, const struct shoal_labels *l)
 {
 	bool first = true;
 	JSON_TEXT_LIT(b, "{");
-	for (size_t i = 0; i < l->n; i++) {
-		size_t kl = strlen(l->items[i].key), vl = strlen(l->items[i].value);
-		if (!json_text_utf8_valid(l->items[i].key, kl) ||
-		    !json_text_utf8_valid(l->items[i].value, vl))
-			continue;
-		if (!first)
-			JSON_TEXT_LIT(b, ",");
-		json_text_str(b, l->items[i].key, kl);
-		JSON_TEXT_LIT(b, ":");
-		json_text_str(b, l->items[i].value, vl);
-		first = false;
-	}
+	for (size_t i = 0; i < l->n; i++)
+		if (pair(b, first, l->items[i].key, strlen(l->items[i].key), l->items[i].value,
+		         strlen(l->items[i].value)))
+			first = false;
 	JSON_TEXT_LIT(b, "}");
 }
 
@@ -289,7 +290,7 @@ void fleet_line_write(struct shoal_buf *b, const struct fleet_site *s, uint32_t 
 			continue;
 		if (!first)
 			JSON_TEXT_LIT(b, ",");
-		shoal_buf_append(b, fields[f].key, fields[f].key_len);
+		json_text_put(b, fields[f].key, fields[f].key_len);
 		first = false;
 		switch (f) {
 		case F_NAME:

@@ -63,70 +63,85 @@ bool json_text_utf8_valid(const char *s, size_t len)
 
 void json_text_raw(struct shoal_buf *b, const char *s)
 {
-	shoal_buf_append(b, s, strlen(s));
+	json_text_put(b, s, strlen(s));
 }
 
 static void put_u_escape(struct shoal_buf *b, uint32_t unit)
 {
-	char seq[8];
-	snprintf(seq, sizeof(seq), "\\u%04X", (unsigned)unit);
-	shoal_buf_append(b, seq, 6);
+	static const char hex[] = "0123456789ABCDEF";
+	char seq[6] = {'\\',
+	               'u',
+	               hex[(unit >> 12) & 15],
+	               hex[(unit >> 8) & 15],
+	               hex[(unit >> 4) & 15],
+	               hex[unit & 15]};
+	json_text_put(b, seq, sizeof(seq));
+}
+
+/* One character that needs more than itself: a short escape, \uXXXX, or
+ * a surrogate pair. */
+static void put_escaped(struct shoal_buf *b, uint32_t cp)
+{
+	switch (cp) {
+	case '"':
+		JSON_TEXT_LIT(b, "\\\"");
+		return;
+	case '\\':
+		JSON_TEXT_LIT(b, "\\\\");
+		return;
+	case '\b':
+		JSON_TEXT_LIT(b, "\\b");
+		return;
+	case '\f':
+		JSON_TEXT_LIT(b, "\\f");
+		return;
+	case '\n':
+		JSON_TEXT_LIT(b, "\\n");
+		return;
+	case '\r':
+		JSON_TEXT_LIT(b, "\\r");
+		return;
+	case '\t':
+		JSON_TEXT_LIT(b, "\\t");
+		return;
+	}
+	if (cp < 0x10000) {
+		put_u_escape(b, cp);
+	} else {
+		cp -= 0x10000;
+		put_u_escape(b, 0xD800 | ((cp >> 10) & 0x3FF));
+		put_u_escape(b, 0xDC00 | (cp & 0x3FF));
+	}
 }
 
 bool json_text_str(struct shoal_buf *b, const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	if (len > 0 && !json_text_utf8_valid(s, len))
-		return false;
-	shoal_buf_append(b, "\"", 1);
-	size_t i = 0;
+	size_t start = b->len, i = 0;
+	JSON_TEXT_LIT(b, "\"");
+	/* One pass: runs of plain ASCII go in one append; anything else is
+	 * decoded, and an invalid sequence takes back what was written. */
 	while (i < len) {
-		/* The run that needs no escaping goes in one append. */
 		size_t run = i;
 		while (run < len && p[run] >= 0x20 && p[run] < 0x80 && p[run] != '"' &&
 		       p[run] != '\\')
 			run++;
 		if (run > i)
-			shoal_buf_append(b, s + i, run - i);
+			json_text_put(b, s + i, run - i);
 		i = run;
 		if (i >= len)
 			break;
 		uint32_t cp;
-		size_t used = utf8_next(p + i, len - i, &cp); /* valid: checked above */
-		i += used;
-		switch (cp) {
-		case '"':
-			shoal_buf_append(b, "\\\"", 2);
-			break;
-		case '\\':
-			shoal_buf_append(b, "\\\\", 2);
-			break;
-		case '\b':
-			shoal_buf_append(b, "\\b", 2);
-			break;
-		case '\f':
-			shoal_buf_append(b, "\\f", 2);
-			break;
-		case '\n':
-			shoal_buf_append(b, "\\n", 2);
-			break;
-		case '\r':
-			shoal_buf_append(b, "\\r", 2);
-			break;
-		case '\t':
-			shoal_buf_append(b, "\\t", 2);
-			break;
-		default:
-			if (cp < 0x10000) {
-				put_u_escape(b, cp);
-			} else {
-				cp -= 0x10000;
-				put_u_escape(b, 0xD800 | ((cp >> 10) & 0x3FF));
-				put_u_escape(b, 0xDC00 | (cp & 0x3FF));
-			}
+		size_t used = utf8_next(p + i, len - i, &cp);
+		if (used == 0) {
+			if (b->err == 0 && b->len >= start)
+				b->len = start; /* jansson refuses the string: so do we */
+			return false;
 		}
+		i += used;
+		put_escaped(b, cp);
 	}
-	shoal_buf_append(b, "\"", 1);
+	JSON_TEXT_LIT(b, "\"");
 	return true;
 }
 
@@ -147,7 +162,7 @@ void json_text_int(struct shoal_buf *b, int64_t v)
 	char *p = digits(end, mag);
 	if (v < 0)
 		*--p = '-';
-	shoal_buf_append(b, p, (size_t)(end - p));
+	json_text_put(b, p, (size_t)(end - p));
 }
 
 void json_text_pm(struct shoal_buf *b, uint32_t pm)
@@ -158,19 +173,19 @@ void json_text_pm(struct shoal_buf *b, uint32_t pm)
 	*--end = (char)('0' + pm % 10);
 	*--end = '.';
 	char *p = digits(end, pm / 10);
-	shoal_buf_append(b, p, (size_t)(text + sizeof(text) - p));
+	json_text_put(b, p, (size_t)(text + sizeof(text) - p));
 }
 
 void json_text_real(struct shoal_buf *b, double v)
 {
 	char text[40];
 	if (!isfinite(v)) {
-		shoal_buf_append(b, "null", 4);
+		json_text_put(b, "null", 4);
 		return;
 	}
 	int n = snprintf(text, sizeof(text), "%.10g", v);
 	if (n < 0 || (size_t)n >= sizeof(text) - 3) {
-		shoal_buf_append(b, "null", 4);
+		json_text_put(b, "null", 4);
 		return;
 	}
 	/* The API runs in the C locale, so the decimal point is '.'. Like
@@ -191,7 +206,7 @@ void json_text_real(struct shoal_buf *b, double v)
 			n = (int)strlen(text);
 		}
 	}
-	shoal_buf_append(b, text, (size_t)n);
+	json_text_put(b, text, (size_t)n);
 }
 
 void json_text_decimal(struct shoal_buf *b, const char *text, size_t len, double v)
@@ -243,12 +258,12 @@ void json_text_decimal(struct shoal_buf *b, const char *text, size_t len, double
 	if (neg)
 		JSON_TEXT_LIT(b, "-");
 	if (int_end > int_start)
-		shoal_buf_append(b, text + int_start, int_end - int_start);
+		json_text_put(b, text + int_start, int_end - int_start);
 	else
 		JSON_TEXT_LIT(b, "0");
 	JSON_TEXT_LIT(b, ".");
 	if (frac_end > frac_start)
-		shoal_buf_append(b, text + frac_start, frac_end - frac_start);
+		json_text_put(b, text + frac_start, frac_end - frac_start);
 	else
 		JSON_TEXT_LIT(b, "0");
 }
