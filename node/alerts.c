@@ -363,7 +363,7 @@ static bool deliverer(struct node *n, const char *rule, char *who, size_t cap)
 	uint32_t cursor = 0;
 	int pick = -1;
 	while (n->swim != NULL && swim_member_next(n->swim, &cursor, &m) == 0) {
-		if (m.state != SWIM_ALIVE || node_labels_say_leaf(NULL, m.labels, m.labels_len))
+		if (m.state != SWIM_ALIVE || shoal_labels_say_leaf(NULL, m.labels, m.labels_len))
 			continue;
 		if (count == capn) {
 			size_t c = capn ? capn * 2 : 16;

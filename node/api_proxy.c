@@ -116,7 +116,7 @@ static bool pick(struct proxy_req *r, struct shoal_addr *api)
 	while (swim_member_next(n->swim, &cursor, &mi) == 0) {
 		struct shoal_addr a;
 		if (mi.is_self || mi.state != SWIM_ALIVE ||
-		    node_labels_say_leaf(NULL, mi.labels, mi.labels_len) ||
+		    shoal_labels_say_leaf(NULL, mi.labels, mi.labels_len) ||
 		    node_member_api(&mi, &a) != 0 || was_tried(r, mi.name))
 			continue;
 		/* Reservoir sampling keeps a uniform pick past the buffer. */

@@ -72,7 +72,7 @@ static uint32_t full_members(struct node *n, struct shoal_addr *out, uint32_t ca
 	uint32_t cursor = 0, seen = 0, count = 0;
 	while (swim_member_next(n->swim, &cursor, &mi) == 0) {
 		if (mi.is_self || mi.state != SWIM_ALIVE ||
-		    node_labels_say_leaf(NULL, mi.labels, mi.labels_len))
+		    shoal_labels_say_leaf(NULL, mi.labels, mi.labels_len))
 			continue;
 		/* Reservoir sampling: a uniform pick of `cap` among all. */
 		uint32_t slot = seen < cap ? seen : randombytes_uniform(seen + 1);

@@ -24,6 +24,7 @@
 
 #include "shoal/hlc.h"
 #include "shoal/intent_store.h"
+#include "shoal/leaf.h"
 #include "shoal/seal.h"
 #include "shoal/replica.h"
 #include "shoal/swim.h"
@@ -46,10 +47,9 @@
 /* Operator and system labels together. */
 #define NODE_ALL_LABELS_MAX (NODE_LABELS_MAX + 3 + NODE_SYS_LABELS_MAX) /* + trust, role, api */
 /* System labels of leaf mode (docs/operations.md, "Leaf sites"): a leaf says
- * so, and every node says which port its API listens on (at its gossip
- * address), so a leaf can ask a full node for the fleet. */
-#define NODE_ROLE_LABEL     "sys.shoal.io/role"
-#define NODE_ROLE_LEAF      "leaf"
+ * so (SHOAL_ROLE_LABEL, include/shoal/leaf.h), and every node says which
+ * port its API listens on (at its gossip address), so a leaf can ask a full
+ * node for the fleet. */
 #define NODE_API_PORT_LABEL "sys.shoal.io/api-port"
 
 struct node {
@@ -156,10 +156,9 @@ int node_replica_want(struct node *n, const struct replica_item *it, const struc
  * its cluster answers (NULL or "" clears it); a change re-announces the
  * member record; 0, SHOAL_E_STATE when not running, SHOAL_E_TOO_BIG when
  * the labels would no longer fit (the old ones are kept). */
-/* leaf.c: does a member's labels map say it is a leaf (swim_config.is_quiet)?
- * Its API address: the gossip address with NODE_API_PORT_LABEL's port; -1
- * if the record carries none. */
-bool node_labels_say_leaf(void *ctx, const uint8_t *labels, size_t len);
+/* leaf.c: a member's API address: the gossip address with
+ * NODE_API_PORT_LABEL's port; -1 if the record carries none. Whether it is
+ * a leaf: shoal_labels_say_leaf (shoal/leaf.h). */
 int node_member_api(const struct swim_member_info *mi, struct shoal_addr *out);
 
 /* api_proxy.c: a leaf's client for asking full nodes; nothing on a full
