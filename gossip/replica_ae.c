@@ -295,7 +295,7 @@ void replica_ae_on_list(struct replica *r, uint64_t now, const uint8_t *plain, s
 	for (uint32_t i = 0; i < again.n && lacking > 0; i++) {
 		replica_proto_next(&again, &e);
 		if (replica_lacks(r, &e))
-			replica_want_add(r, now, &e, &r->ae.peer, quiet);
+			replica_want_add(r, now, &e, &r->ae.peer, quiet, true);
 	}
 	replica_ae_end(r, true);
 }

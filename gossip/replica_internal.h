@@ -40,6 +40,7 @@ struct replica_want {
 	uint8_t nsrc;        /* announcers in src[] */
 	uint8_t cur;         /* src[] index to try next; >= nsrc: a random member */
 	bool quiet;          /* from a bulk anti-entropy answer: do not re-announce */
+	bool ae_only;        /* listed by anti-entropy, no announcement heard (yet) */
 	uint16_t tries;      /* pulls attempted */
 	uint32_t size;       /* announced body bytes */
 	uint32_t pull;       /* WANT_INFLIGHT: index in pulls[] */
@@ -98,10 +99,11 @@ int replica_announce_item(struct replica *r, const struct replica_item *it);
 
 /* replica_pull.c */
 struct replica_want *replica_want_find(struct replica *r, const uint8_t *digest);
-/* Want an item from `src` (NULL: none known yet). Merges with a want of the
- * same digest. 0, or SHOAL_E_TOO_BIG with the table full. */
+/* Want an item from `src` (NULL: none known yet); `listed`: src listed it
+ * in an anti-entropy answer rather than announcing it. Merges with a want of
+ * the same digest. 0, or SHOAL_E_TOO_BIG with the table full. */
 int replica_want_add(struct replica *r, uint64_t now, const struct replica_wire_item *it,
-                     const struct shoal_addr *src, bool quiet);
+                     const struct shoal_addr *src, bool quiet, bool listed);
 /* Does this node lack `it` (absent, older, or same version other digest)? */
 bool replica_lacks(struct replica *r, const struct replica_wire_item *it);
 /* Start pulls for the wants that are due. */

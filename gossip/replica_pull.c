@@ -64,12 +64,13 @@ bool replica_lacks(struct replica *r, const struct replica_wire_item *it)
 }
 
 int replica_want_add(struct replica *r, uint64_t now, const struct replica_wire_item *it,
-                     const struct shoal_addr *src, bool quiet)
+                     const struct shoal_addr *src, bool quiet, bool listed)
 {
 	struct replica_want *w = replica_want_find(r, it->digest);
 	if (w != NULL) {
 		add_source(w, src);
 		w->quiet = w->quiet && quiet;
+		w->ae_only = w->ae_only && listed;
 		return 0;
 	}
 	if (it->size > r->cfg.body_max)
@@ -100,6 +101,7 @@ int replica_want_add(struct replica *r, uint64_t now, const struct replica_wire_
 		memcpy(w->digest, it->digest, REPLICA_DIGEST_LEN);
 		w->size = it->size;
 		w->quiet = quiet;
+		w->ae_only = listed;
 		w->not_before = now;
 		add_source(w, src);
 		r->nwants++;
@@ -130,9 +132,9 @@ int replica_want(struct replica *r, uint64_t now, const struct replica_item *it,
 	                              .size = it->size};
 	/* Asked for by the app, not announced to anyone: a body nobody else is
 	 * waiting for is not announced again once taken (quiet). */
-	int rc = replica_want_add(r, now, &w, n > 0 ? &srcs[0] : NULL, true);
+	int rc = replica_want_add(r, now, &w, n > 0 ? &srcs[0] : NULL, true, false);
 	for (uint32_t i = 1; rc == 0 && i < n; i++)
-		rc = replica_want_add(r, now, &w, &srcs[i], true);
+		rc = replica_want_add(r, now, &w, &srcs[i], true, false);
 	return rc;
 }
 
@@ -298,12 +300,14 @@ static void take_item(struct replica *r, uint64_t now, struct replica_pull *p,
 	switch (r->app.offer(r->app.ctx, now, &it, e->body, &p->peer, &reason)) {
 	case REPLICA_ACCEPTED:
 		r->st.accepted++;
+		r->st.ae_only += w->ae_only;
 		if (!w->quiet)
 			replica_announce_item(r, &it);
 		break;
 	case REPLICA_ACCEPTED_QUIET:
 		r->st.accepted++;
 		r->st.accepted_quiet++;
+		r->st.ae_only += w->ae_only;
 		break;
 	case REPLICA_DUPLICATE:
 		r->st.duplicates++;

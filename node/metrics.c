@@ -89,6 +89,10 @@ static void replica_metrics(struct shoal_buf *b, const struct replica_stats *r, 
 	        "Anti-entropy root probes answered (16 bytes; the bucket list follows only when "
 	        "they differ).",
 	        r->ae_roots_served);
+	counter(b, "shoal_replica_antientropy_only_total",
+	        "Items accepted that anti-entropy listed before any announcement of them arrived "
+	        "(what the announcement epidemic missed).",
+	        r->ae_only);
 	family(b, "shoal_replica_pending", "gauge", "Items being fetched.");
 	emit(b, "shoal_replica_pending %u\n", pending);
 }

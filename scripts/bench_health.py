@@ -69,6 +69,12 @@ def main():
               g.get("p50", 0), g.get("p99", 0), g.get("max", 0)))
     print("all traffic per node: %.0f B/s sent (p99 %.0f); refused records: %d" % (
         t["mean"], t["p99"], h["rejected"]))
+    if "copies_via_antientropy_only" in h:
+        print("copies accepted %d, of them via anti-entropy only %d; anti-entropy rounds %d, "
+              "roots differed %d; pull failures %d, abandoned %d" % (
+                  h["copies_accepted"], h["copies_via_antientropy_only"],
+                  h["antientropy_rounds"], h["antientropy_roots_differed"],
+                  h["pull_failures"], h["abandoned"]))
     return 0
 
 

@@ -150,6 +150,8 @@ static void add_stats(struct replica_stats *a, const struct replica_stats *b)
 	a->served_bytes += b->served_bytes;
 	a->ae_rounds += b->ae_rounds;
 	a->ae_entries_in += b->ae_entries_in;
+	a->ae_root_differ += b->ae_root_differ;
+	a->ae_only += b->ae_only;
 	a->malformed += b->malformed;
 }
 

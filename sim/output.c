@@ -300,6 +300,18 @@ static json_t *health_json(const struct sim_run_result *r)
 		                                      "change", r->hslow[i].change));
 	json_object_set_new(o, "slowest", slow);
 	json_object_set_new(o, "rejected", json_integer((json_int_t)r->hrejected));
+	/* What the announcement epidemic missed and anti-entropy repaired (the
+	 * replica's counters, summed over nodes; intents too when the run has
+	 * any). */
+	const struct replica_stats *st = &r->put_stats;
+	json_object_set_new(o, "copies_accepted", json_integer((json_int_t)st->accepted));
+	json_object_set_new(o, "copies_via_antientropy_only",
+	                    json_integer((json_int_t)st->ae_only));
+	json_object_set_new(o, "antientropy_rounds", json_integer((json_int_t)st->ae_rounds));
+	json_object_set_new(o, "antientropy_roots_differed",
+	                    json_integer((json_int_t)st->ae_root_differ));
+	json_object_set_new(o, "pull_failures", json_integer((json_int_t)st->pull_failures));
+	json_object_set_new(o, "abandoned", json_integer((json_int_t)st->abandoned));
 	json_object_set_new(o, "refused_no_member_key", json_integer((json_int_t)r->hno_key));
 	json_object_set_new(o, "records_held_mean", json_real(r->hheld_mean));
 	json_object_set_new(o, "converged_at_end", json_boolean(r->hconverged));

@@ -555,6 +555,8 @@ static int collect_puts(struct run *R)
 	struct sim_run_result *r = R->r;
 	uint32_t n = sim_items_count(R->items), k = 0;
 	double delivered = 0;
+	/* The counters serve the health report too, which may have no puts. */
+	sim_items_stats(R->items, &r->put_stats);
 	if (n == 0)
 		return 0;
 	double *ratio = calloc(R->n, sizeof(*ratio));
@@ -584,7 +586,6 @@ static int collect_puts(struct run *R)
 	free(ratio);
 	r->put_body_bytes = sim_items_body_bytes_total(R->items);
 	r->put_body_ratio = delivered > 0 ? (double)r->put_body_bytes / delivered : 0;
-	sim_items_stats(R->items, &r->put_stats);
 	r->put_rejected = sim_items_rejected(R->items);
 	r->put_mismatched = sim_items_mismatched(R->items);
 	r->put_store_bytes = sim_items_store_bytes(R->items);

@@ -316,6 +316,8 @@ struct swim_user_hooks {
 	/* Each user message is sent mult * ceil(log10(N + 1)) times; 0 means
 	 * the membership retransmit_mult. */
 	uint32_t retransmit_mult;
+	/* The same for bulk messages; 0 means retransmit_mult's. */
+	uint32_t bulk_retransmit_mult;
 };
 
 /* Install (hooks != NULL, copied) or remove (NULL) the service. Removing

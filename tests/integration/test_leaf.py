@@ -136,10 +136,11 @@ class LeafTest(unittest.TestCase):
               f"{leaf_ann:.0f} announcements; full node mean {full:.0f} B "
               f"({full / window:.0f} B/s), {full_ann:.0f} announcements; "
               f"bytes ratio {ratio:.2f}", end="", flush=True)
-        # Health announcements are most of what a full node hears of items;
+        # Health announcements are most of what a full node hears of items
+        # (each node sends each one 3 times at this size: the bulk limit);
         # the leaf hears almost none (only a rare one sent before its
         # senders knew it was a leaf, or relayed for a probe).
-        self.assertGreater(full_ann, 20)
+        self.assertGreater(full_ann, 10)
         self.assertLess(leaf_ann, full_ann * 0.2)
         self.assertLess(ratio, 0.9)
 

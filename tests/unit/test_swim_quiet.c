@@ -4,7 +4,7 @@
  * test_swim_pair.c. A member's quiet flag follows its labels through the
  * is_quiet hook; a bulk user message never reaches a quiet member and a
  * datagram to one does not count as one of its transmits; other user
- * messages reach everyone.
+ * messages reach everyone. Bulk messages have a transmit limit of their own.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -407,6 +407,47 @@ static void test_bulk_to_quiet_is_not_a_transmit(void **state)
 	assert_int_equal(swim_user_queued(W.n[0].swim), 1);
 }
 
+/*
+ * Bulk messages have their own transmit limit (bulk_retransmit_mult, by
+ * default the user messages' mult); other user messages keep theirs. Three
+ * members: limit = mult * ceil(log10(3 + 1)) = mult. Every
+ * transmit is one datagram to one member and nothing is lost here, so the
+ * receivers together hear each message exactly its limit of times (the
+ * leaf hears no bulk, and a datagram to it is not a bulk transmit).
+ */
+static void transmits_with(uint32_t mult, uint32_t bulk_mult, int want_bulk, int want_normal)
+{
+	start_three(true);
+	for (int i = 0; i < 3; i++) {
+		struct swim_user_hooks h = {.ctx = &W.n[i],
+		                            .on_message = on_user,
+		                            .retransmit_mult = mult,
+		                            .bulk_retransmit_mult = bulk_mult};
+		assert_int_equal(swim_set_user(W.n[i].swim, NULL), 0);
+		assert_int_equal(swim_set_user(W.n[i].swim, &h), 0);
+	}
+	static const uint8_t bulk[] = "Bhealth news", normal[] = "Nintent news";
+	assert_int_equal(swim_user_broadcast_bulk(W.n[0].swim, 1, bulk, sizeof(bulk)), 0);
+	assert_int_equal(swim_user_broadcast(W.n[0].swim, 2, normal, sizeof(normal)), 0);
+	run_for(10000000);
+	assert_int_equal(swim_user_queued(W.n[0].swim), 0);
+	assert_int_equal(got(1, 'B'), want_bulk);
+	assert_int_equal(got(2, 'B'), 0);
+	assert_int_equal(got(1, 'N') + got(2, 'N'), want_normal);
+}
+
+static void test_bulk_transmit_limit(void **state)
+{
+	(void)state;
+	transmits_with(4, 2, 2, 4);
+}
+
+static void test_bulk_limit_defaults_to_mult(void **state)
+{
+	(void)state;
+	transmits_with(3, 0, 3, 3);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -416,6 +457,8 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_bulk_skips_quiet_members, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_bulk_to_quiet_is_not_a_transmit, setup,
 	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_bulk_transmit_limit, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_bulk_limit_defaults_to_mult, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
