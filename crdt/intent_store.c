@@ -205,7 +205,6 @@ static struct intent_item *item_make(const uint8_t *bytes, size_t len, uint64_t 
 		item_free(it);
 		return NULL;
 	}
-	crypto_hash_sha256(it->digest, it->bytes, len);
 	it->bucket = intent_store_key_bucket(it->env.body.kind, it->env.body.name);
 	it->received_ms = received_ms;
 	snprintf(it->from, sizeof(it->from), "%s", from != NULL ? from : "");

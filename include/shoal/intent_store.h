@@ -87,9 +87,6 @@ struct intent_item {
 	uint8_t *bytes;                 /* the binary envelope (owned) */
 	size_t len;                     /* bytes in it */
 	struct intent_envelope env;     /* decoded view into bytes */
-	uint8_t digest[32];             /* SHA-256 of all of bytes: what replication announces
-	                                 * and checks pulled bytes against (env.id, the
-	                                 * intent's id, hashes only the body) */
 	uint16_t bucket;                /* anti-entropy bucket of the key */
 	uint64_t received_ms;           /* wall ms this node committed it */
 	char from[INTENT_FROM_MAX + 1]; /* "api" or the peer it came from */
