@@ -217,6 +217,11 @@ static void tick(void *ctx, uint64_t now)
 		replica_schedule(r, now);
 }
 
+static void on_joined(void *ctx, uint64_t now, const struct shoal_addr *peer)
+{
+	replica_ae_on_joined(ctx, now, peer);
+}
+
 static uint64_t next_deadline(void *ctx)
 {
 	const struct replica *r = ctx;
@@ -259,6 +264,7 @@ int replica_new(struct replica **out, const struct replica_config *cfg, struct s
 	        .on_stream_error = on_stream_error,
 	        .tick = tick,
 	        .next_deadline = next_deadline,
+	        .on_joined = on_joined,
 	        .retransmit_mult = cfg->retransmit_mult,
 	};
 	if (swim_set_user(s, &h) < 0) {

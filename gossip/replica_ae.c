@@ -5,7 +5,8 @@
  * Announcements are best effort: a node that was down, partitioned, or whose
  * want table overflowed misses some. Periodically (ae_interval, jittered
  * +-50% so nodes do not exchange in lockstep) and ae_first after start (a
- * join or a restart), a node asks one random member:
+ * join or a restart), a node asks one random member; and as soon as a join
+ * completes, it asks the member it joined through:
  *
  *   C -> S  AE_ROOT   [34, B, one hash over the B bucket hashes]
  *   S -> C  AE_LIST   [33, B, []] when the roots match        S closes
@@ -162,6 +163,23 @@ void replica_ae_tick(struct replica *r, uint64_t now)
 		return;
 	}
 	r->next_ae = now + jittered(r, r->cfg.ae_interval_us);
+}
+
+/* The first exchange of a node that (re)joins goes to the member it joined
+ * through, as soon as that join's push-pull completes: that member just
+ * answered, so it is up and reachable, and a node back from a restart
+ * learns what it missed in one round trip after its join instead of
+ * ae_first later (1 s on a LAN, five gossip intervals in which an intent
+ * the rest of the mesh holds is missing here). The scheduled first
+ * exchange still runs, with a random member: a second source costs a root
+ * probe when the two already agree. Scope as replica_sync, except that the
+ * seed's quietness is not looked up: a quiet seed narrows the exchange to
+ * its own scope (the header comment). */
+void replica_ae_on_joined(struct replica *r, uint64_t now, const struct shoal_addr *peer)
+{
+	if (r->cfg.ae_interval_us == 0 || r->ae.active)
+		return;
+	begin(r, now, peer, false, r->cfg.quiet ? REPLICA_SCOPE_NO_BULK : 0);
 }
 
 uint64_t replica_ae_deadline(const struct replica *r)

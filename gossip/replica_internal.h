@@ -118,6 +118,8 @@ void replica_serve_pull(struct replica *r, uint64_t conv, const struct shoal_add
 
 /* replica_ae.c */
 void replica_ae_tick(struct replica *r, uint64_t now);
+/* A join through `peer` completed: exchange with it now (replica_ae.c). */
+void replica_ae_on_joined(struct replica *r, uint64_t now, const struct shoal_addr *peer);
 uint64_t replica_ae_deadline(const struct replica *r);
 void replica_ae_serve(struct replica *r, uint64_t conv, const struct shoal_addr *from,
                       const uint8_t *plain, size_t len);
