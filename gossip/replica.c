@@ -255,6 +255,7 @@ int replica_new(struct replica **out, const struct replica_config *cfg, struct s
 	r->app = *app;
 	r->sched_at = UINT64_MAX;
 	r->next_ae = cfg->ae_interval_us != 0 ? now + cfg->ae_first_us : UINT64_MAX;
+	r->first_due = cfg->ae_interval_us != 0;
 	shoal_buf_create(&r->buf, REPLICA_MSG_MAX);
 
 	struct swim_user_hooks h = {

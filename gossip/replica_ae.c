@@ -138,9 +138,11 @@ void replica_ae_on_differ(struct replica *r, uint64_t now)
 {
 	struct shoal_addr peer = r->ae.peer;
 	uint32_t scope = r->ae.scope;
+	bool join = r->ae.join;
 	replica_ae_end(r, true);
 	r->st.ae_root_differ++;
-	begin(r, now, &peer, true, scope);
+	if (begin(r, now, &peer, true, scope) == 0)
+		r->ae.join = join;
 }
 
 /* Uniform in [interval/2, 3*interval/2). */
@@ -156,12 +158,15 @@ void replica_ae_tick(struct replica *r, uint64_t now)
 		replica_ae_end(r, true);
 	if (now < r->next_ae)
 		return;
-	if (replica_sync(r, now) == SHOAL_E_NOT_FOUND) {
-		/* Alone (still joining): try again soon rather than a full
-		 * interval later, so a fresh node catches up right after its join. */
+	int rc = replica_sync(r, now);
+	if (rc == SHOAL_E_NOT_FOUND || (rc == SHOAL_E_STATE && r->ae.join)) {
+		/* Alone (still joining), or the join's exchange still running:
+		 * try again soon rather than a full interval later, so a fresh
+		 * node catches up right after its join whatever becomes of it. */
 		r->next_ae = now + r->cfg.ae_first_us;
 		return;
 	}
+	r->first_due = false;
 	r->next_ae = now + jittered(r, r->cfg.ae_interval_us);
 }
 
@@ -170,16 +175,25 @@ void replica_ae_tick(struct replica *r, uint64_t now)
  * answered, so it is up and reachable, and a node back from a restart
  * learns what it missed in one round trip after its join instead of
  * ae_first later (1 s on a LAN, five gossip intervals in which an intent
- * the rest of the mesh holds is missing here). The scheduled first
- * exchange still runs, with a random member: a second source costs a root
- * probe when the two already agree. Scope as replica_sync, except that the
- * seed's quietness is not looked up: a quiet seed narrows the exchange to
- * its own scope (the header comment). */
+ * the rest of the mesh holds is missing here).
+ *
+ * Once it has completed, it takes the place of the scheduled first
+ * exchange (replica_ae_on_list): a node that missed much is still pulling
+ * what the seed listed at ae_first, and a second exchange then would list
+ * it all again (1,000 missed intents: ~190 KB more). If it fails, the
+ * scheduled one runs as before. No exchange at a join while one runs, or
+ * while wants are pending (another seed's exchange is being pulled, or
+ * announcements are): the scheduled exchange covers those.
+ *
+ * Scope as replica_sync, except that the seed's quietness is not looked
+ * up: a quiet seed narrows the exchange to its own scope (the header
+ * comment). */
 void replica_ae_on_joined(struct replica *r, uint64_t now, const struct shoal_addr *peer)
 {
-	if (r->cfg.ae_interval_us == 0 || r->ae.active)
+	if (r->cfg.ae_interval_us == 0 || r->ae.active || r->nwants > 0)
 		return;
-	begin(r, now, peer, false, r->cfg.quiet ? REPLICA_SCOPE_NO_BULK : 0);
+	if (begin(r, now, peer, false, r->cfg.quiet ? REPLICA_SCOPE_NO_BULK : 0) == 0)
+		r->ae.join = true;
 }
 
 uint64_t replica_ae_deadline(const struct replica *r)
@@ -314,6 +328,12 @@ void replica_ae_on_list(struct replica *r, uint64_t now, const uint8_t *plain, s
 		replica_proto_next(&again, &e);
 		if (replica_lacks(r, &e))
 			replica_want_add(r, now, &e, &r->ae.peer, quiet);
+	}
+	if (r->ae.join && r->first_due) {
+		/* The join's exchange was this node's first: the scheduled one
+		 * is not needed (replica_ae_on_joined). */
+		r->first_due = false;
+		r->next_ae = now + jittered(r, r->cfg.ae_interval_us);
 	}
 	replica_ae_end(r, true);
 }

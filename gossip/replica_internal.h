@@ -66,6 +66,7 @@ struct replica_ae {
 	bool active;
 	bool root;      /* the request in flight is an AE_ROOT */
 	uint32_t scope; /* REPLICA_SCOPE_* of this exchange */
+	bool join;      /* started by a completed join (replica_ae_on_joined) */
 	uint64_t conv;
 	uint64_t deadline;
 	struct shoal_addr peer;
@@ -86,6 +87,7 @@ struct replica {
 
 	struct replica_ae ae;
 	uint64_t next_ae;  /* next periodic exchange; UINT64_MAX when off */
+	bool first_due;    /* next_ae is still the first one, ae_first after start */
 	uint64_t sched_at; /* run the pull scheduler then; UINT64_MAX = nothing due */
 
 	struct shoal_buf buf; /* one outgoing message being encoded */
