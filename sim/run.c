@@ -1008,15 +1008,7 @@ int sim_run(const struct sim_scenario *sc, const struct sim_sc_variant *v,
 	}
 	if (has_puts(sc) || sc->health) {
 		struct replica_config rcfg;
-		replica_cfg_for(&cfg.swim, &rcfg);
-		if (sc->health) {
-			/* The service as shoald's node/wire.c sets it up for
-			 * intents and health together. */
-			rcfg.body_max = INTENT_ENVELOPE_MAX > HEALTH_ENVELOPE_MAX
-			                        ? INTENT_ENVELOPE_MAX
-			                        : HEALTH_ENVELOPE_MAX;
-			rcfg.ae_buckets = INTENT_BUCKETS;
-		}
+		replica_cfg_for(&cfg.swim, &rcfg); /* as shoald's node/wire.c */
 		if ((rc = sim_items_new(&R.items, R.c, &rcfg, R.health)) != 0)
 			goto fail;
 	}
