@@ -49,7 +49,7 @@ UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(O)/tests/%)
 
 PROGRAMS = $(O)/shoald $(O)/shoalctl $(if $(wildcard sim/main.c),$(O)/shoalsim)
 
-.PHONY: all build deps test unit integration demo clean core-check check-style fuzz bench-membership bench-intents bench-sim bench-tradeoff bench-health bench-fleet bench-rollout
+.PHONY: all build deps test unit integration demo clean core-check check-style fuzz bench-membership bench-intents bench-sim bench-tradeoff bench-health bench-health-leaf bench-fleet bench-rollout
 .DEFAULT_GOAL := all
 
 all: deps
@@ -192,6 +192,14 @@ bench-sim: deps
 bench-health: deps
 	@$(MAKE) --no-print-directory O=$(O) $(O)/shoalsim
 	@$(PYTHON) scripts/bench_health.py --bin $(O) --out $(O)/bench-health --nodes $(or $(N),10000) --duration $(or $(DURATION),300s)
+
+# Leaf sites in shoalsim (sim/scenarios/health-leaf-1k.yaml: 30 % of 1,000
+# sites are leaves; N=10000 DURATION=120s for another size): health bytes of
+# leaves and full nodes apart, announcements received by leaves, and the time
+# for a full site's record and a leaf's own to reach every live full node.
+bench-health-leaf: deps
+	@$(MAKE) --no-print-directory O=$(O) $(O)/shoalsim
+	@$(O)/shoalsim sim/scenarios/health-leaf-1k.yaml --out $(O)/bench-health-leaf$(if $(N),-n$(N)) --no-plots $(if $(N),--nodes $(N)) $(if $(DURATION),--duration $(DURATION))
 
 # Sites applying an App intent in shoalsim (sim/scenarios/rollout-1k.yaml;
 # N=10000 for another fleet size): time until every selected site holds it,

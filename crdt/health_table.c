@@ -13,6 +13,10 @@
  *
  * Open addressing with linear probing and backward-shift deletion, keyed
  * by SipHash under a per-table random key: names come from the network.
+ *
+ * A leaf's table (docs/health.md, "Leaf mode") keeps one site's record
+ * only, its own: shoald and the simulator both ask the table, so a leaf
+ * behaves the same in both.
  */
 #include "shoal/health.h"
 
@@ -45,6 +49,8 @@ struct health_table {
 	uint32_t cap;
 	uint32_t count;
 	struct health_record *scratch; /* one decode at a time; ~12 KB */
+	char *only;                    /* a leaf's table: the one site it keeps, else NULL */
+	size_t only_len;
 };
 
 int health_table_new(struct health_table **out, const struct shoal_env *env, health_key_fn key_fn,
@@ -80,7 +86,36 @@ void health_table_delete(struct health_table *t)
 	}
 	free(t->slots);
 	free(t->scratch);
+	free(t->only);
 	free(t);
+}
+
+int health_table_keep_only(struct health_table *t, const char *site, size_t len)
+{
+	char *copy = malloc(len + 1);
+	if (copy == NULL)
+		return -ENOMEM;
+	memcpy(copy, site, len);
+	copy[len] = '\0';
+	free(t->only);
+	t->only = copy;
+	t->only_len = len;
+	return 0;
+}
+
+bool health_table_keeps(const struct health_table *t, const char *site, size_t len)
+{
+	return t->only == NULL || (len == t->only_len && memcmp(site, t->only, len) == 0);
+}
+
+/* The key of a site this table keeps; none for another site on a leaf, so
+ * its record is refused (SHOAL_E_FORBIDDEN) before any signature check. */
+static int kept_key(void *ctx, const char *site, size_t len, uint8_t pk[32])
+{
+	const struct health_table *t = ctx;
+	if (!health_table_keeps(t, site, len))
+		return SHOAL_E_NOT_FOUND;
+	return t->key_fn(t->key_ctx, site, len, pk);
 }
 
 static uint32_t hash_of(const struct health_table *t, const char *site, size_t len)
@@ -142,7 +177,7 @@ int health_table_offer(struct health_table *t, uint64_t now, const uint8_t *byte
 {
 	struct health_record *r = t->scratch;
 	uint8_t digest[32];
-	int rc = health_open(t->env, t->key_fn, t->key_ctx, bytes, len, r);
+	int rc = health_open(t->env, kept_key, t, bytes, len, r);
 	if (rc != 0)
 		return rc;
 	crypto_hash_sha256(digest, bytes, len);
@@ -202,6 +237,22 @@ int health_table_get(const struct health_table *t, const char *site, size_t len,
 	if (s->site == NULL)
 		return SHOAL_E_NOT_FOUND;
 	fill(s, out);
+	return 0;
+}
+
+int health_table_lookup(const struct health_table *t, const char *site, size_t len,
+                        uint64_t *version, uint8_t digest[32])
+{
+	struct health_entry e;
+	if (!health_table_keeps(t, site, len)) {
+		*version = UINT64_MAX;
+		memset(digest, 0, 32);
+		return 0;
+	}
+	if (health_table_get(t, site, len, &e) != 0)
+		return SHOAL_E_NOT_FOUND;
+	*version = e.version;
+	memcpy(digest, e.digest, 32);
 	return 0;
 }
 

@@ -10,6 +10,10 @@
  * hook runs before memory changes, and a hook failure leaves the store as
  * it was, so "rejected" always means "nothing changed" - for the API's
  * answer and for the digest a peer compares.
+ *
+ * A stub (intent_stub.c) is an item whose bytes are its stub record; the
+ * map treats it like any item - the merge, the buckets and the trust rules
+ * read only the header it keeps.
  */
 #include "intent_store_internal.h"
 
@@ -201,14 +205,49 @@ static struct intent_item *item_make(const uint8_t *bytes, size_t len, uint64_t 
 	}
 	memcpy(it->bytes, bytes, len);
 	it->len = len;
+	it->held = len;
 	if (intent_envelope_decode(it->bytes, len, &it->env, NULL) != 0) {
 		item_free(it);
 		return NULL;
 	}
+	crypto_hash_sha256(it->digest, it->bytes, len);
 	it->bucket = intent_store_key_bucket(it->env.body.kind, it->env.body.name);
 	it->received_ms = received_ms;
 	snprintf(it->from, sizeof(it->from), "%s", from != NULL ? from : "");
 	return it;
+}
+
+/* A stub item standing for `whole` (which is left as it is). */
+static struct intent_item *stub_make(const struct intent_item *whole)
+{
+	struct shoal_buf rec;
+	size_t size;
+	uint8_t digest[32];
+	struct intent_item *it = calloc(1, sizeof(*it));
+	shoal_buf_create(&rec, INTENT_KEY_MAX + INTENT_TARGET_MAX + 256);
+	if (it == NULL || intent_stub_pack(&whole->env, whole->len, whole->digest, &rec) != 0 ||
+	    intent_stub_decode(rec.data, rec.len, &it->env, &size, digest, NULL) != 0) {
+		shoal_buf_destroy(&rec);
+		free(it);
+		return NULL;
+	}
+	it->bytes = rec.data; /* the buffer's memory is the item's now */
+	it->held = rec.len;
+	it->len = whole->len;
+	it->stub = true;
+	memcpy(it->digest, whole->digest, 32);
+	it->bucket = whole->bucket;
+	it->received_ms = whole->received_ms;
+	memcpy(it->from, whole->from, sizeof(it->from));
+	return it;
+}
+
+/* Whether the hook wants this new put kept as a stub. */
+static bool stub_wanted(const struct intent_store *s, const struct intent_item *it)
+{
+	return s->hooks.keep_whole != NULL && it->env.body.op == INTENT_PUT &&
+	       intent_kind_stubbable(it->env.body.kind) &&
+	       !s->hooks.keep_whole(s->hooks.ctx, s, it);
 }
 
 static int grow(struct intent_store *s)
@@ -350,6 +389,36 @@ static int check_trust(const struct intent_store *s, const struct intent_offer *
 	}
 }
 
+/* The envelope a held stub stands for came back: make the item whole again
+ * (unless the hook still wants a stub: then it is a duplicate). The
+ * envelope's signature was verified by the caller; its time and trust were
+ * judged when the stub was committed. */
+static enum intent_outcome fill(struct intent_store *s, const struct intent_offer *o, size_t at,
+                                struct intent_error *err)
+{
+	const struct intent_item *held = s->items[at];
+	struct intent_item *it = item_make(o->bytes, o->len, held->received_ms, held->from);
+	if (it == NULL) {
+		intent_fail(err, INTENT_R_STORE, "out of memory");
+		return reject(s, err);
+	}
+	if (stub_wanted(s, it)) {
+		item_free(it);
+		s->stats.duplicates++;
+		return INTENT_DUPLICATE;
+	}
+	if (s->hooks.persist != NULL && s->hooks.persist(s->hooks.ctx, it, held) != 0) {
+		item_free(it);
+		intent_fail(err, INTENT_R_STORE, "could not persist the intent");
+		return reject(s, err);
+	}
+	install(s, it, at, true);
+	s->stats.filled++;
+	if (s->hooks.committed != NULL)
+		s->hooks.committed(s->hooks.ctx, it);
+	return INTENT_FILLED;
+}
+
 enum intent_outcome intent_store_offer(struct intent_store *s, struct intent_offer *o,
                                        struct intent_error *err)
 {
@@ -383,12 +452,13 @@ enum intent_outcome intent_store_offer(struct intent_store *s, struct intent_off
 			intent_fail(err, INTENT_R_SCHEMA, "refused by the node's checks");
 		return reject(s, err);
 	}
-	if (check_time(s, o, &e.body, err) != 0)
-		return reject(s, err);
-
 	bool found;
 	size_t at = search(s, e.body.kind, e.body.name, &found);
 	const struct intent_item *held = found ? s->items[at] : NULL;
+	if (held != NULL && held->stub && memcmp(held->env.id, e.id, 32) == 0)
+		return fill(s, o, at, err); /* judged when the stub was committed */
+	if (check_time(s, o, &e.body, err) != 0)
+		return reject(s, err);
 	if (held != NULL && memcmp(held->env.id, e.id, 32) == 0) {
 		s->stats.duplicates++;
 		return INTENT_DUPLICATE;
@@ -414,6 +484,12 @@ enum intent_outcome intent_store_offer(struct intent_store *s, struct intent_off
 	}
 
 	struct intent_item *it = item_make(o->bytes, o->len, o->now_ms, o->from);
+	bool stub = it != NULL && stub_wanted(s, it);
+	if (stub) {
+		struct intent_item *st = stub_make(it);
+		item_free(it);
+		it = st;
+	}
 	if (it == NULL || grow(s) != 0) {
 		item_free(it);
 		intent_fail(err, INTENT_R_STORE, "out of memory");
@@ -426,6 +502,7 @@ enum intent_outcome intent_store_offer(struct intent_store *s, struct intent_off
 	}
 	install(s, it, at, found);
 	s->stats.accepted++;
+	s->stats.stubbed += stub;
 	if (s->hooks.committed != NULL)
 		s->hooks.committed(s->hooks.ctx, it);
 	if (e.body.kind == INTENT_KEY_GRANT && s->npending > 0)
@@ -450,6 +527,62 @@ int intent_store_load(struct intent_store *s, const uint8_t *bytes, size_t len,
 		return -ENOMEM;
 	}
 	install(s, it, at, found);
+	return 0;
+}
+
+int intent_store_load_stub(struct intent_store *s, const uint8_t *record, size_t len,
+                           uint64_t received_ms, const char *from, struct intent_error *err)
+{
+	struct intent_item *it = calloc(1, sizeof(*it));
+	bool found;
+	int rc;
+	if (it == NULL || (it->bytes = malloc(len > 0 ? len : 1)) == NULL) {
+		free(it);
+		return -ENOMEM;
+	}
+	memcpy(it->bytes, record, len);
+	it->held = len;
+	it->stub = true;
+	if ((rc = intent_stub_decode(it->bytes, len, &it->env, &it->len, it->digest, err)) != 0 ||
+	    !intent_kind_stubbable(it->env.body.kind) || it->env.body.op != INTENT_PUT) {
+		item_free(it);
+		return rc != 0 ? rc
+		               : intent_fail(err, INTENT_R_MALFORMED, "no stub of this kind or op");
+	}
+	it->bucket = intent_store_key_bucket(it->env.body.kind, it->env.body.name);
+	it->received_ms = received_ms;
+	snprintf(it->from, sizeof(it->from), "%s", from != NULL ? from : "");
+	size_t at = search(s, it->env.body.kind, it->env.body.name, &found);
+	if (found && envelope_cmp(&it->env, &s->items[at]->env) <= 0) {
+		item_free(it);
+		return 0; /* a winner is already loaded */
+	}
+	if (grow(s) != 0) {
+		item_free(it);
+		return -ENOMEM;
+	}
+	install(s, it, at, found);
+	return 0;
+}
+
+int intent_store_cut(struct intent_store *s, enum intent_kind kind, const char *name)
+{
+	bool found;
+	size_t at = search(s, kind, name, &found);
+	if (!found)
+		return SHOAL_E_NOT_FOUND;
+	const struct intent_item *held = s->items[at];
+	if (held->stub || held->env.body.op != INTENT_PUT || !intent_kind_stubbable(kind))
+		return SHOAL_E_STATE;
+	struct intent_item *it = stub_make(held);
+	if (it == NULL)
+		return -ENOMEM;
+	if (s->hooks.persist != NULL && s->hooks.persist(s->hooks.ctx, it, held) != 0) {
+		item_free(it);
+		return SHOAL_E_STORE;
+	}
+	install(s, it, at, true);
+	s->stats.stubbed++;
 	return 0;
 }
 

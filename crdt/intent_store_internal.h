@@ -7,6 +7,7 @@
 #define SHOAL_CRDT_INTENT_STORE_INTERNAL_H
 
 #include "shoal/intent_store.h"
+#include "shoal/mp.h"
 
 /* An envelope parked until a grant for its signer arrives. */
 struct intent_pending {
@@ -36,6 +37,15 @@ struct intent_store {
 /* Index of the first item of `kind` (items are sorted by kind first), so
  * the trust rules walk only the grants or revokes. */
 size_t intent_store_kind_first(const struct intent_store *s, enum intent_kind kind);
+
+/* intent_stub.c: a stub record of a decoded envelope of `envelope_len`
+ * bytes whose SHA-256 is `digest`; and back: the envelope view (body
+ * fields only; body_bytes, sig, spec, strategy NULL, target pointing into
+ * `bytes`), the size and digest. */
+int intent_stub_pack(const struct intent_envelope *e, size_t envelope_len, const uint8_t digest[32],
+                     struct shoal_buf *out);
+int intent_stub_decode(const uint8_t *bytes, size_t len, struct intent_envelope *out,
+                       size_t *envelope_len, uint8_t digest[32], struct intent_error *err);
 
 /* Park an envelope (already verified) for its grant; the oldest go first
  * when the caps are reached. */

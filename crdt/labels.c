@@ -9,6 +9,8 @@
 
 #include <string.h>
 
+#include "shoal/mp.h"
+
 static bool is_alnum(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
@@ -100,4 +102,27 @@ const char *shoal_labels_get(const struct shoal_labels *labels, const char *key,
 			return labels->items[i].value;
 	}
 	return NULL;
+}
+
+int shoal_labels_map_get(const uint8_t *map, size_t len, const char *key, const uint8_t **val,
+                         uint32_t *vlen)
+{
+	const uint8_t *pos = map, *end = map + len;
+	uint32_t count;
+	size_t klen = strlen(key);
+	if (map == NULL || len == 0 || shoal_mp_read_map(&pos, end, &count) != 0)
+		return -1;
+	for (uint32_t i = 0; i < count; i++) {
+		const uint8_t *k, *v;
+		uint32_t kl, vl;
+		if (shoal_mp_read_str(&pos, end, &k, &kl) != 0 ||
+		    shoal_mp_read_str(&pos, end, &v, &vl) != 0)
+			return -1;
+		if (kl == klen && memcmp(k, key, klen) == 0) {
+			*val = v;
+			*vlen = vl;
+			return 0;
+		}
+	}
+	return -1;
 }

@@ -138,11 +138,9 @@ void replica_ae_on_differ(struct replica *r, uint64_t now)
 {
 	struct shoal_addr peer = r->ae.peer;
 	uint32_t scope = r->ae.scope;
-	bool join = r->ae.join;
 	replica_ae_end(r, true);
 	r->st.ae_root_differ++;
-	if (begin(r, now, &peer, true, scope) == 0)
-		r->ae.join = join;
+	begin(r, now, &peer, true, scope);
 }
 
 /* Uniform in [interval/2, 3*interval/2). */
@@ -158,11 +156,18 @@ void replica_ae_tick(struct replica *r, uint64_t now)
 		replica_ae_end(r, true);
 	if (now < r->next_ae)
 		return;
-	int rc = replica_sync(r, now);
-	if (rc == SHOAL_E_NOT_FOUND || (rc == SHOAL_E_STATE && r->ae.join)) {
-		/* Alone (still joining), or the join's exchange still running:
-		 * try again soon rather than a full interval later, so a fresh
-		 * node catches up right after its join whatever becomes of it. */
+	if (r->first_due && (r->ae.active || r->nwants > 0) &&
+	    r->first_waits < REPLICA_FIRST_WAITS) {
+		/* The first exchange waits while an earlier one (the join's) is
+		 * running or what it listed is still being pulled: now, it would
+		 * list all of that again (replica_ae_on_joined). */
+		r->first_waits++;
+		r->next_ae = now + r->cfg.ae_first_us;
+		return;
+	}
+	if (replica_sync(r, now) == SHOAL_E_NOT_FOUND) {
+		/* Alone (still joining): try again soon rather than a full
+		 * interval later, so a fresh node catches up right after its join. */
 		r->next_ae = now + r->cfg.ae_first_us;
 		return;
 	}
@@ -177,13 +182,15 @@ void replica_ae_tick(struct replica *r, uint64_t now)
  * ae_first later (1 s on a LAN, five gossip intervals in which an intent
  * the rest of the mesh holds is missing here).
  *
- * Once it has completed, it takes the place of the scheduled first
- * exchange (replica_ae_on_list): a node that missed much is still pulling
- * what the seed listed at ae_first, and a second exchange then would list
- * it all again (1,000 missed intents: ~190 KB more). If it fails, the
- * scheduled one runs as before. No exchange at a join while one runs, or
- * while wants are pending (another seed's exchange is being pulled, or
- * announcements are): the scheduled exchange covers those.
+ * The scheduled first exchange still runs, with a random member, once this
+ * one is done and what it listed has been pulled: it catches what was
+ * published while the node joined (a root probe when nothing was). Until
+ * then it waits, ae_first at a time (at most REPLICA_FIRST_WAITS times): a
+ * node that missed much is still pulling what the seed listed at ae_first,
+ * and an exchange then would list again every item not yet pulled. No
+ * exchange at a join while one runs, or while wants are pending (another
+ * seed's exchange is being pulled, or announcements are): the scheduled
+ * exchange covers those.
  *
  * Scope as replica_sync, except that the seed's quietness is not looked
  * up: a quiet seed narrows the exchange to its own scope (the header
@@ -192,8 +199,7 @@ void replica_ae_on_joined(struct replica *r, uint64_t now, const struct shoal_ad
 {
 	if (r->cfg.ae_interval_us == 0 || r->ae.active || r->nwants > 0)
 		return;
-	if (begin(r, now, peer, false, r->cfg.quiet ? REPLICA_SCOPE_NO_BULK : 0) == 0)
-		r->ae.join = true;
+	begin(r, now, peer, false, r->cfg.quiet ? REPLICA_SCOPE_NO_BULK : 0);
 }
 
 uint64_t replica_ae_deadline(const struct replica *r)
@@ -328,12 +334,6 @@ void replica_ae_on_list(struct replica *r, uint64_t now, const uint8_t *plain, s
 		replica_proto_next(&again, &e);
 		if (replica_lacks(r, &e))
 			replica_want_add(r, now, &e, &r->ae.peer, quiet);
-	}
-	if (r->ae.join && r->first_due) {
-		/* The join's exchange was this node's first: the scheduled one
-		 * is not needed (replica_ae_on_joined). */
-		r->first_due = false;
-		r->next_ae = now + jittered(r, r->cfg.ae_interval_us);
 	}
 	replica_ae_end(r, true);
 }

@@ -61,12 +61,15 @@ struct replica_pull {
 	uint32_t want[REPLICA_BATCH_MAX]; /* their indexes in wants[] */
 };
 
+/* How many times (ae_first each) the first scheduled exchange waits for the
+ * join's exchange and its pulls (replica_ae_tick). */
+#define REPLICA_FIRST_WAITS 10
+
 /* The anti-entropy exchange we started (at most one at a time). */
 struct replica_ae {
 	bool active;
 	bool root;      /* the request in flight is an AE_ROOT */
 	uint32_t scope; /* REPLICA_SCOPE_* of this exchange */
-	bool join;      /* started by a completed join (replica_ae_on_joined) */
 	uint64_t conv;
 	uint64_t deadline;
 	struct shoal_addr peer;
@@ -86,9 +89,10 @@ struct replica {
 	uint32_t npulls;
 
 	struct replica_ae ae;
-	uint64_t next_ae;  /* next periodic exchange; UINT64_MAX when off */
-	bool first_due;    /* next_ae is still the first one, ae_first after start */
-	uint64_t sched_at; /* run the pull scheduler then; UINT64_MAX = nothing due */
+	uint64_t next_ae;     /* next periodic exchange; UINT64_MAX when off */
+	bool first_due;       /* next_ae is still the first one, ae_first after start */
+	uint32_t first_waits; /* times it waited for an earlier exchange's pulls */
+	uint64_t sched_at;    /* run the pull scheduler then; UINT64_MAX = nothing due */
 
 	struct shoal_buf buf; /* one outgoing message being encoded */
 	struct replica_stats st;

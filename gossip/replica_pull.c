@@ -118,6 +118,24 @@ int replica_want_add(struct replica *r, uint64_t now, const struct replica_wire_
 	return -ENOMEM; /* cannot happen: nwants < wants_alloc */
 }
 
+int replica_want(struct replica *r, uint64_t now, const struct replica_item *it,
+                 const struct shoal_addr *srcs, uint32_t n)
+{
+	if (it == NULL || it->key == NULL || it->key_len == 0 || it->key_len > REPLICA_KEY_MAX)
+		return -EINVAL;
+	struct replica_wire_item w = {.key = it->key,
+	                              .key_len = it->key_len,
+	                              .version = it->version,
+	                              .digest = it->digest,
+	                              .size = it->size};
+	/* Asked for by the app, not announced to anyone: a body nobody else is
+	 * waiting for is not announced again once taken (quiet). */
+	int rc = replica_want_add(r, now, &w, n > 0 ? &srcs[0] : NULL, true);
+	for (uint32_t i = 1; rc == 0 && i < n; i++)
+		rc = replica_want_add(r, now, &w, &srcs[i], true);
+	return rc;
+}
+
 /* A try failed: on to the next announcer, then random members, then give
  * the item up to anti-entropy. */
 static void want_advance(struct replica *r, uint64_t now, struct replica_want *w)
@@ -282,6 +300,10 @@ static void take_item(struct replica *r, uint64_t now, struct replica_pull *p,
 		r->st.accepted++;
 		if (!w->quiet)
 			replica_announce_item(r, &it);
+		break;
+	case REPLICA_ACCEPTED_QUIET:
+		r->st.accepted++;
+		r->st.accepted_quiet++;
 		break;
 	case REPLICA_DUPLICATE:
 		r->st.duplicates++;

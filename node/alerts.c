@@ -186,8 +186,8 @@ static void rebuild(struct node_alerts *a)
 	for (size_t i = 0; i < count; i++) {
 		const struct intent_item *it = intent_store_at(n->intents, i);
 		const struct intent_body *b = &it->env.body;
-		if (b->kind != INTENT_ALERT_RULE)
-			continue;
+		if (b->kind != INTENT_ALERT_RULE || it->stub)
+			continue; /* a leaf's stub: a rule that does not select it */
 		struct selector *sel = NULL;
 		int rc = intent_store_effective_target(n->intents, it, &sel, NULL, 0);
 		if (rc == SHOAL_E_STATE)
@@ -363,7 +363,7 @@ static bool deliverer(struct node *n, const char *rule, char *who, size_t cap)
 	uint32_t cursor = 0;
 	int pick = -1;
 	while (n->swim != NULL && swim_member_next(n->swim, &cursor, &m) == 0) {
-		if (m.state != SWIM_ALIVE || node_labels_say_leaf(NULL, m.labels, m.labels_len))
+		if (m.state != SWIM_ALIVE || shoal_labels_say_leaf(NULL, m.labels, m.labels_len))
 			continue;
 		if (count == capn) {
 			size_t c = capn ? capn * 2 : 16;

@@ -5,6 +5,11 @@
  *   GET  /v1/intents/{kind}/{name} one intent, its spec and its envelope
  *   GET  /v1/hlc                  a fresh version for shoalctl to sign with
  *
+ * On a leaf (docs/api.md, "Leaf sites") the POST is passed on to a full
+ * node, and so are the GETs unless ?local=true asks for this node's own
+ * store, where an intent the leaf holds as a stub says so ("stub": true)
+ * and shows no spec, strategy or envelope: the leaf has dropped them.
+ *
  * Everything an envelope is judged by lives in the core (the same checks a
  * peer's copy gets); this file turns JSON into the binary envelope, maps
  * refusal reasons to HTTP statuses, and logs. A refusal changes nothing:
@@ -155,23 +160,38 @@ static json_t *received_at(uint64_t ms)
 	return json_string(text);
 }
 
+/* On a leaf, pass the request on unless ?local=true asks for this node's
+ * own store; true when passed on (answered later). */
+static bool leaf_passes_on(struct node_http_req *req)
+{
+	const char *local = node_http_query(req, "local");
+	if (local != NULL && strcmp(local, "true") == 0)
+		return false;
+	return node_api_proxied(req);
+}
+
 /* The fields GET /v1/intents lists for every item. */
 static json_t *summary_json(const struct node *n, const struct intent_item *it)
 {
 	const struct intent_body *b = &it->env.body;
-	return json_pack("{s:s,s:s,s:I,s:o,s:s,s:s,s:o,s:o,s:o,s:s}", "kind",
-	                 intent_kind_name(b->kind), "name", b->name, "version", (json_int_t)b->hlc,
-	                 "id", hex_json(it->env.id, 32), "op",
-	                 b->op == INTENT_DELETE ? "delete" : "put", "status",
-	                 intent_status_name(intent_store_status(n->intents, it)), "target",
-	                 target_json(b), "signer", node_api_base64(b->signer, 32), "received_at",
-	                 received_at(it->received_ms), "received_from", it->from);
+	json_t *j = json_pack(
+	        "{s:s,s:s,s:I,s:o,s:s,s:s,s:o,s:o,s:o,s:s}", "kind", intent_kind_name(b->kind),
+	        "name", b->name, "version", (json_int_t)b->hlc, "id", hex_json(it->env.id, 32),
+	        "op", b->op == INTENT_DELETE ? "delete" : "put", "status",
+	        intent_status_name(intent_store_status(n->intents, it)), "target", target_json(b),
+	        "signer", node_api_base64(b->signer, 32), "received_at",
+	        received_at(it->received_ms), "received_from", it->from);
+	if (it->stub)
+		json_object_set_new(j, "stub", json_true());
+	return j;
 }
 
 void node_api_intents_list(struct node_http_req *req)
 {
 	struct node *n = req->ctx;
 	uint8_t digest[32];
+	if (leaf_passes_on(req))
+		return;
 	json_t *arr = json_array();
 	for (size_t i = 0; i < intent_store_count(n->intents); i++)
 		json_array_append_new(arr, summary_json(n, intent_store_at(n->intents, i)));
@@ -189,6 +209,8 @@ void node_api_intents_get(struct node_http_req *req)
 	const char *rest = req->path + strlen("/v1/intents/");
 	const char *slash = strchr(rest, '/');
 	char reason[160];
+	if (leaf_passes_on(req))
+		return;
 	enum intent_kind kind =
 	        slash != NULL ? intent_kind_parse(rest, (size_t)(slash - rest)) : INTENT_KIND_NONE;
 	if (kind == INTENT_KIND_NONE || slash[1] == '\0' || strchr(slash + 1, '/') != NULL) {
@@ -214,6 +236,14 @@ void node_api_intents_get(struct node_http_req *req)
 	json_object_set_new(j, "replaces", json_integer((json_int_t)b->replaces));
 	json_object_set_new(j, "force", json_boolean(b->force));
 	json_object_set_new(j, "signer_scope", scope != NULL ? scope : json_null());
+	if (it->stub) {
+		/* A leaf's stub: the body is not here (a full node has it). */
+		json_object_set_new(j, "spec", json_null());
+		json_object_set_new(j, "strategy", json_null());
+		json_object_set_new(j, "envelope", json_null());
+		node_http_json(req, 200, j);
+		return;
+	}
 	json_object_set_new(j, "spec", mp_to_json(b->spec, b->spec_len));
 	json_object_set_new(j, "strategy", mp_to_json(b->strategy, b->strategy_len));
 	json_object_set_new(j, "envelope",
@@ -283,6 +313,11 @@ void node_api_intents_post(struct node_http_req *req)
 	uint8_t *body = NULL, *sig = NULL;
 	size_t body_len = 0, sig_len = 0;
 	json_error_t jerr;
+
+	/* A leaf commits nothing at its API: a full node does, and serves it
+	 * (a leaf may keep only a stub of it, which it cannot serve). */
+	if (node_api_proxied(req))
+		return;
 
 	json_t *j = json_loadb((const char *)req->body, req->body_len, 0, &jerr);
 	int body_rc =

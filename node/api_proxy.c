@@ -13,6 +13,12 @@
  * the client gets 503 with each node's failure, and with no full node
  * known at all, 503 saying so.
  *
+ * POST /v1/intents is passed on the same way, with its body: a leaf accepts
+ * no envelope at its own API (docs/api.md, "Leaf sites"), so whatever it
+ * answers 202 is committed on a full node, which serves it to the fleet.
+ * Trying another node after a failure is safe: an envelope offered twice
+ * is a duplicate the second time.
+ *
  * The HTTP connection waits suspended meanwhile (node_http_defer), so the
  * loop keeps running gossip. Requests still waiting when the node stops are
  * answered 503 before the API server goes.
@@ -46,6 +52,9 @@ struct proxy_req {
 	int ntried;
 	char reason[PROXY_REASON_MAX]; /* failures so far */
 	struct shoal_buf body;         /* the answer so far */
+	uint8_t *post;                 /* a POST's body (owned), or NULL for a GET */
+	size_t post_len;
+	struct curl_slist *headers; /* a POST's Content-Type */
 	struct proxy_req *prev, *next;
 };
 
@@ -74,6 +83,8 @@ static void free_req(struct proxy_req *r)
 		curl_easy_cleanup(r->easy);
 	}
 	shoal_buf_destroy(&r->body);
+	curl_slist_free_all(r->headers);
+	free(r->post);
 	free(r);
 }
 
@@ -105,7 +116,7 @@ static bool pick(struct proxy_req *r, struct shoal_addr *api)
 	while (swim_member_next(n->swim, &cursor, &mi) == 0) {
 		struct shoal_addr a;
 		if (mi.is_self || mi.state != SWIM_ALIVE ||
-		    node_labels_say_leaf(NULL, mi.labels, mi.labels_len) ||
+		    shoal_labels_say_leaf(NULL, mi.labels, mi.labels_len) ||
 		    node_member_api(&mi, &a) != 0 || was_tried(r, mi.name))
 			continue;
 		/* Reservoir sampling keeps a uniform pick past the buffer. */
@@ -214,6 +225,11 @@ static void try_next(struct proxy_req *r)
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)PROXY_CONNECT_MS);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)PROXY_TIMEOUT_MS);
+	if (r->post != NULL) {
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, (const char *)r->post);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->post_len);
+		curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
+	}
 	if (k8s_curl_loop_add(r->px->curl, e, on_done, r) != 0) {
 		note_failure(r, "cannot start the request");
 		try_next(r);
@@ -249,11 +265,28 @@ bool node_api_proxied(struct node_http_req *req)
 		pl += ql + 1;
 	}
 	r->target[pl] = '\0';
+	if (strcmp(req->method, "POST") == 0) {
+		/* Copied now: the request's body goes when the handler returns. */
+		r->post = malloc(req->body_len > 0 ? req->body_len : 1);
+		r->headers = curl_slist_append(NULL, "Content-Type: application/json");
+		if (r->post == NULL || r->headers == NULL) {
+			curl_slist_free_all(r->headers);
+			free(r->post);
+			free(r);
+			node_http_error(req, 503, "unavailable", "out of memory");
+			return true;
+		}
+		if (req->body_len > 0)
+			memcpy(r->post, req->body, req->body_len);
+		r->post_len = req->body_len;
+	}
 	shoal_buf_create(&r->body, PROXY_BODY_MAX);
 	r->px = n->proxy;
 	r->later = node_http_defer(req);
 	if (r->later == NULL) {
 		shoal_buf_destroy(&r->body);
+		curl_slist_free_all(r->headers);
+		free(r->post);
 		free(r);
 		node_http_error(req, 503, "unavailable", "cannot wait for an answer");
 		return true;

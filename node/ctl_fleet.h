@@ -31,6 +31,15 @@
 int ctl_fleet_get(const struct ctl_opts *o, const char *route, const char *selector,
                   const char *extra, json_t **body, struct ctl_http_resp *raw);
 
+/* GET /v1/fleet/sites?selector=S page by page (limit=chunk, following each
+ * page's continue token; chunk 0: one request): the whole list as one
+ * answer {"selector", "count", "sites"}, as the node gives it unpaged. A
+ * node that does not page answers everything at once, which ends the walk
+ * as well. Returns like ctl_fleet_get (*body: json_decref it). */
+#define CTL_CHUNK_DEFAULT 1000
+#define CTL_CHUNK_MAX     5000 /* the API's largest page */
+int ctl_sites_get(const struct ctl_opts *o, const char *selector, size_t chunk, json_t **body);
+
 /* Buckets of a usage histogram: [0,10) ... [90,100] percent. */
 #define CTL_HIST_BUCKETS 10
 

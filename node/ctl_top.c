@@ -4,7 +4,10 @@
  *
  *   NAME STATE VIEW BAND SCORE CPU% MEM% DISK% LOSS RTT99 INTENTS AGE
  *
- * from GET /v1/fleet/sites. The default order is the fleet's "worst" order
+ * from GET /v1/fleet/sites, taken in pages of --chunk-size sites, 1,000 by
+ * default (a node answers each quickly, where one answer of a large fleet
+ * holds it for longer; kubectl's --chunk-size does the same). The
+ * default order is the fleet's "worst" order
  * (sites the node cannot vouch for first, then by ascending score); usage
  * and loss sort highest first. Ties go by name, so the same answer always
  * prints the same table. -o json is the node's answer with its "sites" in
@@ -28,7 +31,8 @@ const struct ctl_command ctl_top_command = {
         .name = "top",
         .summary = "sites sorted by score, usage or loss",
         .usage = "usage: shoalctl top sites [-l SELECTOR] [--sort score|cpu|mem|disk|loss|name]\n"
-                 "                          [--limit N] [--node HOST:PORT] [-o table|json]\n"
+                 "                          [--limit N] [--chunk-size N] [--node HOST:PORT]\n"
+                 "                          [-o table|json]\n"
                  "\n"
                  "One row per site: NAME STATE VIEW BAND SCORE CPU% MEM% DISK% LOSS RTT99\n"
                  "INTENTS AGE. STATE is membership's, VIEW the node's view of the site's\n"
@@ -36,7 +40,9 @@ const struct ctl_command ctl_top_command = {
                  "site's probes of its peers, INTENTS its intents by state, AGE the time\n"
                  "since its record arrived. --sort score (the default) lists the sites the\n"
                  "node cannot vouch for first, then the lowest scores; cpu, mem, disk and\n"
-                 "loss list the highest first; name is alphabetical.\n",
+                 "loss list the highest first; name is alphabetical. The list is taken\n"
+                 "in pages of --chunk-size sites (default 1000, at most 5000; 0: in one\n"
+                 "request).\n",
         .run = top_run,
 };
 
@@ -223,10 +229,11 @@ static int print_json(json_t *body, const struct ctl_site_row *rows, size_t n, s
 static int top_run(struct ctl_opts *o, int argc, char **argv)
 {
 	const struct ctl_command *cmd = &ctl_top_command;
-	const char *selector = NULL, *sort = NULL, *limit_text = NULL;
+	const char *selector = NULL, *sort = NULL, *limit_text = NULL, *chunk_text = NULL;
 	if (ctl_take_flag(&argc, argv, "--selector", "-l", &selector) < 0 ||
 	    ctl_take_flag(&argc, argv, "--sort", NULL, &sort) < 0 ||
-	    ctl_take_flag(&argc, argv, "--limit", NULL, &limit_text) < 0)
+	    ctl_take_flag(&argc, argv, "--limit", NULL, &limit_text) < 0 ||
+	    ctl_take_flag(&argc, argv, "--chunk-size", NULL, &chunk_text) < 0)
 		return ctl_usage_error(cmd, "a flag is missing its value");
 	int rc = ctl_opts_parse(o, argc, argv, 1, CTL_FLAG_NODE | CTL_FLAG_OUTPUT, cmd);
 	if (rc != 0)
@@ -251,10 +258,19 @@ static int top_run(struct ctl_opts *o, int argc, char **argv)
 			                       limit_text);
 		limit = (size_t)v;
 	}
+	size_t chunk = CTL_CHUNK_DEFAULT;
+	if (chunk_text != NULL) {
+		char *end = NULL;
+		errno = 0;
+		long v = strtol(chunk_text, &end, 10);
+		if (errno != 0 || end == chunk_text || *end != '\0' || v < 0 || v > CTL_CHUNK_MAX)
+			return ctl_usage_error(cmd, "--chunk-size %s: expected 0 to %d", chunk_text,
+			                       CTL_CHUNK_MAX);
+		chunk = (size_t)v;
+	}
 
 	json_t *body;
-	struct ctl_http_resp raw;
-	rc = ctl_fleet_get(o, "/v1/fleet/sites", selector, NULL, &body, &raw);
+	rc = ctl_sites_get(o, selector, chunk, &body);
 	if (rc != CTL_EXIT_OK)
 		return rc;
 	struct ctl_site_row *rows = NULL;
@@ -270,7 +286,6 @@ static int top_run(struct ctl_opts *o, int argc, char **argv)
 			rc = ctl_fail("out of memory building the table");
 	}
 	free(rows);
-	ctl_http_resp_free(&raw);
 	json_decref(body);
 	return rc;
 }

@@ -97,8 +97,9 @@ int node_health_offer(struct node *n, uint64_t now, const uint8_t *bytes, size_t
 	if (rc == 0) {
 		memcpy(site, r->site.s, r->site.len);
 		site[r->site.len] = '\0';
-		/* A leaf keeps its own record only (docs/health.md, "Leaf mode"). */
-		if (n->cfg->leaf && strcmp(site, n->cfg->name) != 0)
+		/* A leaf keeps its own record only (docs/health.md, "Leaf mode"):
+		 * its table says so (node_health_open). */
+		if (!health_table_keeps(h->table, site, r->site.len))
 			rc = SHOAL_E_FORBIDDEN;
 		else if (key_of(h, site, r->site.len, pk) != 0)
 			rc = SHOAL_E_FORBIDDEN;
@@ -198,6 +199,9 @@ int node_health_open(struct node *n, char *err, size_t errcap)
 	int rc = h->scratch == NULL ? -ENOMEM : node_store_db(&n->store, "health", &h->db);
 	if (rc == 0)
 		rc = health_table_new(&h->table, node_transport_env(&n->transport), key_of, h);
+	/* A leaf's table keeps its own record only, before anything is loaded. */
+	if (rc == 0 && n->cfg->leaf)
+		rc = health_table_keep_only(h->table, n->cfg->name, strlen(n->cfg->name));
 	if (rc != 0) {
 		if (err != NULL && errcap > 0)
 			snprintf(err, errcap, "health store: %s", shoal_strerror(rc));
@@ -233,22 +237,13 @@ static int app_lookup(void *ctx, const uint8_t *key, uint32_t key_len, uint64_t 
                       uint8_t digest[REPLICA_DIGEST_LEN])
 {
 	struct node_health *h = ctx;
-	struct health_entry e;
 	size_t slen;
 	const char *site = site_of(key, key_len, &slen);
-	/* A leaf takes no other site's record: it says it holds a newer one
-	 * than any announced, so the service never wants or pulls it. */
-	if (site != NULL && h->n->cfg->leaf &&
-	    (slen != strlen(h->n->cfg->name) || memcmp(site, h->n->cfg->name, slen) != 0)) {
-		*version = UINT64_MAX;
-		memset(digest, 0, REPLICA_DIGEST_LEN);
-		return 0;
-	}
-	if (site == NULL || health_table_get(h->table, site, slen, &e) != 0)
+	/* A leaf takes no other site's record: its table says it holds a
+	 * newer one than any announced, so the service never wants or pulls it. */
+	if (site == NULL)
 		return SHOAL_E_NOT_FOUND;
-	*version = e.version;
-	memcpy(digest, e.digest, REPLICA_DIGEST_LEN);
-	return 0;
+	return health_table_lookup(h->table, site, slen, version, digest);
 }
 
 static void item_of(const struct health_entry *e, uint8_t *keybuf, struct replica_item *it)

@@ -12,6 +12,9 @@
  *   +--------+------------------+--------+-----------+--------------------+
  *   | fmt 1  | received_ms (BE8) | flen 1 | from flen | binary envelope    |
  *   +--------+------------------+--------+-----------+--------------------+
+ *
+ * or, for a stub a leaf keeps (leaf_intents.c), fmt 2 and the stub record
+ * (crdt/intent_stub.c) in place of the envelope.
  */
 #include "node.h"
 
@@ -29,6 +32,7 @@
 #include "manifests.h"
 
 #define RECORD_FORMAT  1
+#define RECORD_STUB    2
 #define RECORD_HEAD    10 /* format + received_ms + from length */
 #define TRUST_FILE_MAX (64 * 1024)
 /* Tombstones are collected on this period; the horizon is days, so a
@@ -45,6 +49,12 @@ void node_intents_hex(const uint8_t *bytes, size_t len, char *out)
 	sodium_bin2hex(out, len * 2 + 1, bytes, len);
 }
 
+/* Bytes of the LMDB record persist writes for `it`. */
+size_t node_intents_record_bytes(const struct intent_item *it)
+{
+	return RECORD_HEAD + strlen(it->from) + it->held;
+}
+
 static int persist(void *ctx, const struct intent_item *it, const struct intent_item *replaced)
 {
 	struct node *n = ctx;
@@ -56,7 +66,7 @@ static int persist(void *ctx, const struct intent_item *it, const struct intent_
 
 	intent_store_key(it, key);
 	MDB_val k = {strlen(key), key};
-	MDB_val v = {RECORD_HEAD + flen + it->len, NULL};
+	MDB_val v = {RECORD_HEAD + flen + it->held, NULL};
 	if (mdb_txn_begin(n->store.env, NULL, 0, &txn) != 0)
 		return SHOAL_E_STORE;
 	if (mdb_put(txn, n->intents_db, &k, &v, MDB_RESERVE) != 0) {
@@ -64,12 +74,12 @@ static int persist(void *ctx, const struct intent_item *it, const struct intent_
 		return SHOAL_E_STORE;
 	}
 	uint8_t *p = v.mv_data;
-	p[0] = RECORD_FORMAT;
+	p[0] = it->stub ? RECORD_STUB : RECORD_FORMAT;
 	for (int i = 0; i < 8; i++)
 		p[1 + i] = (uint8_t)(it->received_ms >> (56 - 8 * i));
 	p[9] = (uint8_t)flen;
 	memcpy(p + RECORD_HEAD, it->from, flen);
-	memcpy(p + RECORD_HEAD + flen, it->bytes, it->len);
+	memcpy(p + RECORD_HEAD + flen, it->bytes, it->held);
 	return mdb_txn_commit(txn) == 0 ? 0 : SHOAL_E_STORE;
 }
 
@@ -160,7 +170,7 @@ static int load_records(struct node *n)
 	MDB_txn *txn;
 	MDB_cursor *cur;
 	MDB_val k, v;
-	size_t loaded = 0, bad = 0;
+	size_t loaded = 0, bad = 0, stubs = 0, bytes = 0;
 	if (mdb_txn_begin(n->store.env, NULL, MDB_RDONLY, &txn) != 0)
 		return SHOAL_E_STORE;
 	if (mdb_cursor_open(txn, n->intents_db, &cur) != 0) {
@@ -174,29 +184,37 @@ static int load_records(struct node *n)
 		char from[INTENT_FROM_MAX + 1];
 		uint64_t received = 0;
 		size_t flen = v.mv_size >= RECORD_HEAD ? p[9] : 0;
-		if (v.mv_size < RECORD_HEAD + flen || p[0] != RECORD_FORMAT ||
-		    flen > INTENT_FROM_MAX) {
+		if (v.mv_size < RECORD_HEAD + flen ||
+		    (p[0] != RECORD_FORMAT && p[0] != RECORD_STUB) || flen > INTENT_FROM_MAX) {
 			bad++;
 		} else {
+			const uint8_t *rec = p + RECORD_HEAD + flen;
+			size_t rlen = v.mv_size - RECORD_HEAD - flen;
 			for (int i = 0; i < 8; i++)
 				received = received << 8 | p[1 + i];
 			memcpy(from, p + RECORD_HEAD, flen);
 			from[flen] = '\0';
-			if (intent_store_load(n->intents, p + RECORD_HEAD + flen,
-			                      v.mv_size - RECORD_HEAD - flen, received, from,
-			                      &err) == 0)
+			if ((p[0] == RECORD_STUB ? intent_store_load_stub(n->intents, rec, rlen,
+			                                                  received, from, &err)
+			                         : intent_store_load(n->intents, rec, rlen,
+			                                             received, from, &err)) == 0) {
 				loaded++;
-			else
+				stubs += p[0] == RECORD_STUB;
+				bytes += v.mv_size;
+			} else {
 				bad++;
+			}
 		}
 		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
 	}
 	mdb_cursor_close(cur);
 	mdb_txn_abort(txn);
+	n->leaf_wanting = (uint32_t)stubs; /* a full node fills them (leaf_intents.c) */
 	for (size_t i = 0; i < intent_store_count(n->intents); i++)
 		shoal_hlc_observe(&n->hlc, intent_store_at(n->intents, i)->env.body.hlc);
 	node_log_event(&n->log, bad > 0 ? NODE_LOG_WARN : NODE_LOG_INFO, "intents_loaded",
-	               json_pack("{s:I,s:I}", "intents", (json_int_t)loaded, "unreadable",
+	               json_pack("{s:I,s:I,s:I,s:I}", "intents", (json_int_t)loaded, "stubs",
+	                         (json_int_t)stubs, "bytes", (json_int_t)bytes, "unreadable",
 	                         (json_int_t)bad));
 	return 0;
 }
@@ -227,7 +245,8 @@ int node_intents_open(struct node *n, const struct shoal_env *env, char *err, si
 	                                   .persist = persist,
 	                                   .validate = validate,
 	                                   .forget = forget,
-	                                   .committed = committed};
+	                                   .committed = committed,
+	                                   .keep_whole = node_leaf_keep_whole};
 	if ((rc = intent_store_new(&n->intents, &cfg, env, &hooks)) != 0) {
 		snprintf(err, errcap, "cannot create the intent store");
 		return rc;

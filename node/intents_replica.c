@@ -39,6 +39,16 @@
  * anti-entropy fetches it from a node that committed it - any node that
  * committed it holds its grant too. Once the grant arrives the parked
  * envelope commits and is announced like any other commit.
+ *
+ * Stubs (a leaf's intents that do not select it, leaf_intents.c) are held
+ * at their version and id for lookup and in the bucket hashes, exactly as
+ * a full node holds the envelope, so nothing is fetched again; but their
+ * body cannot be served: fetch says the item is not here, an anti-entropy
+ * answer does not list them, a commit that left a stub is not announced,
+ * and a pulled envelope kept as a stub (or a stub filled in) is answered
+ * REPLICA_ACCEPTED_QUIET so that the service does not announce it either.
+ * A full node thus never learns of an item from a leaf that cannot serve
+ * it, and never tries to pull one there.
  */
 #include "node.h"
 
@@ -129,8 +139,8 @@ static int app_fetch(void *ctx, const uint8_t *key, uint32_t key_len, struct rep
 {
 	struct node_intents_wire *w = ctx;
 	const struct intent_item *it = find(w->n, key, key_len);
-	if (it == NULL)
-		return SHOAL_E_NOT_FOUND;
+	if (it == NULL || it->stub)
+		return SHOAL_E_NOT_FOUND; /* a stub's body is not here to serve */
 	out->key = key;
 	out->key_len = key_len;
 	out->version = it->env.body.hlc;
@@ -182,9 +192,18 @@ static enum replica_verdict app_offer(void *ctx, uint64_t now, const struct repl
 	enum intent_outcome out =
 	        intent_gossip_offer(n->intents, &o, it->key, it->key_len, it->digest, &err, NULL);
 	w->offering = NULL;
+	const struct intent_item *held = NULL;
+	if (out == INTENT_ACCEPTED)
+		held = intent_store_get(n->intents, o.kind, o.name);
 	switch (out) {
 	case INTENT_ACCEPTED:
-		return REPLICA_ACCEPTED;
+		/* Kept as a stub: held, but not to be served, so not announced. */
+		return held != NULL && held->stub && memcmp(held->env.id, o.id, 32) == 0
+		               ? REPLICA_ACCEPTED_QUIET
+		               : REPLICA_ACCEPTED;
+	case INTENT_FILLED:
+		/* A leaf's stub made whole: the fleet has it already. */
+		return REPLICA_ACCEPTED_QUIET;
 	case INTENT_DUPLICATE:
 		return REPLICA_DUPLICATE;
 	case INTENT_PENDING:
@@ -253,6 +272,8 @@ static int app_bucket_items(void *ctx, uint32_t buckets, uint32_t bucket, replic
 		return -ENOMEM;
 	uint32_t lo = w->start[bucket << shift], hi = w->start[(bucket + 1) << shift];
 	for (uint32_t i = lo; i < hi; i++) {
+		if (w->by_bucket[i]->stub)
+			continue; /* hashed like the envelope, but not offered to be pulled */
 		describe(w->by_bucket[i], key, &ri);
 		if (fn(cbctx, &ri) != 0)
 			break;
@@ -287,8 +308,8 @@ static void on_flush(uv_timer_t *t)
 	for (size_t i = 0; i < w->nqueue; i++) {
 		const struct intent_item *it =
 		        intent_store_get(n->intents, w->queue[i].kind, w->queue[i].name);
-		if (it == NULL)
-			continue; /* collected since */
+		if (it == NULL || it->stub)
+			continue; /* collected since, or a stub: nothing to serve */
 		describe(it, key, &ri);
 		node_replica_announce(n, &ri);
 	}
@@ -302,6 +323,8 @@ void node_intents_wire_committed(struct node *n, const struct intent_item *it)
 		return;
 	if (w->offering != NULL && memcmp(w->offering, it->env.id, 32) == 0)
 		return; /* the service announces what it pulled itself */
+	if (it->stub)
+		return; /* a leaf's stub: its body cannot be served from here */
 	if (w->nqueue == w->queue_cap) {
 		size_t cap = w->queue_cap ? w->queue_cap * 2 : 16;
 		struct announce_key *grown = realloc(w->queue, cap * sizeof(*grown));

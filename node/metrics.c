@@ -64,6 +64,13 @@ static void replica_metrics(struct shoal_buf *b, const struct replica_stats *r, 
 	counter(b, "shoal_replica_body_bytes_received_total", "Item body bytes received in pulls.",
 	        r->body_bytes_in);
 	counter(b, "shoal_replica_accepted_total", "Pulled items the store accepted.", r->accepted);
+	counter(b, "shoal_replica_accepted_quiet_total",
+	        "Pulled items accepted but not announced in turn (a leaf's stubs and refilled "
+	        "bodies).",
+	        r->accepted_quiet);
+	counter(b, "shoal_replica_not_held_total",
+	        "Items a pulled-from node did not have (each moved on to the next source).",
+	        r->not_held);
 	counter(b, "shoal_replica_duplicates_total", "Pulled items already held (or parked).",
 	        r->duplicates);
 	counter(b, "shoal_replica_rejected_total", "Pulled items the store refused.", r->rejected);
@@ -172,6 +179,26 @@ void node_api_metrics(struct node_http_req *req)
 	        is->collected);
 	family(&b, "shoal_intents", "gauge", "Intents held (tombstones included).");
 	emit(&b, "shoal_intents %zu\n", intent_store_count(n->intents));
+	size_t stubs = 0, whole_bytes = 0, stub_bytes = 0;
+	for (size_t i = 0; i < intent_store_count(n->intents); i++) {
+		const struct intent_item *it = intent_store_at(n->intents, i);
+		stubs += it->stub;
+		*(it->stub ? &stub_bytes : &whole_bytes) += node_intents_record_bytes(it);
+	}
+	family(&b, "shoal_intents_stubs", "gauge",
+	       "Intents held as stubs, header only (a leaf's that do not select it).");
+	emit(&b, "shoal_intents_stubs %zu\n", stubs);
+	family(&b, "shoal_intents_stored_bytes", "gauge",
+	       "Bytes of the intents' LMDB records, by what they hold.");
+	emit(&b, "shoal_intents_stored_bytes{form=\"whole\"} %zu\n", whole_bytes);
+	emit(&b, "shoal_intents_stored_bytes{form=\"stub\"} %zu\n", stub_bytes);
+	counter(&b, "shoal_intents_stubbed_total",
+	        "Intents committed as stubs or cut down to one (leaf mode).", is->stubbed);
+	counter(&b, "shoal_intents_filled_total", "Stubs made whole again with their body.",
+	        is->filled);
+	counter(&b, "shoal_intents_bodies_wanted_total",
+	        "Bodies of stubs that now select this leaf, asked of the replication service.",
+	        n->leaf_bodies_wanted);
 	family(&b, "shoal_intents_pending", "gauge", "Intents waiting for their signer's grant.");
 	emit(&b, "shoal_intents_pending %zu\n", intent_store_pending(n->intents));
 

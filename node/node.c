@@ -119,7 +119,7 @@ static int create_swim(struct node *n, struct node_identity *id, uint64_t now, c
 	sc.incarnation = id->incarnation;
 	sc.on_event = node_events_on_swim;
 	sc.event_ctx = n;
-	sc.is_quiet = node_labels_say_leaf;
+	sc.is_quiet = shoal_labels_say_leaf;
 
 	rc = swim_pool_new(&n->pool);
 	if (rc == 0)

@@ -24,6 +24,7 @@
 
 #include "shoal/hlc.h"
 #include "shoal/intent_store.h"
+#include "shoal/leaf.h"
 #include "shoal/seal.h"
 #include "shoal/replica.h"
 #include "shoal/swim.h"
@@ -46,10 +47,9 @@
 /* Operator and system labels together. */
 #define NODE_ALL_LABELS_MAX (NODE_LABELS_MAX + 3 + NODE_SYS_LABELS_MAX) /* + trust, role, api */
 /* System labels of leaf mode (docs/operations.md, "Leaf sites"): a leaf says
- * so, and every node says which port its API listens on (at its gossip
- * address), so a leaf can ask a full node for the fleet. */
-#define NODE_ROLE_LABEL     "sys.shoal.io/role"
-#define NODE_ROLE_LEAF      "leaf"
+ * so (SHOAL_ROLE_LABEL, include/shoal/leaf.h), and every node says which
+ * port its API listens on (at its gossip address), so a leaf can ask a full
+ * node for the fleet. */
 #define NODE_API_PORT_LABEL "sys.shoal.io/api-port"
 
 struct node {
@@ -88,6 +88,9 @@ struct node {
 	struct node_intents_wire *wire;  /* the store on the replica; NULL if not attached */
 	uint64_t intents_changes;        /* bumped by every persisted change */
 	bool intents_resync;             /* taking old envelopes from peers (intents_resync.c) */
+	uint32_t leaf_wanting;           /* a leaf's stubs that select it, body not here yet */
+	uint32_t leaf_polls;             /* reconciler polls since the last leaf walk */
+	uint64_t leaf_bodies_wanted;     /* bodies of stubs asked of the replica (leaf_intents.c) */
 	uv_timer_t resync_timer;         /* checks whether the resync is done */
 	bool resync_timer_open;
 	char trust_label[17];                      /* first 16 hex of trust_roots_hash */
@@ -140,6 +143,10 @@ int node_replica_attach(struct node *n, const struct replica_app *app,
                         const struct replica_config *cfg);
 void node_replica_detach(struct node *n);
 int node_replica_announce(struct node *n, const struct replica_item *it);
+/* Want: replica_want on the attached service (a leaf's stub that needs its
+ * body, leaf_intents.c), then re-arm. */
+int node_replica_want(struct node *n, const struct replica_item *it, const struct shoal_addr *srcs,
+                      uint32_t nsrc);
 
 /* node_labels.c: the labels this site gossips, the operator's first, then
  * the trust roots' fingerprint (TRUST_LABEL_KEY) and the system labels in `sys` (out[NODE_ALL_LABELS_MAX]; pointers valid
@@ -149,10 +156,9 @@ int node_replica_announce(struct node *n, const struct replica_item *it);
  * its cluster answers (NULL or "" clears it); a change re-announces the
  * member record; 0, SHOAL_E_STATE when not running, SHOAL_E_TOO_BIG when
  * the labels would no longer fit (the old ones are kept). */
-/* leaf.c: does a member's labels map say it is a leaf (swim_config.is_quiet)?
- * Its API address: the gossip address with NODE_API_PORT_LABEL's port; -1
- * if the record carries none. */
-bool node_labels_say_leaf(void *ctx, const uint8_t *labels, size_t len);
+/* leaf.c: a member's API address: the gossip address with
+ * NODE_API_PORT_LABEL's port; -1 if the record carries none. Whether it is
+ * a leaf: shoal_labels_say_leaf (shoal/leaf.h). */
 int node_member_api(const struct swim_member_info *mi, struct shoal_addr *out);
 
 /* api_proxy.c: a leaf's client for asking full nodes; nothing on a full
@@ -201,6 +207,18 @@ void node_intents_resync_stop(struct node *n);
 uint64_t node_wall_ms(void);
 /* Lower-case hex of len bytes into out (2*len+1 bytes). */
 void node_intents_hex(const uint8_t *bytes, size_t len, char *out);
+/* Bytes of the LMDB record that holds `it` (whole or stub). */
+size_t node_intents_record_bytes(const struct intent_item *it);
+
+/* leaf_intents.c: a leaf keeps whole only the intents that select it.
+ * keep_whole is the store's hook (true on a full node); judge cuts what no
+ * longer selects the leaf to stubs and wants the bodies of stubs that now
+ * do (after each reconciler judge); poll repeats the walk every
+ * LEAF_REWANT_POLLS reconciler polls while a body is still wanted. */
+#define LEAF_REWANT_POLLS 10
+bool node_leaf_keep_whole(void *ctx, const struct intent_store *s, const struct intent_item *it);
+void node_leaf_intents_judge(struct node *n);
+void node_leaf_intents_poll(struct node *n);
 
 /* intents_replica.c: the intent store as an application of the replica
  * (a struct replica_app, filled into *app): open after SWIM exists, close

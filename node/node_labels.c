@@ -46,7 +46,7 @@ size_t node_labels_compose(const struct node *n, const struct node_sysinfo *sys,
 	/* Leaf mode: a leaf's role (full nodes then send it no health news)
 	 * and every node's API port (where a leaf asks for the fleet). */
 	if (n->cfg->leaf)
-		out[count++] = (struct shoal_label){NODE_ROLE_LABEL, NODE_ROLE_LEAF};
+		out[count++] = (struct shoal_label){SHOAL_ROLE_LABEL, SHOAL_ROLE_LEAF};
 	if (n->api_port[0] != '\0')
 		out[count++] = (struct shoal_label){NODE_API_PORT_LABEL, n->api_port};
 	return count + node_sysinfo_labels(sys, out + count);

@@ -65,3 +65,14 @@ int node_replica_announce(struct node *n, const struct replica_item *it)
 	node_driver_arm(n, now);
 	return rc;
 }
+
+int node_replica_want(struct node *n, const struct replica_item *it, const struct shoal_addr *srcs,
+                      uint32_t nsrc)
+{
+	uint64_t now = node_now();
+	if (n->replica == NULL)
+		return SHOAL_E_STATE;
+	int rc = replica_want(n->replica, now, it, srcs, nsrc);
+	node_driver_arm(n, now);
+	return rc;
+}

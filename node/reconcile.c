@@ -94,6 +94,9 @@ static void judge_if_changed(struct node_reconcile *r)
 	r->resync_seen = r->n->intents_resync;
 	memcpy(r->labels_seen, h, sizeof(h));
 	rec_judge(r);
+	/* After the judge, which has pruned what stopped selecting the site:
+	 * a leaf cuts those to stubs and wants what now selects it. */
+	node_leaf_intents_judge(r->n);
 }
 
 static void on_poll(uv_timer_t *t)
@@ -106,6 +109,7 @@ static void on_poll(uv_timer_t *t)
 	if (rec_orphans_take(r))
 		r->judged = false; /* judge the sets found with the rest */
 	judge_if_changed(r);
+	node_leaf_intents_poll(r->n);
 	for (size_t i = 0; i < r->count;)
 		if (rec_status_update(r, &r->items[i]))
 			i++; /* else the entry was dropped and the next moved into i */

@@ -16,6 +16,9 @@
  * an entry here when their intent does not select the site, and are
  * removed like any other.
  *
+ * A leaf's stub that selects the site (its body dropped while it did not;
+ * leaf_intents.c is fetching it) is left as it is until the body is in.
+ *
  * Each intent is its own set with its own backoff in the engine, and a
  * refusal here only marks that one entry: one intent's failure never
  * blocks another.
@@ -177,7 +180,13 @@ void rec_judge(struct node_reconcile *r)
 		                  : SHOAL_E_STATE;
 		/* Found on the cluster, unknown to this process: now an entry's. */
 		bool found = r->norphans > 0 && rec_orphans_claim(r, it->env.body.name);
-		if (sel == 1) {
+		if (sel == 1 && it->stub) {
+			/* A leaf's stub that selects it now: its body is on the way
+			 * (leaf_intents.c); what the engine holds stays until it
+			 * arrives. */
+			if (e != NULL)
+				e->seen = true;
+		} else if (sel == 1) {
 			if (e == NULL && (e = add(r, it->env.body.name, at)) == NULL)
 				continue; /* out of memory: judged again at the next change */
 			e->seen = true;

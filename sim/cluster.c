@@ -63,6 +63,13 @@ struct sim_node {
 	char gen_name[12];         /* "n%04u" of index + 1 */
 };
 
+/* A node's own labels (sim_cluster_set_start_labels), borrowed. */
+struct start_labels {
+	const struct shoal_label *labels;
+	size_t n;
+	bool set;
+};
+
 struct sim_cluster {
 	struct sim_cluster_config cfg; /* as given, defaults filled */
 	struct sim_engine *e;          /* clock and events */
@@ -80,6 +87,7 @@ struct sim_cluster {
 	void *observer_ctx;
 	sim_lifecycle_fn lifecycle; /* test hook around each swim's life, may be NULL */
 	void *lifecycle_ctx;
+	struct start_labels *labels; /* [cfg.capacity] once any node has its own, else NULL */
 };
 
 /* ---- config --------------------------------------------------------------- */
@@ -474,6 +482,7 @@ void sim_cluster_delete(struct sim_cluster *c)
 		}
 		free(c->nodes);
 	}
+	free(c->labels);
 	if (c->pool != NULL)
 		swim_pool_delete(c->pool);
 	sim_net_delete(c->net);
@@ -575,6 +584,19 @@ int sim_cluster_set_keyring(struct sim_cluster *c, uint32_t i, const struct shoa
 	return rc;
 }
 
+int sim_cluster_set_start_labels(struct sim_cluster *c, uint32_t i,
+                                 const struct shoal_label *labels, size_t n)
+{
+	int rc = check_idle(c, i);
+	if (rc != 0)
+		return rc;
+	/* Kept apart from the node slots: most runs give no node its own. */
+	if (c->labels == NULL && (c->labels = calloc(c->cfg.capacity, sizeof(*c->labels))) == NULL)
+		return -ENOMEM;
+	c->labels[i] = (struct start_labels){labels, n, true};
+	return 0;
+}
+
 static int join_nodes(struct sim_cluster *c, struct sim_node *nd, const uint32_t *seeds,
                       size_t nseeds)
 {
@@ -612,6 +634,10 @@ int sim_cluster_start(struct sim_cluster *c, uint32_t i, const uint32_t *seeds, 
 	cfg.incarnation = nd->started ? nd->incarnation + 1 : c->cfg.swim.incarnation;
 	cfg.on_event = on_swim_event;
 	cfg.event_ctx = nd;
+	if (c->labels != NULL && c->labels[i].set) {
+		cfg.labels = c->labels[i].labels;
+		cfg.nlabels = c->labels[i].n;
+	}
 
 	sim_net_set_up(c->net, i, true);
 	int rc = swim_new(&nd->swim, &cfg, &nd->env, &nd->kr, c->pool, sim_engine_now(c->e));
@@ -1046,5 +1072,7 @@ size_t sim_cluster_bytes(const struct sim_cluster *c)
 		if (c->nodes[i].custom_name != NULL)
 			b += strlen(c->nodes[i].custom_name) + 1;
 	}
+	if (c->labels != NULL)
+		b += (size_t)c->cfg.capacity * sizeof(*c->labels);
 	return b + sim_verify_cache_bytes(c->vc) + sim_engine_bytes(c->e);
 }

@@ -13,6 +13,7 @@
  * version V of site S over the version P it held, X now holds every
  * publish of S with a version in (P, V]; those are counted. A publish
  * whose holders reach the number of live nodes is checked node by node.
+ * Only full nodes count: a leaf holds no record but its own.
  */
 #include "health.h"
 
@@ -29,6 +30,7 @@
 #include "shoal/error.h"
 #include "shoal/health.h"
 #include "shoal/hlc.h"
+#include "shoal/leaf.h"
 #include "shoal/mp.h"
 
 #define SAMPLE_US     SIM_SEC(5) /* shoald samples every 5 s */
@@ -78,6 +80,9 @@ struct sim_health {
 	struct shoal_buf out;
 	struct sim_rollout *rollout; /* App intents applied by the sites, or NULL */
 	uint64_t bytes_total;        /* health bytes sent, all nodes, without ae_other */
+	bool *leaf;                  /* [n] leaf sites, or NULL: none */
+	uint32_t up_leaves;          /* leaves whose swim runs */
+	uint64_t leaf_refused;       /* other sites' records refused by leaves */
 };
 
 static uint64_t wall_ms(uint64_t now)
@@ -134,6 +139,11 @@ static void compose(struct sim_health *h, const struct hnode *hn, uint64_t now, 
 	r->labels[2] = (struct health_label){STR("sys.shoal.io/arch"), STR("amd64")};
 	r->labels[3] = (struct health_label){STR("sys.shoal.io/cpus"), STR("8")};
 	r->n_labels = 4;
+	/* A leaf's record carries its member labels, the role among them, as
+	 * shoald's does. */
+	if (sim_health_is_leaf(h, i))
+		r->labels[r->n_labels++] =
+		        (struct health_label){STR(SHOAL_ROLE_LABEL), STR(SHOAL_ROLE_LEAF)};
 	snprintf(h->lat, sizeof(h->lat), "%.4f", -60.0 + (double)(i * 7919u % 120000u) / 1000.0);
 	snprintf(h->lon, sizeof(h->lon), "%.4f", -180.0 + (double)(i * 104729u % 360000u) / 1000.0);
 	r->annotations[0] = (struct health_label){STR("geo.shoal.io/lat"), str_of(h->lat)};
@@ -172,13 +182,19 @@ static uint64_t held_version(const struct hnode *hn, const char *site)
 	return e.version;
 }
 
+/* Live full nodes: every live node but the leaves. */
+static uint32_t up_full(const struct sim_health *h)
+{
+	return sim_cluster_up_count(h->c) - h->up_leaves;
+}
+
 static void check_pub(struct sim_health *h, struct sim_health_pub *p)
 {
-	if (p->all_at != UINT64_MAX || p->holders < sim_cluster_up_count(h->c))
+	if (p->all_at != UINT64_MAX || p->holders < up_full(h))
 		return;
 	const char *site = sim_cluster_name(h->c, p->site);
 	for (uint32_t i = 0; i < h->n; i++)
-		if (sim_cluster_state(h->c, i) == SIM_NODE_UP &&
+		if (sim_cluster_state(h->c, i) == SIM_NODE_UP && !sim_health_is_leaf(h, i) &&
 		    held_version(&h->nodes[i], site) < p->version)
 			return;
 	p->all_at = sim_cluster_now(h->c);
@@ -248,11 +264,15 @@ static int offer(struct hnode *hn, uint64_t now, uint32_t site, const uint8_t *b
 		rc = health_table_offer(hn->table, now, bytes, len);
 	if (rc == 0 && h->rollout != NULL && hn->node == sim_rollout_observer(h->rollout))
 		sim_rollout_observed(h->rollout, site, bytes, len);
-	if (rc == 0)
+	/* Holders are full nodes: a leaf holds its own record only. */
+	bool leaf_node = sim_health_is_leaf(h, hn->node);
+	if (rc == 0 && !leaf_node)
 		moved(h, site, was, held_version(hn, name));
+	else if (rc == SHOAL_E_FORBIDDEN && !health_table_keeps(hn->table, name, strlen(name)))
+		h->leaf_refused++;
 	else if (rc == SHOAL_E_FORBIDDEN)
 		h->no_key++;
-	else if (rc != SHOAL_E_STALE)
+	else if (rc != 0 && rc != SHOAL_E_STALE)
 		h->rejected++;
 	return rc;
 }
@@ -272,13 +292,10 @@ static int app_lookup(void *ctx, const uint8_t *key, uint32_t key_len, uint64_t 
                       uint8_t digest[REPLICA_DIGEST_LEN])
 {
 	struct hnode *hn = ctx;
-	struct health_entry e;
-	if (key_len <= 1 || key[0] != '~' ||
-	    health_table_get(hn->table, (const char *)key + 1, key_len - 1, &e) != 0)
+	if (key_len <= 1 || key[0] != '~')
 		return SHOAL_E_NOT_FOUND;
-	*version = e.version;
-	memcpy(digest, e.digest, REPLICA_DIGEST_LEN);
-	return 0;
+	/* A leaf's table answers "newer" for any other site (shoald's too). */
+	return health_table_lookup(hn->table, (const char *)key + 1, key_len - 1, version, digest);
 }
 
 static int app_fetch(void *ctx, const uint8_t *key, uint32_t key_len, struct replica_item *it,
@@ -533,7 +550,11 @@ int sim_health_new(struct sim_health **out, struct sim_cluster *c,
 	h->recv = calloc(h->n, sizeof(*h->recv));
 	h->rec = malloc(sizeof(*h->rec));
 	h->prev = malloc(sizeof(*h->prev));
-	if (!h->nodes || !h->sent || !h->recv || !h->rec || !h->prev) {
+	if (cfg->leaf != NULL && (h->leaf = malloc(h->n * sizeof(*h->leaf))) != NULL)
+		memcpy(h->leaf, cfg->leaf, h->n * sizeof(*h->leaf));
+	h->cfg.leaf = NULL; /* h->leaf is the copy */
+	if (!h->nodes || !h->sent || !h->recv || !h->rec || !h->prev ||
+	    (cfg->leaf != NULL && h->leaf == NULL)) {
 		sim_health_delete(h);
 		return -ENOMEM;
 	}
@@ -563,6 +584,7 @@ void sim_health_delete(struct sim_health *h)
 	free(h->rec);
 	free(h->prev);
 	free(h->pubs);
+	free(h->leaf);
 	shoal_buf_destroy(&h->out);
 	free(h);
 }
@@ -573,8 +595,20 @@ int sim_health_attach(struct sim_health *h, uint32_t node, struct swim *sw,
 	struct hnode *hn = &h->nodes[node];
 	int rc;
 	/* The env is the node's slot's, the same over all its lives. */
-	if (hn->table == NULL && (rc = health_table_new(&hn->table, env, key_of, hn)) != 0)
-		return rc;
+	bool leaf = sim_health_is_leaf(h, node);
+	if (hn->table == NULL) {
+		const char *name = sim_cluster_name(h->c, node);
+		if ((rc = health_table_new(&hn->table, env, key_of, hn)) != 0)
+			return rc;
+		/* A leaf's table keeps its own record only, as shoald's. */
+		if (leaf && (rc = health_table_keep_only(hn->table, name, strlen(name))) != 0) {
+			health_table_delete(hn->table);
+			hn->table = NULL;
+			return rc;
+		}
+	}
+	if (leaf && hn->sw == NULL)
+		h->up_leaves++;
 	hn->sw = sw;
 	*app = (struct replica_app){.ctx = hn,
 	                            .lookup = app_lookup,
@@ -598,6 +632,8 @@ void sim_health_detach(struct sim_health *h, uint32_t node)
 {
 	struct hnode *hn = &h->nodes[node];
 	hn->gen++; /* its pending sample is void */
+	if (hn->sw != NULL && sim_health_is_leaf(h, node))
+		h->up_leaves--;
 	hn->sw = NULL;
 	hn->rep = NULL;
 }
@@ -629,7 +665,8 @@ static bool health_key(const uint8_t *key, uint32_t len)
 }
 
 /* A datagram: [1, [msg, ...]]; USER messages announcing "~" keys. */
-static void count_datagram(const uint8_t *p, const uint8_t *end, size_t sealed, uint64_t *announce)
+static void count_datagram(const uint8_t *p, const uint8_t *end, size_t sealed, uint64_t *announce,
+                           uint64_t *msgs)
 {
 	uint32_t n, cnt, plen, klen;
 	uint64_t v;
@@ -651,6 +688,7 @@ static void count_datagram(const uint8_t *p, const uint8_t *end, size_t sealed, 
 			    health_key(key, klen)) {
 				bytes += (uint64_t)(p - m);
 				any = true;
+				(*msgs)++;
 				continue;
 			}
 		}
@@ -727,15 +765,17 @@ void sim_health_count(struct sim_health *h, uint32_t from, uint32_t to, bool str
 	if (stream)
 		count_stream(plain, plain + plen, sealed, &b);
 	else
-		count_datagram(plain, plain + plen, sealed, &b.announce);
+		count_datagram(plain, plain + plen, sealed, &b.announce, &b.announce_msgs);
 	h->sent[from].announce += b.announce;
 	h->sent[from].pull += b.pull;
 	h->sent[from].ae_list += b.ae_list;
 	h->sent[from].ae_other += b.ae_other;
+	h->sent[from].announce_msgs += b.announce_msgs;
 	h->recv[to].announce += b.announce;
 	h->recv[to].pull += b.pull;
 	h->recv[to].ae_list += b.ae_list;
 	h->recv[to].ae_other += b.ae_other;
+	h->recv[to].announce_msgs += b.announce_msgs;
 	h->bytes_total += b.announce + b.pull + b.ae_list;
 }
 
@@ -787,10 +827,34 @@ bool sim_health_converged(const struct sim_health *h)
 		const char *site = sim_cluster_name(h->c, s);
 		for (uint32_t i = 0; i < h->n; i++)
 			if (sim_cluster_state(h->c, i) == SIM_NODE_UP &&
+			    (!sim_health_is_leaf(h, i) || i == s) &&
 			    held_version(&h->nodes[i], site) != h->pubs[k].version)
 				return false;
 	}
-	return true;
+	return sim_health_leaf_foreign(h) == 0;
+}
+
+bool sim_health_is_leaf(const struct sim_health *h, uint32_t node)
+{
+	return h->leaf != NULL && node < h->n && h->leaf[node];
+}
+
+uint64_t sim_health_leaf_refused(const struct sim_health *h)
+{
+	return h->leaf_refused;
+}
+
+uint64_t sim_health_leaf_foreign(const struct sim_health *h)
+{
+	uint64_t foreign = 0;
+	for (uint32_t i = 0; i < h->n; i++) {
+		const struct hnode *hn = &h->nodes[i];
+		if (!sim_health_is_leaf(h, i) || hn->table == NULL)
+			continue;
+		uint32_t count = health_table_count(hn->table);
+		foreign += count - (held_version(hn, sim_cluster_name(h->c, i)) > 0 ? 1 : 0);
+	}
+	return foreign;
 }
 
 uint32_t sim_health_held(const struct sim_health *h, uint32_t node)

@@ -39,6 +39,16 @@
  * messages without entries (AE_ROOT, AE_HELLO, AE_DIFFER) counted apart:
  * they serve every app on the service.
  *
+ * Leaves (docs/health.md, "Leaf mode"): a leaf site's member record carries
+ * sys.shoal.io/role=leaf (run.c gives it to the cluster), every node's SWIM
+ * has shoald's is_quiet hook (shoal_labels_say_leaf), the health route of
+ * the replica is bulk and a leaf's replica is quiet (items.c, as
+ * node/wire.c), and a leaf's table keeps its own record only
+ * (health_table_keep_only, as node/health_store.c). Nothing here decides
+ * what a leaf receives: the real SWIM and replica do. With leaves, "every
+ * live node" below means every live full node: a leaf holds no other
+ * site's record, and its own reaches the full nodes like any other.
+ *
  * Ownership: sim_health_new before the cluster's nodes start; items.c calls
  * attach/detach from its lifecycle hook; sim_health_delete after
  * sim_items_delete. Determinism: every draw comes from per-node streams of
@@ -58,6 +68,7 @@
 struct sim_health_config {
 	double changes_per_hour; /* meaningful changes per site per hour */
 	bool fresh;              /* every site publishes at the start */
+	const bool *leaf;        /* [nodes] which sites are leaves (copied), or NULL */
 };
 
 /* One record published and how far it got. Times absolute virtual us. */
@@ -66,18 +77,19 @@ struct sim_health_pub {
 	uint32_t env_len; /* envelope bytes */
 	uint64_t version; /* its HLC */
 	uint64_t at;      /* when */
-	uint64_t all_at;  /* every live node held it (or newer); UINT64_MAX = not yet */
-	uint32_t holders; /* nodes that held it or newer (crashed ones included) */
+	uint64_t all_at;  /* every live full node held it (or newer); UINT64_MAX = not yet */
+	uint32_t holders; /* full nodes that held it or newer (crashed ones included) */
 	uint32_t prev;    /* the site's previous publish, UINT32_MAX = none */
 	bool change;      /* a meaningful change, not the refresh */
 };
 
 /* Bytes counted by the network, per direction. */
 struct sim_health_bytes {
-	uint64_t announce; /* USER messages with "~" keys (whole datagram if alone) */
-	uint64_t pull;     /* "~" share of PULL and ITEMS */
-	uint64_t ae_list;  /* "~" share of AE_LIST */
-	uint64_t ae_other; /* AE_ROOT, AE_HELLO, AE_DIFFER, and AE_LIST without entries */
+	uint64_t announce;      /* USER messages with "~" keys (whole datagram if alone) */
+	uint64_t pull;          /* "~" share of PULL and ITEMS */
+	uint64_t ae_list;       /* "~" share of AE_LIST */
+	uint64_t ae_other;      /* AE_ROOT, AE_HELLO, AE_DIFFER, and AE_LIST without entries */
+	uint64_t announce_msgs; /* USER messages announcing a "~" key */
 };
 
 struct sim_health;
@@ -123,8 +135,15 @@ void sim_health_node_bytes(const struct sim_health *h, uint32_t node, struct sim
 uint64_t sim_health_rejected(const struct sim_health *h);
 /* Offers refused because the site was not (yet) in the node's membership. */
 uint64_t sim_health_no_key(const struct sim_health *h);
-/* Every up node holds every site's newest published record. */
+/* Every up full node holds every site's newest published record, and
+ * every up leaf its own and no other. */
 bool sim_health_converged(const struct sim_health *h);
+/* Is site `node` a leaf? */
+bool sim_health_is_leaf(const struct sim_health *h, uint32_t node);
+/* Offers of another site's record that leaves' tables refused. */
+uint64_t sim_health_leaf_refused(const struct sim_health *h);
+/* Records of other sites in leaves' tables now (0 when leaves work). */
+uint64_t sim_health_leaf_foreign(const struct sim_health *h);
 /* Records held by node `node`'s table (0 if it has none). */
 uint32_t sim_health_held(const struct sim_health *h, uint32_t node);
 

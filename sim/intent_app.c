@@ -55,8 +55,8 @@ static int app_fetch(void *ctx, const uint8_t *key, uint32_t key_len, struct rep
 {
 	struct sim_intent_app *ir = ctx;
 	const struct intent_item *it = by_key(ir->store, key, key_len);
-	if (it == NULL)
-		return SHOAL_E_NOT_FOUND;
+	if (it == NULL || it->stub)
+		return SHOAL_E_NOT_FOUND; /* a stub's body is not here to serve */
 	out->key = key;
 	out->key_len = key_len;
 	out->version = it->env.body.hlc;
@@ -95,6 +95,8 @@ static enum replica_verdict app_offer(void *ctx, uint64_t now, const struct repl
 	switch (out) {
 	case INTENT_ACCEPTED:
 		return REPLICA_ACCEPTED;
+	case INTENT_FILLED: /* a stub made whole (shoald's leaves): not news */
+		return REPLICA_ACCEPTED_QUIET;
 	case INTENT_DUPLICATE:
 	case INTENT_PENDING: /* parked: committed and announced when its grant arrives */
 		return REPLICA_DUPLICATE;
@@ -122,8 +124,8 @@ static int app_items(void *ctx, uint32_t buckets, uint32_t bucket, replica_item_
 		return SHOAL_E_RANGE;
 	for (size_t i = 0; i < intent_store_count(ir->store); i++) {
 		const struct intent_item *item = intent_store_at(ir->store, i);
-		if ((uint32_t)item->bucket >> shift != bucket)
-			continue;
+		if ((uint32_t)item->bucket >> shift != bucket || item->stub)
+			continue; /* a stub is hashed like its envelope, not listed */
 		sim_intent_app_item(item, key, &ri);
 		if (fn(cbctx, &ri) != 0)
 			break;

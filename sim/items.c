@@ -242,7 +242,10 @@ static void attach(struct sim_items *s, uint32_t node, uint64_t now, struct swim
 			return;
 		use = replica_mux_app(s->mux[node]);
 	}
-	if (replica_new(&s->rep[node], &s->cfg, sw, env, use, now) != 0)
+	/* A leaf's service is quiet, as node/wire.c sets it for --leaf. */
+	struct replica_config cfg = s->cfg;
+	cfg.quiet = s->health != NULL && sim_health_is_leaf(s->health, node);
+	if (replica_new(&s->rep[node], &cfg, sw, env, use, now) != 0)
 		s->rep[node] = NULL;
 	if (s->health != NULL)
 		sim_health_set_replica(s->health, node, s->rep[node]);

@@ -355,6 +355,8 @@ static json_t *health_json(const struct sim_run_result *r)
 	json_object_set_new(o, "refused_no_member_key", json_integer((json_int_t)r->hno_key));
 	json_object_set_new(o, "records_held_mean", json_real(r->hheld_mean));
 	json_object_set_new(o, "converged_at_end", json_boolean(r->hconverged));
+	if (r->hleaf.leaves > 0)
+		json_object_set_new(o, "leaves", sim_leaf_json(&r->hleaf));
 	return o;
 }
 
@@ -644,6 +646,8 @@ void sim_output_summary(FILE *f, const struct sim_run_result *r)
 		        "%.0f B/s\n",
 		        r->variant, r->hbytes.mean, r->hbytes.p99, r->hbytes_recv.mean,
 		        r->hbytes_recv.p99, r->hann, r->hpull, r->hae_list, r->hae_other);
+		if (r->hleaf.leaves > 0)
+			sim_leaf_print(f, r->variant, &r->hleaf);
 	}
 	if (r->rollout)
 		sim_rollout_print(f, r->variant, &r->roll);

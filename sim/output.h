@@ -41,5 +41,8 @@ json_t *sim_dist_json(const struct sim_dist *d, uint32_t n);
 /* output_rollout.c: the "rollout" section and its summary lines. */
 json_t *sim_rollout_json(const struct sim_rollout_result *ro);
 void sim_rollout_print(FILE *f, const char *variant, const struct sim_rollout_result *ro);
+/* output_leaf.c: the health section's "leaves" part and its summary lines. */
+json_t *sim_leaf_json(const struct sim_leaf_result *l);
+void sim_leaf_print(FILE *f, const char *variant, const struct sim_leaf_result *l);
 
 #endif

@@ -33,8 +33,13 @@
 #include "shoal/error.h"
 #include "shoal/health.h"
 #include "shoal/intent_store.h"
+#include "shoal/leaf.h"
 
 #define SCENARIO_STREAM SIM_RNG_STREAM(6, 0) /* the harness's own draws */
+#define LEAF_STREAM     SIM_RNG_STREAM(6, 1) /* which sites are leaves */
+
+/* A leaf's member record says so (docs/health.md, "Leaf mode"). */
+static const struct shoal_label leaf_labels[] = {{SHOAL_ROLE_LABEL, SHOAL_ROLE_LEAF}};
 
 struct churn {
 	uint64_t next;     /* next tick */
@@ -74,10 +79,12 @@ struct run {
 	uint32_t nchurn;
 	struct pending_restart *restarts; /* sorted by (at, node) insertion */
 	uint32_t nrestarts, restarts_alloc;
-	struct sim_items *items;      /* replicated items, if the timeline puts any */
-	struct sim_health *health;    /* health records, if the scenario asks */
-	struct sim_rollout *rollout;  /* sites applying App intents, if the scenario asks */
-	struct shoal_label *labels;   /* [n * nlabels] each node's labels, for the rollout */
+	struct sim_items *items;     /* replicated items, if the timeline puts any */
+	struct sim_health *health;   /* health records, if the scenario asks */
+	struct sim_rollout *rollout; /* sites applying App intents, if the scenario asks */
+	struct shoal_label *labels;  /* [n * nlabels] each node's labels, for the rollout */
+	bool *leaf;                  /* [n] leaf sites (health.leaves) */
+	uint32_t nleaves;
 	double up_us;                 /* accumulated up time (us) */
 	struct sim_net_counters prev; /* totals at the previous sample */
 };
@@ -612,6 +619,116 @@ static int collect_puts(struct run *R)
 	return 0;
 }
 
+/* Per node per second: health bytes sent, received, announcement bytes
+ * received, over the leaves (leaf) or the full nodes; into d[0..2]. */
+static void leaf_bytes(struct run *R, bool intents, bool leaf, double *v, struct sim_dist *d)
+{
+	double secs = (double)R->r->duration_us / 1e6;
+	uint64_t shared = intents ? 0 : 1;
+	for (int which = 0; which < 3; which++) {
+		uint32_t k = 0;
+		for (uint32_t i = 0; i < R->n; i++) {
+			struct sim_health_bytes s, rv;
+			if (R->leaf[i] != leaf)
+				continue;
+			sim_health_node_bytes(R->health, i, &s, &rv);
+			const struct sim_health_bytes *b = which == 0 ? &s : &rv;
+			uint64_t x = b->announce;
+			if (which < 2)
+				x += b->pull + b->ae_list + shared * b->ae_other;
+			v[k++] = (double)x / secs;
+		}
+		sim_dist_of(v, k, &d[which]);
+	}
+}
+
+/* All traffic the net counted (membership and health), sent and received
+ * per node per second, over the leaves (leaf) or the full nodes. */
+static void leaf_traffic(struct run *R, bool leaf, double *v, struct sim_dist *sent,
+                         struct sim_dist *recv)
+{
+	struct sim_net *net = sim_cluster_net(R->c);
+	double secs = (double)R->r->duration_us / 1e6;
+	for (int which = 0; which < 2; which++) {
+		uint32_t k = 0;
+		for (uint32_t i = 0; i < R->n; i++) {
+			const struct sim_net_counters *c = sim_net_counters(net, i),
+			                              *b = &R->base[i];
+			if (R->leaf[i] != leaf)
+				continue;
+			uint64_t x = which == 0
+			                     ? c->dgram_bytes_sent - b->dgram_bytes_sent +
+			                               c->stream_bytes_sent - b->stream_bytes_sent
+			                     : c->dgram_bytes_recv - b->dgram_bytes_recv +
+			                               c->stream_bytes_recv - b->stream_bytes_recv;
+			v[k++] = (double)x / secs;
+		}
+		sim_dist_of(v, k, which == 0 ? sent : recv);
+	}
+}
+
+/* Publishes of leaves (or of full sites): how many, how many reached every
+ * live full node, and how long that took. */
+static uint32_t leaf_pubs(struct run *R, bool leaf, double *v, uint32_t *reached,
+                          struct sim_dist *d)
+{
+	uint32_t n = sim_health_count_pubs(R->health), all = 0, k = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct sim_health_pub *p = sim_health_pub(R->health, i);
+		if (R->leaf[p->site] != leaf)
+			continue;
+		all++;
+		if (p->all_at != UINT64_MAX)
+			v[k++] = (double)(p->all_at - p->at) / 1e6;
+	}
+	*reached = k;
+	sim_dist_of(v, k, d);
+	return all;
+}
+
+/* What leaves changed: bytes of leaves and full nodes apart, the records'
+ * spread to the full nodes, what leaves' tables hold. */
+static int collect_leaves(struct run *R, bool intents)
+{
+	struct sim_run_result *r = R->r;
+	uint32_t n = sim_health_count_pubs(R->health);
+	double *v = calloc((n > R->n ? n : R->n) + 1, sizeof(*v)), held = 0;
+	struct sim_dist full[3], leaf[3];
+	if (v == NULL)
+		return -ENOMEM;
+	r->hleaf.leaves = R->nleaves;
+	leaf_bytes(R, intents, false, v, full);
+	leaf_bytes(R, intents, true, v, leaf);
+	r->hleaf.sent_full = full[0];
+	r->hleaf.recv_full = full[1];
+	r->hleaf.recv_ann_full = full[2];
+	r->hleaf.sent_leaf = leaf[0];
+	r->hleaf.recv_leaf = leaf[1];
+	r->hleaf.recv_ann_leaf = leaf[2];
+	leaf_traffic(R, false, v, &r->hleaf.all_sent_full, &r->hleaf.all_recv_full);
+	leaf_traffic(R, true, v, &r->hleaf.all_sent_leaf, &r->hleaf.all_recv_leaf);
+	for (uint32_t i = 0; i < R->n; i++) {
+		struct sim_health_bytes s, rv;
+		sim_health_node_bytes(R->health, i, &s, &rv);
+		uint32_t count = sim_health_held(R->health, i);
+		if (R->leaf[i]) {
+			r->hleaf.ann_msgs_leaf += rv.announce_msgs;
+			if (count > r->hleaf.held_leaf_max)
+				r->hleaf.held_leaf_max = count;
+		} else {
+			r->hleaf.ann_msgs_full += rv.announce_msgs;
+			held += count;
+		}
+	}
+	r->hleaf.held_full_mean = held / (R->n - R->nleaves);
+	r->hleaf.pubs_full = leaf_pubs(R, false, v, &r->hleaf.reached_full, &r->hleaf.prop_full);
+	r->hleaf.pubs_leaf = leaf_pubs(R, true, v, &r->hleaf.reached_leaf, &r->hleaf.prop_leaf);
+	r->hleaf.foreign = sim_health_leaf_foreign(R->health);
+	r->hleaf.refused = sim_health_leaf_refused(R->health);
+	free(v);
+	return 0;
+}
+
 /* Copy what the health records did into the result. */
 static int collect_health(struct run *R, bool intents)
 {
@@ -680,7 +797,7 @@ static int collect_health(struct run *R, bool intents)
 	r->hheld_mean = held / R->n;
 	free(v);
 	free(w);
-	return 0;
+	return R->nleaves > 0 ? collect_leaves(R, intents) : 0;
 }
 
 /* ---- setup ---------------------------------------------------------------- */
@@ -703,6 +820,42 @@ static void draw_labels(struct run *R)
 			R->label_value[(size_t)i * sc->nlabels + k] = v;
 		}
 	}
+}
+
+/* health.leaves: that many sites, drawn from a stream of their own (the
+ * other draws stay as they were), are leaves: their member records carry
+ * the role label from the first start. The rollout's observer watches a
+ * full table, so it is never one. */
+static int pick_leaves(struct run *R, char *err, size_t errlen)
+{
+	const struct sim_scenario *sc = R->sc;
+	uint32_t k = sim_scenario_leaves(sc, R->n), pool = 0;
+	struct sim_rng rng;
+	if (k == 0)
+		return 0;
+	if (k >= R->n) {
+		snprintf(err, errlen, "health.leaves: %u of %u sites leave no full node", k, R->n);
+		return SHOAL_E_CONFIG;
+	}
+	for (uint32_t i = 0; i < R->n; i++)
+		if (!sc->k8s || i != sc->k8s_observer)
+			R->scratch[pool++] = i;
+	if (k > pool)
+		k = pool;
+	sim_rng_seed(&rng, R->r->seed, LEAF_STREAM);
+	for (uint32_t j = 0; j < k; j++) {
+		uint32_t x = j + (uint32_t)sim_rng_below(&rng, pool - j), i = R->scratch[x];
+		R->scratch[x] = R->scratch[j];
+		R->scratch[j] = i;
+		R->leaf[i] = true;
+		int rc = sim_cluster_set_start_labels(R->c, i, leaf_labels, 1);
+		if (rc != 0) {
+			snprintf(err, errlen, "cannot make site %u a leaf (%d)", i, rc);
+			return rc;
+		}
+	}
+	R->nleaves = k;
+	return 0;
 }
 
 /* Sites apply App intents (k8s: in the scenario): each node's labels as
@@ -905,6 +1058,7 @@ static void run_free(struct run *R)
 	sim_health_delete(R->health); /* after the items, whose detach reaches it */
 	sim_rollout_delete(R->rollout);
 	free(R->labels);
+	free(R->leaf);
 	free(R->label_value);
 	free(R->open_fault);
 	free(R->life_inc);
@@ -956,6 +1110,7 @@ int sim_run(const struct sim_scenario *sc, const struct sim_sc_variant *v,
 	R.accused_dead = calloc(n, sizeof(uint32_t));
 	R.scratch = calloc(n, sizeof(uint32_t));
 	R.base = calloc(n, sizeof(*R.base));
+	R.leaf = calloc(n, sizeof(*R.leaf));
 	r->fault = calloc(SIM_RUN_FAULTS_MAX, sizeof(*r->fault));
 	uint64_t nsamples = sc->duration_us / SIM_SEC(1) + 2;
 	if (nsamples > SIM_RUN_SAMPLES_MAX)
@@ -963,7 +1118,7 @@ int sim_run(const struct sim_scenario *sc, const struct sim_sc_variant *v,
 	r->sample = calloc(nsamples, sizeof(*r->sample));
 	if (!R.label_value || !R.open_fault || !R.life_inc || !R.slow_until || !R.up_since ||
 	    !R.down_at || !R.restarted_at || !R.fp_flags || !R.accused || !R.accused_dead ||
-	    !R.scratch || !R.base || !r->fault || !r->sample) {
+	    !R.scratch || !R.base || !R.leaf || !r->fault || !r->sample) {
 		rc = -ENOMEM;
 		goto fail;
 	}
@@ -979,6 +1134,8 @@ int sim_run(const struct sim_scenario *sc, const struct sim_sc_variant *v,
 	 * health multiplier. */
 	R.grace_us = cfg.swim.probe_interval_us *
 	             (cfg.swim.awareness_max > 1 ? cfg.swim.awareness_max : 1);
+	/* As shoald's: a member whose record says leaf takes no bulk news. */
+	cfg.swim.is_quiet = shoal_labels_say_leaf;
 	r->swim.name = NULL;
 	r->swim.labels = NULL;
 	r->swim.version = NULL;
@@ -1000,9 +1157,12 @@ int sim_run(const struct sim_scenario *sc, const struct sim_sc_variant *v,
 		goto fail;
 	if (sc->k8s && (rc = rollout_new(&R)) != 0)
 		goto fail;
+	if ((rc = pick_leaves(&R, err, errlen)) != 0)
+		goto fail;
 	if (sc->health) {
 		struct sim_health_config hcfg = {.changes_per_hour = sc->health_changes_per_hour,
-		                                 .fresh = sc->health_fresh};
+		                                 .fresh = sc->health_fresh,
+		                                 .leaf = R.nleaves > 0 ? R.leaf : NULL};
 		if ((rc = sim_health_new(&R.health, R.c, &hcfg)) != 0)
 			goto fail;
 	}

@@ -87,6 +87,32 @@ struct sim_put_catchup {
 	uint32_t last_intent; /* the one it committed last; UINT32_MAX with none missed */
 };
 
+/* What leaf sites (health.leaves) changed, beside the fleet-wide health
+ * figures: leaves and full nodes apart. */
+struct sim_leaf_result {
+	uint32_t leaves;               /* leaf sites */
+	struct sim_dist sent_full;     /* health bytes per full node per s, sent */
+	struct sim_dist recv_full;     /* ... received */
+	struct sim_dist sent_leaf;     /* per leaf per s, sent */
+	struct sim_dist recv_leaf;     /* ... received */
+	struct sim_dist recv_ann_full; /* announcement bytes received per s */
+	struct sim_dist recv_ann_leaf;
+	struct sim_dist all_sent_full; /* all traffic (membership + health) per full node per s */
+	struct sim_dist all_recv_full;
+	struct sim_dist all_sent_leaf; /* ... per leaf */
+	struct sim_dist all_recv_leaf;
+	uint64_t ann_msgs_leaf;           /* health announcements received by leaves, all */
+	uint64_t ann_msgs_full;           /* ... by full nodes, all */
+	uint32_t pubs_full, reached_full; /* full sites' publishes; reached every full node */
+	struct sim_dist prop_full;        /* full site's publish -> every live full node, s */
+	uint32_t pubs_leaf, reached_leaf; /* leaves' own publishes; reached every full node */
+	struct sim_dist prop_leaf;        /* leaf's publish -> every live full node, s */
+	double held_full_mean;            /* records per full node's table at the end */
+	uint32_t held_leaf_max;           /* most records in a leaf's table (1: its own) */
+	uint64_t foreign;                 /* other sites' records in leaves' tables at the end */
+	uint64_t refused;                 /* other sites' records offered to leaves and refused */
+};
+
 struct sim_run_result {
 	char variant[SIM_SC_NAME_MAX]; /* variant name */
 	struct swim_config swim;       /* the config it ran (pointers cleared) */
@@ -174,6 +200,9 @@ struct sim_run_result {
 	} hslow[SIM_RUN_HSLOW];  /* the slowest publishes, slowest first */
 	uint32_t nhslow;
 	double hheld_mean; /* records per table at the end */
+	/* Leaf sites (health.leaves), when there are any: every figure above
+	 * that says "every live node" then means every live full node. */
+	struct sim_leaf_result hleaf;
 
 	/* Sites applying App intents (sim/rollout.h), when the scenario has k8s. */
 	bool rollout;

@@ -420,6 +420,38 @@ static int parse_network(struct ps *p, const yaml_node_t *m)
 
 /* ---- health -------------------------------------------------------------- */
 
+/* leaves: a share of the sites below 1 (0.3) or a whole number of them
+ * (300). */
+static int get_leaves(struct ps *p, const yaml_node_t *v)
+{
+	double x;
+	int rc = get_double(p, v, "health.leaves", 0.0, SIM_SC_NODES_MAX, &x);
+	if (rc != 0)
+		return rc;
+	if (x < 1.0) {
+		p->sc->health_leaf_share = x;
+		p->sc->health_leaf_count = 0;
+		return 0;
+	}
+	if (x != floor(x))
+		return fail(p, v,
+		            "health.leaves: expected a share below 1 (0.3) or a whole number of "
+		            "sites (300), got %g",
+		            x);
+	p->sc->health_leaf_share = 0;
+	p->sc->health_leaf_count = (uint32_t)x;
+	return 0;
+}
+
+uint32_t sim_scenario_leaves(const struct sim_scenario *sc, uint32_t nodes)
+{
+	if (!sc->health)
+		return 0;
+	if (sc->health_leaf_count > 0)
+		return sc->health_leaf_count;
+	return (uint32_t)lround(sc->health_leaf_share * (double)nodes);
+}
+
 static int parse_health(struct ps *p, const yaml_node_t *m)
 {
 	yaml_node_t *k, *v;
@@ -440,9 +472,13 @@ static int parse_health(struct ps *p, const yaml_node_t *m)
 				p->sc->health_fresh = true;
 			else
 				rc = fail(p, v, "health.start: expected steady or fresh");
+		} else if (key != NULL && strcmp(key, "leaves") == 0) {
+			rc = get_leaves(p, v);
 		} else {
-			return fail(p, k, "health: unknown key '%s' (changes_per_site_hour, start)",
-			            key ? key : "?");
+			return fail(
+			        p, k,
+			        "health: unknown key '%s' (changes_per_site_hour, start, leaves)",
+			        key ? key : "?");
 		}
 		if (rc != 0)
 			return rc;
@@ -981,6 +1017,9 @@ static int parse_root(struct ps *p, const yaml_node_t *root)
 	if (p->sc->k8s && !p->sc->health)
 		return fail(p, root,
 		            "k8s needs health: the sites report their intents' states there");
+	if (sim_scenario_leaves(p->sc, p->sc->nodes) >= p->sc->nodes)
+		return fail(p, root, "health.leaves: %u of %u sites leave no full node",
+		            sim_scenario_leaves(p->sc, p->sc->nodes), p->sc->nodes);
 	if (p->sc->k8s && p->sc->k8s_observer >= p->sc->nodes)
 		return fail(p, root, "k8s.observer: node %u does not exist (nodes: %u)",
 		            p->sc->k8s_observer, p->sc->nodes);

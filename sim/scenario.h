@@ -43,6 +43,9 @@
  *                                # fleet has been up for a while, refreshes
  *                                # spread over the interval) or fresh (every
  *                                # site publishes its first record at t = 0)
+ *                                # leaves: 0.3 (a share) or 300 (a count):
+ *                                # those sites, drawn from the seed, are
+ *                                # leaves (docs/health.md, "Leaf mode")
  *
  * Ownership: sim_scenario_load/parse allocate; sim_scenario_delete frees.
  */
@@ -181,6 +184,8 @@ struct sim_scenario {
 	bool health;                    /* every site publishes a health record */
 	double health_changes_per_hour; /* meaningful changes per site per hour */
 	bool health_fresh;              /* first records at t = 0, not a steady fleet */
+	double health_leaf_share;       /* share of the sites that are leaves, or */
+	uint32_t health_leaf_count;     /* their number (0: the share) */
 
 	bool k8s;                  /* sites apply App intents (sim/rollout.h) */
 	uint32_t k8s_apply_min_ms; /* each apply's latency, uniform in [min, max] */
@@ -204,6 +209,10 @@ void sim_scenario_delete(struct sim_scenario *sc);
  * overrides, then the variant's. */
 void sim_scenario_swim_config(const struct sim_scenario *sc, const struct sim_sc_variant *v,
                               struct swim_config *cfg);
+
+/* Leaf sites among `nodes` (health.leaves as a count, or the share of
+ * `nodes` rounded); 0 without health. */
+uint32_t sim_scenario_leaves(const struct sim_scenario *sc, uint32_t nodes);
 
 /* Parse "1.5s", "500ms", "250us", "5m", "1h" or a bare number of seconds. */
 int sim_scenario_duration(const char *s, uint64_t *us);

@@ -324,6 +324,21 @@ int health_table_offer(struct health_table *t, uint64_t now, const uint8_t *byte
  * the next offer or remove. */
 int health_table_get(const struct health_table *t, const char *site, size_t len,
                      struct health_entry *out);
+/* A leaf's table (docs/health.md, "Leaf mode"): from now on it keeps the
+ * record of `site` only (its own) and refuses any other site's with
+ * SHOAL_E_FORBIDDEN before checking a signature. Call before the first
+ * offer. 0 or -ENOMEM. */
+int health_table_keep_only(struct health_table *t, const char *site, size_t len);
+/* Does the table keep `site`'s record (always, unless keep_only said
+ * otherwise)? */
+bool health_table_keeps(const struct health_table *t, const char *site, size_t len);
+/* The table as the replication service looks an item up (a replica app's
+ * lookup): the version and digest held for `site`, 0 or SHOAL_E_NOT_FOUND.
+ * A site the table does not keep answers version UINT64_MAX (zero
+ * digest): newer than any announcement, so the service never wants or
+ * pulls it. */
+int health_table_lookup(const struct health_table *t, const char *site, size_t len,
+                        uint64_t *version, uint8_t digest[32]);
 /* Walk: start *cursor at 0; SHOAL_E_NOT_FOUND at the end. Any order. */
 int health_table_next(const struct health_table *t, uint32_t *cursor, struct health_entry *out);
 /* Forget a site (reaped from membership): 0 or SHOAL_E_NOT_FOUND. */

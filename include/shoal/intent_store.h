@@ -19,6 +19,16 @@
  * buckets keep an anti-entropy listing close to what differs even with
  * tens of thousands of intents (a missed change lists ~n/4096 neighbours).
  *
+ * Stubs. A store may keep an App, EgressPolicy, Upgrade or AlertRule put
+ * as a stub: its header (kind, name, op, target, version, replaces, force,
+ * signer, id, envelope size and digest) without the signed body's spec and
+ * strategy or the signature (hooks->keep_whole decides; a leaf site keeps
+ * what does not select it so, docs/intents.md "Stubs"). A stub merges,
+ * judges, selects and hashes exactly as the envelope it stands for, so
+ * digests and anti-entropy buckets equal a whole store's; only its body
+ * cannot be served or applied. The same envelope offered again fills the
+ * stub back in (INTENT_FILLED).
+ *
  * Ownership: the store copies every envelope it keeps. Item pointers stay
  * valid until the next call that changes the store (offer, gc, delete).
  * Thread-safety: one store belongs to one thread. Sans-IO: time comes in as
@@ -62,6 +72,7 @@ enum intent_outcome {
 	INTENT_DUPLICATE,    /* this exact envelope is already held */
 	INTENT_PENDING,      /* valid but its signer's grant has not arrived */
 	INTENT_REJECTED,     /* refused: err says why; nothing changed */
+	INTENT_FILLED,       /* the body of a held stub: the item is whole again */
 };
 
 /* Effective standing of a held item, recomputed from the trust set. */
@@ -84,9 +95,17 @@ enum intent_trust {
 struct intent_store;
 
 struct intent_item {
-	uint8_t *bytes;                 /* the binary envelope (owned) */
-	size_t len;                     /* bytes in it */
+	uint8_t *bytes;                 /* the binary envelope (owned); for a stub, the
+	                                 * stub record (crdt/intent_stub.c) */
+	size_t len;                     /* bytes of the envelope (a stub's: of the envelope
+	                                 * it stands for, what a pull of it delivers) */
+	size_t held;                    /* bytes in `bytes`: len when whole */
+	bool stub;                      /* only the header is held: env.body_bytes, env.sig,
+	                                 * spec and strategy are NULL */
 	struct intent_envelope env;     /* decoded view into bytes */
+	uint8_t digest[32];             /* SHA-256 of the whole envelope (a stub's: of the
+	                                 * one it stands for), recorded in stubs; replication
+	                                 * announces env.id, the intent id (intent_gossip.h) */
 	uint16_t bucket;                /* anti-entropy bucket of the key */
 	uint64_t received_ms;           /* wall ms this node committed it */
 	char from[INTENT_FROM_MAX + 1]; /* "api" or the peer it came from */
@@ -107,8 +126,13 @@ struct intent_store_hooks {
 	/* Forget a collected tombstone; errors are retried at the next gc. */
 	int (*forget)(void *ctx, const struct intent_item *item);
 	/* Told after each commit, including pending envelopes committed
-	 * later when their grant arrives. May be NULL. */
+	 * later when their grant arrives, and a stub filled in. May be NULL. */
 	void (*committed)(void *ctx, const struct intent_item *item);
+	/* Keep this put whole? Asked of every App, EgressPolicy, Upgrade and
+	 * AlertRule put about to be committed (item is not in the store yet;
+	 * the store may be read, not changed); false commits a stub instead.
+	 * NULL: everything stays whole. */
+	bool (*keep_whole)(void *ctx, const struct intent_store *s, const struct intent_item *item);
 };
 
 struct intent_store_config {
@@ -140,6 +164,8 @@ struct intent_store_stats {
 	uint64_t rejected[INTENT_R_COUNT]; /* refusals, by reason */
 	uint64_t pending_dropped;          /* pending envelopes evicted by the cap */
 	uint64_t collected;                /* tombstones collected by gc */
+	uint64_t stubbed;                  /* puts committed or cut down as stubs */
+	uint64_t filled;                   /* stubs filled in with their body again */
 };
 
 /* `env` and `hooks` are copied; hooks may be NULL. */
@@ -159,6 +185,26 @@ enum intent_outcome intent_store_offer(struct intent_store *s, struct intent_off
  * persist hook is called. */
 int intent_store_load(struct intent_store *s, const uint8_t *bytes, size_t len,
                       uint64_t received_ms, const char *from, struct intent_error *err);
+
+/* Put back a stub record (item->bytes of a stub) committed before a
+ * restart. Nothing can be verified (the signed body is gone); the record
+ * is read with the bounded reader and refused (INTENT_R_MALFORMED) when it
+ * does not decode. */
+int intent_store_load_stub(struct intent_store *s, const uint8_t *record, size_t len,
+                           uint64_t received_ms, const char *from, struct intent_error *err);
+
+/* Whether puts of `kind` may be held as stubs: App, EgressPolicy, Upgrade,
+ * AlertRule. VirtualSite, KeyGrant and KeyRevoke (what selection and trust
+ * are judged by) and every tombstone are always whole. */
+bool intent_kind_stubbable(enum intent_kind kind);
+
+/* Drop the body of a held whole put, keeping its stub (persisted through
+ * hooks->persist first). 0; SHOAL_E_NOT_FOUND; SHOAL_E_STATE when it is
+ * already a stub, a tombstone or of a kind that is never a stub;
+ * SHOAL_E_STORE when persisting failed (nothing changed). Not a commit:
+ * the replicated state (ids, digests) is unchanged, no hook but persist
+ * runs. */
+int intent_store_cut(struct intent_store *s, enum intent_kind kind, const char *name);
 
 /* Lookups; NULL if absent. */
 const struct intent_item *intent_store_get(const struct intent_store *s, enum intent_kind kind,

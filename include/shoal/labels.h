@@ -20,6 +20,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define SHOAL_LABEL_PREFIX_MAX 253 /* DNS subdomain prefix of a key, bytes */
 #define SHOAL_LABEL_NAME_MAX   63  /* name part of a key, and a value, bytes */
@@ -54,5 +55,12 @@ const char *shoal_label_value_problem(const char *s, size_t len);
 
 /* The value of `key` in `labels` (first occurrence), or NULL if absent. */
 const char *shoal_labels_get(const struct shoal_labels *labels, const char *key, size_t key_len);
+
+/* The same in labels as a member record carries them (a msgpack map of
+ * str to str, swim.h): 0 with the value's bytes (borrowed from `map`), or
+ * -1 if the key is absent or the map does not decode. The map is read
+ * with the bounded reader: another site's bytes. */
+int shoal_labels_map_get(const uint8_t *map, size_t len, const char *key, const uint8_t **val,
+                         uint32_t *vlen);
 
 #endif

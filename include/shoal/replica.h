@@ -61,6 +61,11 @@ enum replica_verdict {
 	REPLICA_ACCEPTED = 0,  /* verified and committed: new to this node */
 	REPLICA_DUPLICATE = 1, /* already held (or superseded): nothing changed */
 	REPLICA_REJECTED = 2,  /* refused; nothing changed */
+	/* Committed, but this node will not serve the body (a leaf keeps only
+	 * the header of an intent that does not select it), or everyone that
+	 * could want it has it already (a body a node asked for again): the
+	 * service does not announce it in turn. */
+	REPLICA_ACCEPTED_QUIET = 3,
 };
 
 /* Called once per item by bucket_items; non-zero stops the walk. */
@@ -179,6 +184,7 @@ struct replica_stats {
 	uint64_t items_in;        /* bodies received in pull answers */
 	uint64_t body_bytes_in;   /* their bytes */
 	uint64_t accepted;        /* offers the app accepted */
+	uint64_t accepted_quiet;  /* ... of which not to be announced (REPLICA_ACCEPTED_QUIET) */
 	uint64_t duplicates;      /* offers the app already had */
 	uint64_t rejected;        /* offers the app refused */
 	uint64_t bad_bodies;      /* truncated or digest-mismatched bodies (not offered) */
@@ -211,6 +217,16 @@ int replica_announce(struct replica *r, uint64_t now, const struct replica_item 
 /* Start an anti-entropy exchange with a random member now (e.g. after a
  * join or a heal). SHOAL_E_NOT_FOUND if no member is known. */
 int replica_sync(struct replica *r, uint64_t now);
+
+/* Want an item no announcement is pending for (an app that held only an
+ * item's header needs its body again): it is pulled like an announced one,
+ * from `srcs` (n of them, up to REPLICA_SOURCES_MAX kept; may be NULL/0)
+ * in order, then from random members, and offered to the app as usual. A
+ * want of the same digest already queued only gains the sources. The
+ * driver must then re-read swim_next_deadline. 0; -EINVAL for a bad key;
+ * SHOAL_E_TOO_BIG when the body is over body_max or the want table is full. */
+int replica_want(struct replica *r, uint64_t now, const struct replica_item *it,
+                 const struct shoal_addr *srcs, uint32_t n);
 
 /* Items wanted (queued or being pulled). */
 uint32_t replica_pending(const struct replica *r);

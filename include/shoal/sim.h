@@ -377,6 +377,12 @@ int sim_cluster_add_node(struct sim_cluster *c, uint32_t *index);
 int sim_cluster_set_name(struct sim_cluster *c, uint32_t i, const char *name);
 int sim_cluster_set_key_id(struct sim_cluster *c, uint32_t i, uint64_t key_id);
 int sim_cluster_set_keyring(struct sim_cluster *c, uint32_t i, const struct shoal_keyring *kr);
+/* Before a node's first start: the labels its member record carries in
+ * every life, instead of the template's (a leaf's role, shoal/leaf.h).
+ * Borrowed: `labels` must outlive the cluster. SHOAL_E_STATE once started;
+ * -EINVAL for a bad node; -ENOMEM. */
+int sim_cluster_set_start_labels(struct sim_cluster *c, uint32_t i,
+                                 const struct shoal_label *labels, size_t n);
 /* The node's name; valid until sim_cluster_delete. */
 const char *sim_cluster_name(const struct sim_cluster *c, uint32_t i);
 /* Its site public key (from its key id). */

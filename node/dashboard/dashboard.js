@@ -3,7 +3,9 @@
  *
  * Every REFRESH_MS it fetches /v1/fleet and /v1/fleet/sites from the node
  * that served the page (relative URLs only: the page talks to nothing else)
- * and updates the DOM in place; it never reloads. A refresh starts only when
+ * and updates the DOM in place; it never reloads. Of each site it asks only
+ * the fields it draws (SITE_FIELDS): a site's annotations, pods, links and
+ * intents are most of its line and the map shows none of them. A refresh starts only when
  * the previous one has ended, so a slow node is never asked twice at once.
  *
  * Text from the API only ever reaches the page through textContent or an
@@ -29,6 +31,9 @@
 		'oom-killed', 'unschedulable', 'pending'];
 	const POD_BAD = new Set(['waiting-image', 'config-error', 'crash-loop', 'oom-killed',
 		'unschedulable']);
+	// What the markers and the site card read of each site (name always comes).
+	const SITE_FIELDS = 'state,view,band,labels,score,components,cpu_pct,mem_pct,disk_pct,age_s,' +
+		'lat,lon';
 	const INTENT_STATES = ['ready', 'applying', 'waiting', 'pending', 'degraded', 'failed',
 		'unreachable', 'stale'];
 
@@ -519,7 +524,8 @@
 		const q = query(trying);
 		try {
 			const [fleet, sites] = await Promise.all([
-				getJSON(`/v1/fleet${q}`, exactInts), getJSON(`/v1/fleet/sites${q}`)]);
+				getJSON(`/v1/fleet${q}`, exactInts),
+				getJSON(`/v1/fleet/sites${q}${q ? '&' : '?'}fields=${SITE_FIELDS}`)]);
 			// Another selector was submitted meanwhile: this answer is for
 			// the old one, and the next refresh starts at once.
 			if (state.wanted !== submitted) return;

@@ -427,6 +427,11 @@ class Dashboard(unittest.TestCase):
         paths = {urllib.parse.urlsplit(u).path for u in log["requests"]}
         self.assertTrue({"/", "/dashboard.js", "/dashboard.css", "/v1/fleet",
                          "/v1/fleet/sites"} <= paths, paths)
+        # The site list is asked for the fields the page draws only.
+        asked = [urllib.parse.parse_qs(urllib.parse.urlsplit(u).query)
+                 for u in log["requests"] if urllib.parse.urlsplit(u).path == "/v1/fleet/sites"]
+        self.assertTrue(asked and all("fields" in q and "annotations" not in q["fields"][0]
+                                      for q in asked), asked)
 
     def test_8_node_down(self):
         self.server.kill()

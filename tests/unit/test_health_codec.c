@@ -785,6 +785,56 @@ static void test_table_many_sites_walk_and_remove(void **state)
 	shoal_buf_destroy(&env);
 }
 
+/* A leaf's table (docs/health.md, "Leaf mode") keeps its own record only:
+ * another site's is refused however valid, and the replication service is
+ * told a newer one than any announced is held, so it never pulls one. */
+static void test_table_keep_only(void **state)
+{
+	(void)state;
+	struct hx_env e;
+	struct keys k = {0};
+	struct health_table *t;
+	struct health_entry got;
+	struct shoal_buf own, other;
+	uint64_t version;
+	uint8_t digest[32];
+	static const uint8_t zero[32];
+
+	hx_env_create(&e);
+	hx_key(&k.site, 1);
+	hx_key(&k.other, 2);
+	shoal_buf_create(&own, HEALTH_ENVELOPE_MAX);
+	shoal_buf_create(&other, HEALTH_ENVELOPE_MAX);
+	seal_site(&own, "jp-robot-0042", HX_VERSION, &k.site, 100);
+	seal_site(&other, "other-7", HX_VERSION, &k.other, 100);
+	assert_int_equal(health_table_new(&t, &e.env, key_lookup, &k), 0);
+	assert_true(health_table_keeps(t, "other-7", 7)); /* a full table keeps all */
+	assert_int_equal(health_table_keep_only(t, "jp-robot-0042", 13), 0);
+	assert_true(health_table_keeps(t, "jp-robot-0042", 13));
+	assert_false(health_table_keeps(t, "other-7", 7));
+	assert_false(health_table_keeps(t, "jp-robot-004", 12));
+
+	/* Before its own record: not found; another site: "newer than any". */
+	assert_int_equal(health_table_lookup(t, "jp-robot-0042", 13, &version, digest),
+	                 SHOAL_E_NOT_FOUND);
+	assert_int_equal(health_table_lookup(t, "other-7", 7, &version, digest), 0);
+	assert_true(version == UINT64_MAX);
+	assert_memory_equal(digest, zero, 32);
+
+	assert_int_equal(health_table_offer(t, 1, other.data, other.len), SHOAL_E_FORBIDDEN);
+	assert_int_equal(health_table_count(t), 0);
+	assert_int_equal(health_table_offer(t, 2, own.data, own.len), 0);
+	assert_int_equal(health_table_count(t), 1);
+	assert_int_equal(health_table_lookup(t, "jp-robot-0042", 13, &version, digest), 0);
+	assert_int_equal(health_table_get(t, "jp-robot-0042", 13, &got), 0);
+	assert_true(version == HX_VERSION);
+	assert_memory_equal(digest, got.digest, 32);
+	assert_int_equal(health_table_get(t, "other-7", 7, &got), SHOAL_E_NOT_FOUND);
+	health_table_delete(t);
+	shoal_buf_destroy(&own);
+	shoal_buf_destroy(&other);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -798,6 +848,7 @@ int main(void)
 	        cmocka_unit_test(test_table_newer_wins_and_refusals_change_nothing),
 	        cmocka_unit_test(test_table_equal_versions_converge),
 	        cmocka_unit_test(test_table_many_sites_walk_and_remove),
+	        cmocka_unit_test(test_table_keep_only),
 	};
 	return cmocka_run_group_tests_name("health_codec", tests, NULL, NULL);
 }

@@ -58,6 +58,7 @@ struct toy_store {
 	enum toy_mode mode;
 	uint8_t *served; /* the last (possibly damaged) body served */
 	uint64_t offers_rejected;
+	bool quiet; /* accepts as REPLICA_ACCEPTED_QUIET (a leaf keeping a stub) */
 };
 
 static uint32_t toy_slot(const struct toy_store *t, const uint8_t *key, uint32_t len)
@@ -183,7 +184,7 @@ static enum replica_verdict toy_offer(void *ctx, uint64_t now, const struct repl
 	memcpy(key, it->key, it->key_len);
 	key[it->key_len] = '\0';
 	toy_put(t, key, it->version, copy, it->size, true, now);
-	return REPLICA_ACCEPTED;
+	return t->quiet ? REPLICA_ACCEPTED_QUIET : REPLICA_ACCEPTED;
 }
 
 static void toy_item_of(const struct toy_item *ti, struct replica_item *out)
@@ -634,9 +635,8 @@ static void test_catch_up_proportional(void **state)
  * as the join completes, not ae_first (1 s) later: node 5 misses 10 of 110
  * items while down, the announcements die out, and it restarts through
  * node 3. Its first AE_ROOT goes to node 3 and it holds everything within
- * a quarter of ae_first; that exchange replaces the one scheduled at
- * ae_first. With anti-entropy off (ae_interval 0) a join starts no
- * exchange either.
+ * a quarter of ae_first; the exchange scheduled at ae_first still runs.
+ * With anti-entropy off (ae_interval 0) a join starts no exchange either.
  */
 static uint64_t rejoin(uint64_t ae_interval_us, uint64_t seed, uint32_t *root_to, bool *caught_up)
 {
@@ -668,10 +668,10 @@ static uint64_t rejoin(uint64_t ae_interval_us, uint64_t seed, uint32_t *root_to
 	        sim_cluster_run_until(w->c, pred_held, &mine, w->rcfg.ae_first_us / 4, &took) == 0;
 	*root_to = w->watch_root_to;
 	if (*caught_up) {
-		/* The join's exchange took the place of the first scheduled one:
-		 * none at ae_first, the next an interval (15-45 s) later. */
+		/* The scheduled first exchange still ran, once the pulls were
+		 * done (at ae_first): two in all, the next 15-45 s later. */
 		sim_cluster_run_for(w->c, 3 * w->rcfg.ae_first_us);
-		assert_int_equal(replica_stats(w->rep[x])->ae_rounds, 1);
+		assert_int_equal(replica_stats(w->rep[x])->ae_rounds, 2);
 	}
 	world_delete(w);
 	return took;
@@ -737,6 +737,52 @@ static void test_user_messages_after_membership(void **state)
 	/* One service per swim. */
 	struct swim_user_hooks h = {0};
 	assert_int_equal(swim_set_user(s, &h), SHOAL_E_STATE);
+	world_delete(w);
+}
+
+/* ---- accepted quietly, and wanted without an announcement ----------------- */
+
+/*
+ * Node 1 accepts what it pulls as REPLICA_ACCEPTED_QUIET (a leaf that keeps
+ * only a stub): it never announces it in turn, yet every other node still
+ * gets the item. Then node 1 drops one body and wants it back with
+ * replica_want, no announcement anywhere: pulled from the source given.
+ */
+static void test_quiet_accept_and_want(void **state)
+{
+	(void)state;
+	struct world *w = world_new(8, sim_seed_from_env(0x5eed0009));
+	converge(w);
+	sim_cluster_run_for(w->c, SIM_SEC(10));
+	w->st[1].quiet = true;
+	uint64_t out0 = replica_stats(w->rep[1])->announces_out;
+	put(w, 0, "quiet/a", 1, 2000);
+	struct want_key all = {.w = w, .key = "quiet/a", .version = 1, .only = SIM_NO_NODE};
+	uint64_t took;
+	assert_int_equal(sim_cluster_run_until(w->c, pred_held, &all, SIM_SEC(30), &took), 0);
+	const struct replica_stats *st = replica_stats(w->rep[1]);
+	assert_int_equal(st->accepted_quiet, 1);
+	assert_int_equal(st->announces_out, out0);
+
+	/* Node 1 forgets the body (keeps no item); nobody announces it again. */
+	struct toy_item *it = toy_get(&w->st[1], (const uint8_t *)"quiet/a", 7);
+	it->version = 0;
+	struct replica_item want;
+	toy_item_of(toy_get(&w->st[0], (const uint8_t *)"quiet/a", 7), &want);
+	struct shoal_addr src;
+	sim_net_addr(2, &src);
+	uint64_t pulls = st->pulls, served = replica_stats(w->rep[2])->served_items;
+	assert_int_equal(replica_want(w->rep[1], sim_cluster_now(w->c), &want, &src, 1), 0);
+	sim_cluster_rearm(w->c, 1);
+	all.only = 1;
+	assert_int_equal(sim_cluster_run_until(w->c, pred_held, &all, SIM_SEC(10), &took), 0);
+	assert_true(st->pulls > pulls);
+	assert_int_equal(st->accepted_quiet, 2);
+	assert_int_equal(st->announces_out, out0);
+	assert_int_equal(replica_stats(w->rep[2])->served_items, served + 1); /* the source given */
+	/* Bad input: refused. */
+	want.key_len = 0;
+	assert_int_equal(replica_want(w->rep[1], sim_cluster_now(w->c), &want, NULL, 0), -EINVAL);
 	world_delete(w);
 }
 
@@ -1002,6 +1048,7 @@ int main(void)
 	        cmocka_unit_test(test_corrupt_body_rejected),
 	        cmocka_unit_test(test_app_digest_used),
 	        cmocka_unit_test(test_app_digest_refusal_is_a_bad_body),
+	        cmocka_unit_test(test_quiet_accept_and_want),
 	        cmocka_unit_test(test_catch_up_proportional),
 	        cmocka_unit_test(test_catch_up_at_join),
 	        cmocka_unit_test(test_rounds_at_1k),

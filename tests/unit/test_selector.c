@@ -1,5 +1,6 @@
 /*
- * test_selector.c - label syntax and Kubernetes label selectors.
+ * test_selector.c - label syntax, labels as member records carry them (and
+ * the leaf role they may give), and Kubernetes label selectors.
  *
  * Each operator is parsed, formatted and matched against label sets where
  * it must and must not match; the Kubernetes edge cases (empty values,
@@ -21,6 +22,8 @@
 #include <cmocka.h>
 
 #include "shoal/error.h"
+#include "shoal/labels.h"
+#include "shoal/leaf.h"
 
 static struct selector *parse(const char *text)
 {
@@ -186,6 +189,36 @@ static void test_labels_get(void **state)
 }
 
 /* ---- each operator ------------------------------------------------------ */
+
+/* Labels as a member record carries them (a msgpack map), read with the
+ * bounded reader, and the leaf test every node's SWIM applies to them
+ * (shoal/leaf.h). */
+static void test_labels_map_and_leaf(void **state)
+{
+	(void)state;
+	/* {"env": "prod", "sys.shoal.io/role": "leaf"} */
+	static const uint8_t leaf[] = {0x82, 0xa3, 'e', 'n', 'v', 0xa4, 'p',  'r', 'o', 'd', 0xb1,
+	                               's',  'y',  's', '.', 's', 'h',  'o',  'a', 'l', '.', 'i',
+	                               'o',  '/',  'r', 'o', 'l', 'e',  0xa4, 'l', 'e', 'a', 'f'};
+	/* {"sys.shoal.io/role": "leafy"} */
+	static const uint8_t leafy[] = {0x81, 0xb1, 's', 'y', 's', '.', 's', 'h', 'o',
+	                                'a',  'l',  '.', 'i', 'o', '/', 'r', 'o', 'l',
+	                                'e',  0xa5, 'l', 'e', 'a', 'f', 'y'};
+	static const uint8_t empty[] = {0x80};
+	const uint8_t *v;
+	uint32_t vl;
+	assert_int_equal(shoal_labels_map_get(leaf, sizeof(leaf), "env", &v, &vl), 0);
+	assert_int_equal(vl, 4);
+	assert_memory_equal(v, "prod", 4);
+	assert_int_equal(shoal_labels_map_get(leaf, sizeof(leaf), "en", &v, &vl), -1);
+	assert_true(shoal_labels_say_leaf(NULL, leaf, sizeof(leaf)));
+	assert_false(shoal_labels_say_leaf(NULL, leafy, sizeof(leafy)));
+	assert_false(shoal_labels_say_leaf(NULL, empty, sizeof(empty)));
+	assert_false(shoal_labels_say_leaf(NULL, NULL, 0));
+	/* Every truncation of the map says no, reading nothing past its end. */
+	for (size_t n = 0; n < sizeof(leaf); n++)
+		assert_false(shoal_labels_say_leaf(NULL, leaf, n));
+}
 
 static void test_equals(void **state)
 {
@@ -720,6 +753,7 @@ int main(void)
 	        cmocka_unit_test(test_label_keys),
 	        cmocka_unit_test(test_label_values),
 	        cmocka_unit_test(test_labels_get),
+	        cmocka_unit_test(test_labels_map_and_leaf),
 	        cmocka_unit_test(test_equals),
 	        cmocka_unit_test(test_not_equals),
 	        cmocka_unit_test(test_in),

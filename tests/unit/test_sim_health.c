@@ -120,6 +120,69 @@ static void test_health_off_unchanged(void **state)
 	sim_scenario_delete(on);
 }
 
+/* 15 of 50 sites are leaves (docs/health.md, "Leaf mode"), all publishing
+ * their first record at once, three random sites crashing and coming back:
+ * no health announcement ever reaches a leaf and a leaf's table holds its
+ * own record only, while every full node ends holding every site's newest
+ * record, the leaves' included. The run replays exactly, and `leaves: 0`
+ * is the same run as no `leaves:` at all. */
+static void test_leaves(void **state)
+{
+	(void)state;
+	const char *text = "nodes: 50\n"
+	                   "duration: 45s\n"
+	                   "start: converged\n"
+	                   "health: {changes_per_site_hour: 0, start: fresh, leaves: 15}\n"
+	                   "timeline:\n"
+	                   "  - {at: 10s, kill: 3}\n"
+	                   "  - {at: 20s, restart: all}\n";
+	struct sim_scenario *sc = parse(text);
+	struct sim_run_result *r = run(sc, 21), *again = run(sc, 21);
+	const struct sim_leaf_result *l = &r->hleaf;
+	assert_int_equal(l->leaves, 15);
+	/* 50 first records, then one per restarted site. */
+	assert_int_equal(r->hpubs, 53);
+	assert_int_equal(l->pubs_full + l->pubs_leaf, 53);
+	assert_true(l->pubs_leaf >= 15);
+	/* Leaves hear no health announcement; full nodes hear them all. */
+	assert_int_equal(l->ann_msgs_leaf, 0);
+	assert_true(l->recv_ann_leaf.max == 0);
+	assert_true(l->ann_msgs_full > 0 && l->recv_ann_full.mean > 0);
+	/* A leaf holds its own record only; none was offered another's. */
+	assert_int_equal(l->held_leaf_max, 1);
+	assert_int_equal(l->foreign, 0);
+	assert_int_equal(l->refused, 0);
+	/* Every full node holds every site's newest record: each publish,
+	 * the leaves' own included, reached every live full node. */
+	assert_true(r->hconverged);
+	assert_int_equal(l->reached_full, l->pubs_full);
+	assert_int_equal(l->reached_leaf, l->pubs_leaf);
+	assert_true(l->held_full_mean > 49.99 && l->held_full_mean < 50.01);
+	assert_int_equal(r->hrejected, 0);
+	/* A leaf sends its own record and receives next to no health bytes. */
+	assert_true(l->recv_leaf.mean * 10 < l->recv_full.mean);
+	/* Deterministic: the same seed, the same run. */
+	assert_true(r->trace == again->trace);
+	assert_int_equal(again->hleaf.pubs_leaf, l->pubs_leaf);
+	assert_true(again->hleaf.prop_leaf.max == l->prop_leaf.max);
+
+	/* leaves: 0 adds nothing. */
+	struct sim_scenario *none = parse("nodes: 30\nduration: 20s\nstart: converged\n"
+	                                  "health: {changes_per_site_hour: 1}\n");
+	struct sim_scenario *zero = parse("nodes: 30\nduration: 20s\nstart: converged\n"
+	                                  "health: {changes_per_site_hour: 1, leaves: 0}\n");
+	struct sim_run_result *a = run(none, 4), *b = run(zero, 4);
+	assert_true(a->trace == b->trace);
+	assert_int_equal(b->hleaf.leaves, 0);
+	sim_run_result_delete(a);
+	sim_run_result_delete(b);
+	sim_scenario_delete(none);
+	sim_scenario_delete(zero);
+	sim_run_result_delete(r);
+	sim_run_result_delete(again);
+	sim_scenario_delete(sc);
+}
+
 static void test_bad_health_keys(void **state)
 {
 	(void)state;
@@ -129,6 +192,11 @@ static void test_bad_health_keys(void **state)
 	        "nodes: 5\nduration: 1s\nhealth: {start: cold}\n",
 	        "nodes: 5\nduration: 1s\nhealth: {rate: 1}\n",
 	        "nodes: 5\nduration: 1s\nhealth: on\n",
+	        "nodes: 5\nduration: 1s\nhealth: {leaves: 1.5}\n",
+	        "nodes: 5\nduration: 1s\nhealth: {leaves: -0.3}\n",
+	        "nodes: 5\nduration: 1s\nhealth: {leaves: many}\n",
+	        "nodes: 5\nduration: 1s\nhealth: {leaves: 5}\n",
+	        "nodes: 5\nduration: 1s\nhealth: {leaves: 0.95}\n",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct sim_scenario *sc = NULL;
@@ -144,9 +212,8 @@ static void test_bad_health_keys(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_bad_health_keys),
-	        cmocka_unit_test(test_fleet_converges),
-	        cmocka_unit_test(test_changes_paced),
+	        cmocka_unit_test(test_bad_health_keys),      cmocka_unit_test(test_fleet_converges),
+	        cmocka_unit_test(test_changes_paced),        cmocka_unit_test(test_leaves),
 	        cmocka_unit_test(test_health_off_unchanged),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
