@@ -389,9 +389,15 @@ static void client_on_states(struct swim *s, uint64_t now, struct swim_conv *c,
 	shoal_buf_destroy(&b);
 	if (rc == 0)
 		s->stats.pushpulls++;
-	if (rc == 0 && c->join)
+	struct shoal_addr peer = c->peer;
+	bool joined = rc == 0 && c->join;
+	if (joined)
 		swim_catchup_start(s, now);
 	conv_end(s, c, rc < 0, true);
+	/* After the conversation is ended: the service may open streams of
+	 * its own (replica.c starts anti-entropy with the seed). */
+	if (joined)
+		swim_user_joined(s, now, &peer);
 }
 
 /* ---- server ------------------------------------------------------------ */

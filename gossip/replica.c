@@ -225,6 +225,11 @@ static void tick(void *ctx, uint64_t now)
 		replica_schedule(r, now);
 }
 
+static void on_joined(void *ctx, uint64_t now, const struct shoal_addr *peer)
+{
+	replica_ae_on_joined(ctx, now, peer);
+}
+
 static uint64_t next_deadline(void *ctx)
 {
 	const struct replica *r = ctx;
@@ -258,6 +263,7 @@ int replica_new(struct replica **out, const struct replica_config *cfg, struct s
 	r->app = *app;
 	r->sched_at = UINT64_MAX;
 	r->next_ae = cfg->ae_interval_us != 0 ? now + cfg->ae_first_us : UINT64_MAX;
+	r->first_due = cfg->ae_interval_us != 0;
 	shoal_buf_create(&r->buf, REPLICA_MSG_MAX);
 
 	struct swim_user_hooks h = {
@@ -267,6 +273,7 @@ int replica_new(struct replica **out, const struct replica_config *cfg, struct s
 	        .on_stream_error = on_stream_error,
 	        .tick = tick,
 	        .next_deadline = next_deadline,
+	        .on_joined = on_joined,
 	        .retransmit_mult = cfg->retransmit_mult,
 	        .bulk_retransmit_mult = cfg->bulk_retransmit_mult,
 	};

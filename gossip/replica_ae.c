@@ -5,7 +5,8 @@
  * Announcements are best effort: a node that was down, partitioned, or whose
  * want table overflowed misses some. Periodically (ae_interval, jittered
  * +-50% so nodes do not exchange in lockstep) and ae_first after start (a
- * join or a restart), a node asks one random member:
+ * join or a restart), a node asks one random member; and as soon as a join
+ * completes, it asks the member it joined through:
  *
  *   C -> S  AE_ROOT   [34, B, one hash over the B bucket hashes]
  *   S -> C  AE_LIST   [33, B, []] when the roots match        S closes
@@ -155,13 +156,50 @@ void replica_ae_tick(struct replica *r, uint64_t now)
 		replica_ae_end(r, true);
 	if (now < r->next_ae)
 		return;
+	if (r->first_due && (r->ae.active || r->nwants > 0) &&
+	    r->first_waits < REPLICA_FIRST_WAITS) {
+		/* The first exchange waits while an earlier one (the join's) is
+		 * running or what it listed is still being pulled: now, it would
+		 * list all of that again (replica_ae_on_joined). */
+		r->first_waits++;
+		r->next_ae = now + r->cfg.ae_first_us;
+		return;
+	}
 	if (replica_sync(r, now) == SHOAL_E_NOT_FOUND) {
 		/* Alone (still joining): try again soon rather than a full
 		 * interval later, so a fresh node catches up right after its join. */
 		r->next_ae = now + r->cfg.ae_first_us;
 		return;
 	}
+	r->first_due = false;
 	r->next_ae = now + jittered(r, r->cfg.ae_interval_us);
+}
+
+/* The first exchange of a node that (re)joins goes to the member it joined
+ * through, as soon as that join's push-pull completes: that member just
+ * answered, so it is up and reachable, and a node back from a restart
+ * learns what it missed in one round trip after its join instead of
+ * ae_first later (1 s on a LAN, five gossip intervals in which an intent
+ * the rest of the mesh holds is missing here).
+ *
+ * The scheduled first exchange still runs, with a random member, once this
+ * one is done and what it listed has been pulled: it catches what was
+ * published while the node joined (a root probe when nothing was). Until
+ * then it waits, ae_first at a time (at most REPLICA_FIRST_WAITS times): a
+ * node that missed much is still pulling what the seed listed at ae_first,
+ * and an exchange then would list again every item not yet pulled. No
+ * exchange at a join while one runs, or while wants are pending (another
+ * seed's exchange is being pulled, or announcements are): the scheduled
+ * exchange covers those.
+ *
+ * Scope as replica_sync, except that the seed's quietness is not looked
+ * up: a quiet seed narrows the exchange to its own scope (the header
+ * comment). */
+void replica_ae_on_joined(struct replica *r, uint64_t now, const struct shoal_addr *peer)
+{
+	if (r->cfg.ae_interval_us == 0 || r->ae.active || r->nwants > 0)
+		return;
+	begin(r, now, peer, false, r->cfg.quiet ? REPLICA_SCOPE_NO_BULK : 0);
 }
 
 uint64_t replica_ae_deadline(const struct replica *r)

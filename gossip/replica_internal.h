@@ -62,6 +62,10 @@ struct replica_pull {
 	uint32_t want[REPLICA_BATCH_MAX]; /* their indexes in wants[] */
 };
 
+/* How many times (ae_first each) the first scheduled exchange waits for the
+ * join's exchange and its pulls (replica_ae_tick). */
+#define REPLICA_FIRST_WAITS 10
+
 /* The anti-entropy exchange we started (at most one at a time). */
 struct replica_ae {
 	bool active;
@@ -86,8 +90,10 @@ struct replica {
 	uint32_t npulls;
 
 	struct replica_ae ae;
-	uint64_t next_ae;  /* next periodic exchange; UINT64_MAX when off */
-	uint64_t sched_at; /* run the pull scheduler then; UINT64_MAX = nothing due */
+	uint64_t next_ae;     /* next periodic exchange; UINT64_MAX when off */
+	bool first_due;       /* next_ae is still the first one, ae_first after start */
+	uint32_t first_waits; /* times it waited for an earlier exchange's pulls */
+	uint64_t sched_at;    /* run the pull scheduler then; UINT64_MAX = nothing due */
 
 	struct shoal_buf buf; /* one outgoing message being encoded */
 	struct replica_stats st;
@@ -120,6 +126,8 @@ void replica_serve_pull(struct replica *r, uint64_t conv, const struct shoal_add
 
 /* replica_ae.c */
 void replica_ae_tick(struct replica *r, uint64_t now);
+/* A join through `peer` completed: exchange with it now (replica_ae.c). */
+void replica_ae_on_joined(struct replica *r, uint64_t now, const struct shoal_addr *peer);
 uint64_t replica_ae_deadline(const struct replica *r);
 void replica_ae_serve(struct replica *r, uint64_t conv, const struct shoal_addr *from,
                       const uint8_t *plain, size_t len);

@@ -303,6 +303,7 @@ bool swim_user_on_stream(struct swim *s, uint64_t now, uint64_t conv, const stru
  * handed to the hooks. */
 bool swim_user_on_stream_error(struct swim *s, uint64_t now, uint64_t conv);
 void swim_user_tick(struct swim *s, uint64_t now);
+void swim_user_joined(struct swim *s, uint64_t now, const struct shoal_addr *peer);
 uint64_t swim_user_next_deadline(const struct swim *s);
 
 /* ---- the swim -------------------------------------------------------- */

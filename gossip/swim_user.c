@@ -233,6 +233,12 @@ void swim_user_tick(struct swim *s, uint64_t now)
 		s->user.hooks.tick(s->user.hooks.ctx, now);
 }
 
+void swim_user_joined(struct swim *s, uint64_t now, const struct shoal_addr *peer)
+{
+	if (s->user.on && s->user.hooks.on_joined != NULL)
+		s->user.hooks.on_joined(s->user.hooks.ctx, now, peer);
+}
+
 uint64_t swim_user_next_deadline(const struct swim *s)
 {
 	if (!s->user.on || s->user.hooks.next_deadline == NULL)

@@ -3,7 +3,8 @@
  * replication service (replica.h): what makes an intent applied at one
  * node arrive, verified, at every node.
  *
- * The mapping:
+ * The mapping is include/shoal/intent_gossip.h's, computed there for
+ * shoald and shoalsim alike:
  *
  *   key      "Kind/name" (intent_store_key)
  *   version  the envelope's HLC
@@ -13,11 +14,15 @@
  *            The signature around it is not covered by the digest; the store
  *            verifies it (a bad one is rejected, counted and logged).
  *   body     the binary envelope as stored (item->bytes)
- *   offer    intent_store_offer from PEER, expect_id = the announced digest;
- *            the store's persist hook commits LMDB before memory changes
+ *   offer    intent_gossip_offer from PEER (or RESYNC), expect_id = the
+ *            announced digest; the store's persist hook commits LMDB before
+ *            memory changes
  *   buckets  the store's own: XOR of ids by the first 12 bits of
  *            SHA-256(key); for 2^k buckets the first k bits, the first 8
  *            bytes of each XOR as the hash
+ *
+ * What stays here is what only shoald has: peer names for logs, the
+ * announce queue, the bucket index that lists one bucket without a walk.
  *
  * Every commit is announced, whatever brought it (API, peer, a pending
  * envelope whose grant arrived), except the envelope the service itself is
@@ -53,6 +58,7 @@
 #include <string.h>
 
 #include "shoal/error.h"
+#include "shoal/intent_gossip.h"
 
 struct announce_key {
 	enum intent_kind kind;
@@ -79,28 +85,11 @@ struct node_intents_wire {
 
 /* ---- keys -------------------------------------------------------------- */
 
-/* "Kind/name" -> kind and NUL-terminated name; 0 or -1. */
-static int parse_key(const uint8_t *key, uint32_t len, enum intent_kind *kind,
-                     char name[INTENT_NAME_MAX + 1])
-{
-	const uint8_t *slash = memchr(key, '/', len);
-	if (slash == NULL)
-		return -1;
-	size_t klen = (size_t)(slash - key), nlen = len - klen - 1;
-	if (nlen == 0 || nlen > INTENT_NAME_MAX || memchr(slash + 1, '\0', nlen) != NULL)
-		return -1;
-	if ((*kind = intent_kind_parse((const char *)key, klen)) == INTENT_KIND_NONE)
-		return -1;
-	memcpy(name, slash + 1, nlen);
-	name[nlen] = '\0';
-	return 0;
-}
-
 static const struct intent_item *find(struct node *n, const uint8_t *key, uint32_t len)
 {
 	enum intent_kind kind;
 	char name[INTENT_NAME_MAX + 1];
-	if (parse_key(key, len, &kind, name) != 0)
+	if (intent_gossip_key_parse(key, len, &kind, name) != 0)
 		return NULL;
 	return intent_store_get(n->intents, kind, name);
 }
@@ -140,23 +129,9 @@ static int app_lookup(void *ctx, const uint8_t *key, uint32_t key_len, uint64_t 
 	struct node_intents_wire *w = ctx;
 	enum intent_kind kind;
 	char name[INTENT_NAME_MAX + 1];
-	uint64_t parked;
-	uint8_t parked_id[32];
-	if (parse_key(key, key_len, &kind, name) != 0)
+	if (intent_gossip_key_parse(key, key_len, &kind, name) != 0)
 		return SHOAL_E_NOT_FOUND;
-	const struct intent_item *it = intent_store_get(w->n->intents, kind, name);
-	bool pending = intent_store_pending_find(w->n->intents, kind, name, &parked, parked_id);
-	if (pending && (it == NULL || parked > it->env.body.hlc)) {
-		/* Parked for its grant: held as far as fetching goes. */
-		*version = parked;
-		memcpy(digest, parked_id, REPLICA_DIGEST_LEN);
-		return 0;
-	}
-	if (it == NULL)
-		return SHOAL_E_NOT_FOUND;
-	*version = it->env.body.hlc;
-	memcpy(digest, it->env.id, REPLICA_DIGEST_LEN);
-	return 0;
+	return intent_gossip_held(w->n->intents, kind, name, version, digest);
 }
 
 static int app_fetch(void *ctx, const uint8_t *key, uint32_t key_len, struct replica_item *out,
@@ -180,14 +155,10 @@ static int app_fetch(void *ctx, const uint8_t *key, uint32_t key_len, struct rep
 static int app_digest(void *ctx, const uint8_t *key, uint32_t key_len, const uint8_t *body,
                       uint32_t len, uint8_t out[REPLICA_DIGEST_LEN])
 {
+	(void)ctx;
 	(void)key;
 	(void)key_len;
-	struct intent_envelope e;
-	(void)ctx;
-	if (intent_envelope_decode(body, len, &e, NULL) != 0)
-		return -1;
-	memcpy(out, e.id, REPLICA_DIGEST_LEN);
-	return 0;
+	return intent_gossip_envelope_id(body, len, out);
 }
 
 static void log_rejected(struct node *n, const struct intent_offer *o,
@@ -216,25 +187,11 @@ static enum replica_verdict app_offer(void *ctx, uint64_t now, const struct repl
 	                         .len = it->size,
 	                         .now_ms = node_wall_ms(),
 	                         .source = node_intents_peer_source(n),
-	                         .from = peer,
-	                         .expect_id = it->digest};
-	/* The envelope must be the item it was announced as: a body of
-	 * another (kind, name) is refused like any malformed one. */
-	struct intent_envelope e;
-	char key[INTENT_KEY_MAX];
-	enum intent_outcome out = INTENT_REJECTED;
-	if (intent_envelope_decode(body, it->size, &e, &err) == 0) {
-		snprintf(key, sizeof(key), "%s/%s", intent_kind_name(e.body.kind), e.body.name);
-		if (strlen(key) != it->key_len || memcmp(key, it->key, it->key_len) != 0) {
-			err.reason = INTENT_R_MALFORMED;
-			snprintf(err.text, sizeof(err.text),
-			         "envelope is %.150s, announced as another key", key);
-		} else {
-			w->offering = it->digest;
-			out = intent_store_offer(n->intents, &o, &err);
-			w->offering = NULL;
-		}
-	}
+	                         .from = peer};
+	w->offering = it->digest;
+	enum intent_outcome out =
+	        intent_gossip_offer(n->intents, &o, it->key, it->key_len, it->digest, &err, NULL);
+	w->offering = NULL;
 	const struct intent_item *held = NULL;
 	if (out == INTENT_ACCEPTED)
 		held = intent_store_get(n->intents, o.kind, o.name);
@@ -296,33 +253,10 @@ static int index_items(struct node_intents_wire *w)
 	return 0;
 }
 
-/* log2 of a power of two; buckets beyond the store's cannot be answered. */
-static int fold_shift(uint32_t buckets, uint32_t *shift)
-{
-	uint32_t bits = 0;
-	if (buckets == 0 || (buckets & (buckets - 1)) != 0 || buckets > INTENT_BUCKETS)
-		return -1;
-	while ((1u << bits) < buckets)
-		bits++;
-	*shift = 12 - bits; /* INTENT_BUCKETS is 2^12 */
-	return 0;
-}
-
 static int app_bucket_hashes(void *ctx, uint32_t buckets, uint64_t *out)
 {
 	struct node_intents_wire *w = ctx;
-	uint32_t shift;
-	if (fold_shift(buckets, &shift) != 0)
-		return SHOAL_E_RANGE;
-	memset(out, 0, buckets * sizeof(*out));
-	for (uint32_t b = 0; b < INTENT_BUCKETS; b++) {
-		const uint8_t *x = intent_store_bucket(w->n->intents, (uint16_t)b);
-		uint64_t h = 0;
-		for (int i = 0; i < 8; i++)
-			h = h << 8 | x[i];
-		out[b >> shift] ^= h;
-	}
-	return 0;
+	return intent_gossip_bucket_hashes(w->n->intents, buckets, out);
 }
 
 static int app_bucket_items(void *ctx, uint32_t buckets, uint32_t bucket, replica_item_fn fn,
@@ -332,7 +266,7 @@ static int app_bucket_items(void *ctx, uint32_t buckets, uint32_t bucket, replic
 	uint32_t shift;
 	char key[INTENT_KEY_MAX];
 	struct replica_item ri;
-	if (fold_shift(buckets, &shift) != 0 || bucket >= buckets)
+	if (intent_gossip_fold_shift(buckets, &shift) != 0 || bucket >= buckets)
 		return SHOAL_E_RANGE;
 	if (index_items(w) != 0)
 		return -ENOMEM;
@@ -352,7 +286,7 @@ static void app_heard(void *ctx, const struct replica_item *it, const struct sho
 	struct node_intents_wire *w = ctx;
 	char peer[SWIM_NAME_MAX + SHOAL_ADDR_STRLEN], id[65], name[INTENT_NAME_MAX + 1];
 	enum intent_kind kind;
-	if (parse_key(it->key, it->key_len, &kind, name) != 0)
+	if (intent_gossip_key_parse(it->key, it->key_len, &kind, name) != 0)
 		return; /* not an intent's key: the offer will say so */
 	node_intents_hex(it->digest, REPLICA_DIGEST_LEN, id);
 	peer_name(w->n, from, peer, sizeof(peer));

@@ -16,9 +16,11 @@ call, which includes starting the CLI) to the last node's log line, read
 from each process's stdout as it arrives. Also reported: the time from the
 origin's own log line to the last node's, which leaves the submission path
 out. Median over the trials. Process management is bench_membership.py's.
+The machine's load average (1 min) is printed before each system's trials
+and at the end: other jobs on a shared machine move these figures.
 
 Usage: scripts/bench_intents.py [--nodes 50] [--trials 5] [--bin build/rel]
-(`make bench-intents N=50`). Not a test: it prints a Markdown table.
+(`make bench-intents N=50 TRIALS=11`). Not a test: it prints a Markdown table.
 """
 import argparse
 import http.client
@@ -151,6 +153,10 @@ def serf_trials(system, procs, trials):
     return out
 
 
+def load():
+    return f"{os.getloadavg()[0]:.1f}"
+
+
 def med(vals):
     v = sorted(vals)
     return v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
@@ -175,12 +181,15 @@ def main():
 
         bm.log(f"starting {args.nodes} shoald")
         procs = start_mesh(shoal, args.nodes)
+        loads = [load()]
         sh, size = shoal_trials(shoal, procs, root, args.trials)
         for p in procs:
             p.kill()
         bm.log(f"starting {args.nodes} serf agents")
         procs = start_mesh(serf, args.nodes)
+        loads.append(load())
         sf = serf_trials(serf, procs, args.trials)
+        loads.append(load())
         for p in procs:
             p.kill()
         procs = []
@@ -190,7 +199,8 @@ def main():
 
         print(f"\n{args.nodes} processes each on 127.0.0.1, {args.trials} trials, median; "
               f"shoald `{versions['shoald']}` (LAN profile), Serf `{versions['serf']}` "
-              "(-profile=lan).\n")
+              f"(-profile=lan). Load average (1 min) before shoald's trials {loads[0]}, "
+              f"before Serf's {loads[1]}, at the end {loads[2]}.\n")
         print("| | shoald: signed intent (" + f"{size} B envelope)" +
               " | Serf: user event (200 B payload) |")
         print("|---|---|---|")

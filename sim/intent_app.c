@@ -2,11 +2,12 @@
  * intent_app.c - the intent store behind the replication service in
  * shoalsim (intent_app.h has the mapping and why).
  *
- * Anti-entropy walks the whole store per call: bucket_hashes once per
- * exchange, bucket_items once per differing bucket. A fleet holds tens of
- * thousands of intents at most and exchanges run every 30 s, so a walk of
- * pointers (and a short key string per item) costs far less than keeping a
- * second set of bucket hashes in step with every merge.
+ * Keys, digests, bucket hashes and the checks on a pulled envelope are
+ * intent_gossip.h's, the code shoald's node/intents_replica.c calls too.
+ * One difference, in cost only: listing one bucket walks the store (shoald
+ * keeps an index by bucket). A fleet holds tens of thousands of intents at
+ * most and exchanges run every 30 s, so a walk of pointers costs far less
+ * than keeping an index in step with every merge at every simulated node.
  */
 #include "intent_app.h"
 
@@ -14,6 +15,7 @@
 #include <string.h>
 
 #include "shoal/error.h"
+#include "shoal/intent_gossip.h"
 
 void sim_intent_app_item(const struct intent_item *item, char key[INTENT_KEY_MAX],
                          struct replica_item *out)
@@ -22,7 +24,7 @@ void sim_intent_app_item(const struct intent_item *item, char key[INTENT_KEY_MAX
 	out->key = (const uint8_t *)key;
 	out->key_len = (uint32_t)strlen(key);
 	out->version = item->env.body.hlc;
-	memcpy(out->digest, item->digest, REPLICA_DIGEST_LEN);
+	memcpy(out->digest, item->env.id, REPLICA_DIGEST_LEN);
 	out->size = (uint32_t)item->len;
 }
 
@@ -30,16 +32,10 @@ void sim_intent_app_item(const struct intent_item *item, char key[INTENT_KEY_MAX
 static const struct intent_item *by_key(const struct intent_store *s, const uint8_t *key,
                                         uint32_t key_len)
 {
+	enum intent_kind kind;
 	char name[INTENT_NAME_MAX + 1];
-	const uint8_t *slash = memchr(key, '/', key_len);
-	if (slash == NULL)
+	if (intent_gossip_key_parse(key, key_len, &kind, name) != 0)
 		return NULL;
-	size_t klen = (size_t)(slash - key), nlen = key_len - klen - 1;
-	enum intent_kind kind = intent_kind_parse((const char *)key, klen);
-	if (kind == INTENT_KIND_NONE || nlen == 0 || nlen > INTENT_NAME_MAX)
-		return NULL;
-	memcpy(name, slash + 1, nlen);
-	name[nlen] = '\0';
 	return intent_store_get(s, kind, name);
 }
 
@@ -47,12 +43,11 @@ static int app_lookup(void *ctx, const uint8_t *key, uint32_t key_len, uint64_t 
                       uint8_t digest[REPLICA_DIGEST_LEN])
 {
 	struct sim_intent_app *ir = ctx;
-	const struct intent_item *it = by_key(ir->store, key, key_len);
-	if (it == NULL)
+	enum intent_kind kind;
+	char name[INTENT_NAME_MAX + 1];
+	if (intent_gossip_key_parse(key, key_len, &kind, name) != 0)
 		return SHOAL_E_NOT_FOUND;
-	*version = it->env.body.hlc;
-	memcpy(digest, it->digest, REPLICA_DIGEST_LEN);
-	return 0;
+	return intent_gossip_held(ir->store, kind, name, version, digest);
 }
 
 static int app_fetch(void *ctx, const uint8_t *key, uint32_t key_len, struct replica_item *out,
@@ -60,24 +55,25 @@ static int app_fetch(void *ctx, const uint8_t *key, uint32_t key_len, struct rep
 {
 	struct sim_intent_app *ir = ctx;
 	const struct intent_item *it = by_key(ir->store, key, key_len);
-	if (it == NULL)
-		return SHOAL_E_NOT_FOUND;
+	if (it == NULL || it->stub)
+		return SHOAL_E_NOT_FOUND; /* a stub's body is not here to serve */
 	out->key = key;
 	out->key_len = key_len;
 	out->version = it->env.body.hlc;
-	memcpy(out->digest, it->digest, REPLICA_DIGEST_LEN);
+	memcpy(out->digest, it->env.id, REPLICA_DIGEST_LEN);
 	out->size = (uint32_t)it->len;
 	*body = it->bytes;
 	return 0;
 }
 
-/* Does the offer's decoded identity match the announced key and version? */
-static bool as_announced(const struct intent_offer *o, const struct replica_item *it)
+/* The id an envelope claims: the body inside it hashed (intent_gossip.h). */
+static int app_digest(void *ctx, const uint8_t *key, uint32_t key_len, const uint8_t *body,
+                      uint32_t len, uint8_t out[REPLICA_DIGEST_LEN])
 {
-	char key[INTENT_KEY_MAX];
-	int n = snprintf(key, sizeof(key), "%s/%s", intent_kind_name(o->kind), o->name);
-	return o->version == it->version && n > 0 && (uint32_t)n == it->key_len &&
-	       memcmp(key, it->key, it->key_len) == 0;
+	(void)ctx;
+	(void)key;
+	(void)key_len;
+	return intent_gossip_envelope_id(body, len, out);
 }
 
 static enum replica_verdict app_offer(void *ctx, uint64_t now, const struct replica_item *it,
@@ -86,6 +82,7 @@ static enum replica_verdict app_offer(void *ctx, uint64_t now, const struct repl
 {
 	struct sim_intent_app *ir = ctx;
 	char peer[SHOAL_ADDR_STRLEN];
+	bool other_key;
 	if (from == NULL || shoal_addr_format(from, peer, sizeof(peer)) != 0)
 		snprintf(peer, sizeof(peer), "peer");
 	struct intent_offer o = {.bytes = body,
@@ -93,29 +90,28 @@ static enum replica_verdict app_offer(void *ctx, uint64_t now, const struct repl
 	                         .now_ms = ir->wall_ms(ir->ctx, now),
 	                         .source = INTENT_FROM_PEER,
 	                         .from = peer};
-	enum intent_outcome out = intent_store_offer(ir->store, &o, &ir->last_err);
-	if (out == INTENT_REJECTED) {
+	enum intent_outcome out = intent_gossip_offer(ir->store, &o, it->key, it->key_len,
+	                                              it->digest, &ir->last_err, &other_key);
+	switch (out) {
+	case INTENT_ACCEPTED:
+		return REPLICA_ACCEPTED;
+	case INTENT_FILLED: /* a stub made whole (shoald's leaves): not news */
+		return REPLICA_ACCEPTED_QUIET;
+	case INTENT_DUPLICATE:
+	case INTENT_PENDING: /* parked: committed and announced when its grant arrives */
+		return REPLICA_DUPLICATE;
+	default:
+		if (other_key)
+			ir->mismatched++;
 		*reason = intent_reason_name(ir->last_err.reason);
 		return REPLICA_REJECTED;
 	}
-	if (!as_announced(&o, it)) {
-		ir->mismatched++;
-		return REPLICA_DUPLICATE;
-	}
-	return out == INTENT_ACCEPTED ? REPLICA_ACCEPTED : REPLICA_DUPLICATE;
 }
 
 static int app_hashes(void *ctx, uint32_t buckets, uint64_t *out)
 {
 	struct sim_intent_app *ir = ctx;
-	struct replica_item ri;
-	char key[INTENT_KEY_MAX];
-	memset(out, 0, buckets * sizeof(*out));
-	for (size_t i = 0; i < intent_store_count(ir->store); i++) {
-		sim_intent_app_item(intent_store_at(ir->store, i), key, &ri);
-		out[replica_bucket(ri.key, ri.key_len, buckets)] ^= replica_item_hash(&ri);
-	}
-	return 0;
+	return intent_gossip_bucket_hashes(ir->store, buckets, out);
 }
 
 static int app_items(void *ctx, uint32_t buckets, uint32_t bucket, replica_item_fn fn, void *cbctx)
@@ -123,9 +119,15 @@ static int app_items(void *ctx, uint32_t buckets, uint32_t bucket, replica_item_
 	struct sim_intent_app *ir = ctx;
 	struct replica_item ri;
 	char key[INTENT_KEY_MAX];
+	uint32_t shift;
+	if (intent_gossip_fold_shift(buckets, &shift) != 0 || bucket >= buckets)
+		return SHOAL_E_RANGE;
 	for (size_t i = 0; i < intent_store_count(ir->store); i++) {
-		sim_intent_app_item(intent_store_at(ir->store, i), key, &ri);
-		if (replica_bucket(ri.key, ri.key_len, buckets) == bucket && fn(cbctx, &ri) != 0)
+		const struct intent_item *item = intent_store_at(ir->store, i);
+		if ((uint32_t)item->bucket >> shift != bucket || item->stub)
+			continue; /* a stub is hashed like its envelope, not listed */
+		sim_intent_app_item(item, key, &ri);
+		if (fn(cbctx, &ri) != 0)
 			break;
 	}
 	return 0;
@@ -138,5 +140,6 @@ void sim_intent_app(struct sim_intent_app *ir, struct replica_app *app)
 	                            .fetch = app_fetch,
 	                            .offer = app_offer,
 	                            .bucket_hashes = app_hashes,
-	                            .bucket_items = app_items};
+	                            .bucket_items = app_items,
+	                            .digest = app_digest};
 }

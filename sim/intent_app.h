@@ -2,40 +2,32 @@
  * intent_app.h - the intent store as an application of the replication
  * service (replica.h) in shoalsim: how intents map onto announced items.
  *
- * The mapping is the contract of docs/intents.md ("Replication"), which
- * shoald's wiring follows too. It lives beside its driver, not in the
- * core: crdt/ sits below gossip/ and gossip/ never includes an application
- * header (docs/architecture.md), so the glue between the two belongs to
- * whoever attaches the store.
- *
- * Mapping, per held intent:
+ * The mapping is shoald's (docs/intents.md, "Replication";
+ * node/intents_replica.c), computed by the same code, intent_gossip.h:
  *
  *   item key      "Kind/name" (intent_store_key): one LWW register per key
- *   item version  the envelope's HLC (env.body.hlc)
+ *   item version  the envelope's HLC (env.body.hlc), or that of a newer
+ *                 envelope parked for its signer's grant (held while parked)
+ *   item digest   the intent id, SHA-256 of the signed body (env.id); a
+ *                 pulled envelope is checked by hashing the body inside it
+ *                 (app.digest), and the store verifies the signature
  *   item body     the binary envelope [body, sig], exactly as stored
- *   item digest   SHA-256 of those envelope bytes (intent_item.digest)
+ *   buckets       the store's own, folded to the service's count
  *
- * The digest covers the signature too, not only the body the intent id
- * hashes: the service promises that bytes matching a digest are the bytes
- * announced, and refuses to retry an item the application rejected because
- * "another source would serve the same bytes". With a body-only digest a
- * peer could serve a good body with a bad signature under a good
- * announcement, and the item would never be pulled again from an honest
- * one. The intent id stays what the API and logs show.
+ * A pulled envelope that is not the key it was announced under is refused
+ * before the store sees it (counted in `mismatched`); one that is goes
+ * through intent_store_offer as INTENT_FROM_PEER with expect_id = the
+ * announced digest, which decodes it, verifies the signature, judges trust
+ * and merges. A store refusal is REPLICA_REJECTED, and since the digest
+ * leaves the signature out the service asks the next source rather than
+ * give the item up. An envelope the store parks for its signer's grant
+ * counts as a duplicate (not re-announced, not pulled again): the store
+ * commits it when the grant arrives.
  *
- * A pulled envelope goes through intent_store_offer as INTENT_FROM_PEER,
- * which decodes it, verifies the signature, judges trust and merges. If it
- * is not for the key and version it was announced under, it is still a
- * validly signed intent and the store keeps whatever it decided, but the
- * service is told "duplicate", so this node does not re-announce it under
- * the wrong key (counted in `mismatched`; anti-entropy spreads it under its
- * own). An envelope the store parks for its signer's grant also counts as a
- * duplicate (not re-announced, not pulled again): the store commits it
- * when the grant arrives.
- *
- * Anti-entropy buckets follow replica.h (replica_bucket of the key, XOR of
- * replica_item_hash), computed by walking the store; the store's own
- * 256 id buckets serve its digest, not the service.
+ * It lives beside its driver, not in the core: crdt/ sits below gossip/ and
+ * gossip/ never includes an application header (docs/architecture.md), so
+ * the thin callbacks that fill replica types belong to whoever attaches the
+ * store; what they compute is shared in crdt/intent_gossip.c.
  *
  * Ownership: the caller owns struct sim_intent_app and the store, which
  * must outlive the replica the app is given to. Thread-safety: that of the
@@ -57,7 +49,7 @@ struct sim_intent_app {
 	uint64_t (*wall_ms)(void *ctx, uint64_t now);
 	void *ctx;                    /* for wall_ms */
 	struct intent_error last_err; /* why the last offer was refused */
-	uint64_t mismatched;          /* envelopes not for the key/version announced */
+	uint64_t mismatched;          /* envelopes refused: not the key they were announced as */
 };
 
 /* Fill `app` with callbacks over `ir` (app->ctx = ir). */

@@ -41,6 +41,7 @@ struct node_store {
 	struct intent_store *store; /* created at the node's first start; kept over crashes */
 	struct sim_intent_app ir;   /* the app the node's replica is given */
 	uint64_t committed_bytes;   /* envelope bytes committed from peers */
+	uint32_t catching_up;       /* its open entry in catchups, or UINT32_MAX */
 };
 
 struct sim_items {
@@ -63,6 +64,9 @@ struct sim_items {
 	struct replica_stats gone; /* stats of replicas already deleted */
 	uint8_t *plain;            /* tap scratch */
 	size_t plain_cap;
+	struct sim_catchup *catchups; /* [SIM_CATCHUPS_MAX], restarts in order */
+	uint32_t ncatchups;
+	uint64_t restarts; /* all of them, recorded or not */
 };
 
 static bool has(const struct sim_items *s, uint32_t node, uint32_t item)
@@ -98,21 +102,85 @@ static uint64_t wall_ms(void *ctx, uint64_t now)
 
 /* ---- store hooks ---------------------------------------------------------- */
 
+/* Intents submitted before `before` that `node` does not hold; with
+ * `count` false, stop at the first. */
+static uint32_t lacking(const struct sim_items *s, uint32_t node, uint64_t before, bool count)
+{
+	uint32_t n = 0;
+	for (uint32_t k = 0; k < s->nitems && s->items[k].put_at < before; k++) {
+		if (has(s, node, k))
+			continue;
+		n++;
+		if (!count)
+			break;
+	}
+	return n;
+}
+
+/* A restarted node committed intent i: caught up once it holds every
+ * intent submitted before its restart. */
+static void catchup_committed(struct sim_items *s, struct node_store *ns, uint32_t i, uint64_t now)
+{
+	struct sim_catchup *cu = &s->catchups[ns->catching_up];
+	if (s->items[i].put_at >= cu->at)
+		return;
+	cu->last_intent = i;
+	if (lacking(s, ns->node, cu->at, false) == 0) {
+		cu->caught_up = now;
+		ns->catching_up = UINT32_MAX;
+	}
+}
+
 static void on_committed(void *ctx, const struct intent_item *item)
 {
 	struct node_store *ns = ctx;
 	struct sim_items *s = ns->s;
+	uint64_t now = sim_cluster_now(s->c);
 	uint32_t i = name_index(s, item->env.body.name);
 	if (i == UINT32_MAX || has(s, ns->node, i))
 		return;
 	set_held(s, ns->node, i);
-	s->items[i].holders++;
+	struct sim_item *x = &s->items[i];
+	x->holders++;
+	if (x->holders > 1) { /* the first is its origin, at submission */
+		x->last_node = ns->node;
+		x->last_at = now;
+	}
 	if (strcmp(item->from, "api") != 0)
 		ns->committed_bytes += item->len;
-	if (s->items[i].all_at == UINT64_MAX && s->items[i].holders >= sim_cluster_up_count(s->c))
+	if (x->all_at == UINT64_MAX && x->holders >= sim_cluster_up_count(s->c)) {
 		sim_items_check(s);
+		if (x->all_at != UINT64_MAX)
+			x->completed_by = ns->node;
+	}
+	if (ns->catching_up != UINT32_MAX)
+		catchup_committed(s, ns, i, now);
 	if (s->rollout != NULL)
 		sim_rollout_committed(s->rollout, ns->node, i);
+}
+
+/* A node whose store survived a crash starts again: record what it lacks
+ * of the intents submitted so far, to time its catch-up. */
+static void restarted(struct sim_items *s, uint32_t node, uint64_t now)
+{
+	struct node_store *ns = &s->stores[node];
+	if (s->nitems == 0)
+		return;
+	s->restarts++;
+	ns->catching_up = UINT32_MAX;
+	if (s->ncatchups == SIM_CATCHUPS_MAX)
+		return;
+	struct sim_catchup *cu = &s->catchups[s->ncatchups];
+	*cu = (struct sim_catchup){.node = node,
+	                           .at = now,
+	                           .missed = lacking(s, node, now + 1, true),
+	                           .caught_up = now,
+	                           .last_intent = UINT32_MAX};
+	if (cu->missed > 0) {
+		cu->caught_up = UINT64_MAX;
+		ns->catching_up = s->ncatchups;
+	}
+	s->ncatchups++;
 }
 
 static int store_open(struct sim_items *s, uint32_t node, const struct shoal_env *env)
@@ -162,6 +230,8 @@ static void attach(struct sim_items *s, uint32_t node, uint64_t now, struct swim
 	const struct replica_app *use = &app;
 	/* The env is the node's slot's, the same over all its lives. */
 	s->rep[node] = NULL;
+	if (s->stores[node].store != NULL)
+		restarted(s, node, now);
 	if (store_open(s, node, env) != 0)
 		return; /* the node runs without; its intents fail */
 	sim_intent_app(&s->stores[node].ir, &app);
@@ -254,16 +324,17 @@ int sim_items_new(struct sim_items **out, struct sim_cluster *c, const struct re
 	s->held = calloc((size_t)s->n, SIM_ITEMS_MAX / 8);
 	s->items = calloc(SIM_ITEMS_MAX, sizeof(*s->items));
 	s->body_bytes = calloc(s->n, sizeof(*s->body_bytes));
+	s->catchups = calloc(SIM_CATCHUPS_MAX, sizeof(*s->catchups));
 	s->health = health;
 	if (health != NULL)
 		s->mux = calloc(s->n, sizeof(*s->mux));
-	if (!s->rep || !s->stores || !s->held || !s->items || !s->body_bytes ||
+	if (!s->rep || !s->stores || !s->held || !s->items || !s->body_bytes || !s->catchups ||
 	    (health != NULL && s->mux == NULL)) {
 		sim_items_delete(s);
 		return -ENOMEM;
 	}
 	for (uint32_t i = 0; i < s->n; i++)
-		s->stores[i] = (struct node_store){.s = s, .node = i};
+		s->stores[i] = (struct node_store){.s = s, .node = i, .catching_up = UINT32_MAX};
 	/* The root key from the run seed: a replayed run signs the same bytes. */
 	for (uint32_t i = 0; i < sizeof(seed); i += 8) {
 		uint64_t h = sim_hash64(&i, sizeof(i), sim_cluster_seed(c) ^ UINT64_C(0x726f6f74));
@@ -300,6 +371,7 @@ void sim_items_delete(struct sim_items *s)
 	free(s->items);
 	free(s->body_bytes);
 	free(s->plain);
+	free(s->catchups);
 	free(s);
 }
 
@@ -395,6 +467,8 @@ int sim_items_submit_to(struct sim_items *s, uint32_t node, enum intent_kind kin
 	x->env_len = (uint32_t)env.len;
 	x->put_at = now;
 	x->all_at = UINT64_MAX;
+	x->completed_by = SIM_NO_NODE;
+	x->last_node = SIM_NO_NODE;
 	s->nitems++; /* before the offer: the committed hook looks the name up */
 
 	struct intent_offer o = {.bytes = env.data,
@@ -484,6 +558,14 @@ void sim_items_stats(const struct sim_items *s, struct replica_stats *out)
 	for (uint32_t i = 0; i < s->n; i++)
 		if (s->rep[i] != NULL)
 			add_stats(out, replica_stats(s->rep[i]));
+}
+
+const struct sim_catchup *sim_items_catchups(const struct sim_items *s, uint32_t *n,
+                                             uint64_t *total)
+{
+	*n = s->ncatchups;
+	*total = s->restarts;
+	return s->catchups;
 }
 
 uint64_t sim_items_rejected(const struct sim_items *s)

@@ -50,7 +50,27 @@ struct sim_item {
 	uint64_t all_at;       /* when every live node had committed it; UINT64_MAX = not yet */
 	uint32_t holders;      /* nodes holding it (ever, crashed ones included) */
 	uint8_t id[32];        /* the intent id (SHA-256 of the body) */
+	/* Evidence for all_at: the node whose commit completed it (SIM_NO_NODE
+	 * when a departure did, or it was complete at submission), and the
+	 * latest commit of it over the run, by which node and when (later
+	 * than all_at for a node that was down and caught up after). */
+	uint32_t completed_by;
+	uint32_t last_node; /* SIM_NO_NODE: only its origin holds it */
+	uint64_t last_at;
 };
+
+/* A node that started again while intents existed, and how long it took
+ * to hold every intent submitted before its restart (the ones it missed
+ * while down, caught up by announcements still circulating or by
+ * anti-entropy). Times are absolute virtual microseconds. */
+struct sim_catchup {
+	uint32_t node;
+	uint64_t at;          /* restart */
+	uint32_t missed;      /* intents submitted before `at` it did not hold then */
+	uint64_t caught_up;   /* when it held all of them; UINT64_MAX = not in the run */
+	uint32_t last_intent; /* the index of the one it committed last (with missed > 0) */
+};
+#define SIM_CATCHUPS_MAX 4096 /* restarts recorded per run; later ones are counted only */
 
 struct sim_items;
 struct sim_health;
@@ -99,6 +119,10 @@ uint64_t sim_items_body_bytes_total(const struct sim_items *s);
 uint64_t sim_items_committed_bytes(const struct sim_items *s, uint32_t node);
 /* Sum of the replicas' stats over every life of every node. */
 void sim_items_stats(const struct sim_items *s, struct replica_stats *out);
+/* The restarts recorded (in the order they happened) and how many there
+ * were in all (beyond SIM_CATCHUPS_MAX only counted). */
+const struct sim_catchup *sim_items_catchups(const struct sim_items *s, uint32_t *n,
+                                             uint64_t *total);
 /* Refusals by the stores, summed over nodes (intent_store_stats.rejected),
  * and envelopes that were not what they were announced as. */
 uint64_t sim_items_rejected(const struct sim_items *s);

@@ -19,7 +19,8 @@
 
 #include "shoal/error.h"
 
-#define FAULT_LIST_MAX 256 /* faults listed one by one in report.json */
+#define FAULT_LIST_MAX      256 /* faults listed one by one in report.json */
+#define SIM_CATCHUPS_LISTED 64  /* restarts listed one by one (all are in the figures) */
 
 static double secs(uint64_t us)
 {
@@ -206,6 +207,43 @@ static uint32_t put_times(const struct sim_run_result *r, struct sim_dist *d)
 	return n;
 }
 
+/* Nodes that restarted while intents existed: how long each took to hold
+ * every intent submitted before its restart. */
+static json_t *catchups_json(const struct sim_run_result *r, double round)
+{
+	json_t *o = json_object(), *list = json_array();
+	double *v = calloc(r->nput_catchups + 1, sizeof(*v));
+	uint32_t n = 0;
+	struct sim_dist d;
+	for (uint32_t i = 0; i < r->nput_catchups; i++) {
+		const struct sim_put_catchup *c = &r->put_catchup[i];
+		bool done = c->took_us != UINT64_MAX;
+		if (v != NULL && done && c->missed > 0)
+			v[n++] = secs(c->took_us);
+		if (i >= SIM_CATCHUPS_LISTED)
+			continue;
+		json_array_append_new(
+		        list,
+		        json_pack("{s:I,s:o,s:I,s:o,s:o,s:o}", "node", (json_int_t)c->node, "at_s",
+		                  json_real(secs(c->at)), "missed", (json_int_t)c->missed,
+		                  "caught_up_s", done ? json_real(secs(c->took_us)) : json_null(),
+		                  "caught_up_gossip_intervals",
+		                  done && round > 0 ? json_real(secs(c->took_us) / round)
+		                                    : json_null(),
+		                  "last_intent",
+		                  c->last_intent == UINT32_MAX ? json_null()
+		                                               : json_integer(c->last_intent)));
+	}
+	sim_dist_of(v, n, &d);
+	free(v);
+	json_object_set_new(o, "count", json_integer((json_int_t)r->put_restarts));
+	json_object_set_new(o, "recorded", json_integer(r->nput_catchups));
+	json_object_set_new(o, "missing_some", json_integer(n));
+	json_object_set_new(o, "caught_up_s", sim_dist_json(&d, n));
+	json_object_set_new(o, "list", list);
+	return o;
+}
+
 static json_t *puts_json(const struct sim_run_result *r)
 {
 	json_t *o = json_object(), *list = json_array();
@@ -251,9 +289,23 @@ static json_t *puts_json(const struct sim_run_result *r)
 			                            ? json_null()
 			                            : json_real(secs(p->all_us) / round));
 		json_object_set_new(e, "holders", json_integer(p->holders));
+		/* Which node made it complete, and which committed it last
+		 * (later than all_live_s for a node that caught up after a
+		 * restart), so a slow figure can be traced to a node. */
+		json_object_set_new(e, "completed_by",
+		                    p->completed_by == SIM_NO_NODE ? json_null()
+		                                                   : json_integer(p->completed_by));
+		json_object_set_new(e, "last_commit",
+		                    p->last_node == SIM_NO_NODE
+		                            ? json_null()
+		                            : json_pack("{s:I,s:o,s:o}", "node",
+		                                        (json_int_t)p->last_node, "after_put_s",
+		                                        json_real(secs(p->last_us)), "at_s",
+		                                        json_real(secs(p->at + p->last_us))));
 		json_array_append_new(list, e);
 	}
 	json_object_set_new(o, "list", list);
+	json_object_set_new(o, "restarts", catchups_json(r, round));
 	return o;
 }
 
@@ -566,6 +618,25 @@ void sim_output_summary(FILE *f, const struct sim_run_result *r)
 		        (unsigned long long)r->put_stats.bad_bodies,
 		        (unsigned long long)r->put_stats.abandoned,
 		        (unsigned long long)r->put_rejected);
+		double slow = -1;
+		uint32_t slow_node = 0, behind = 0;
+		for (uint32_t i = 0; i < r->nput_catchups; i++) {
+			const struct sim_put_catchup *c = &r->put_catchup[i];
+			if (c->missed == 0)
+				continue;
+			behind++;
+			double t = c->took_us == UINT64_MAX ? INFINITY : secs(c->took_us);
+			if (t > slow) {
+				slow = t;
+				slow_node = c->node;
+			}
+		}
+		if (behind > 0)
+			fprintf(f,
+			        "[%s] intents: %u of %llu restarted nodes had missed some; the "
+			        "slowest (node %u) held them all %.2f s after its restart\n",
+			        r->variant, behind, (unsigned long long)r->put_restarts, slow_node,
+			        slow);
 	}
 	if (r->health) {
 		double round = secs(r->swim.gossip_interval_us);

@@ -540,13 +540,25 @@ static bool has_puts(const struct sim_scenario *sc)
 	return false;
 }
 
-/* The replicas' timers follow the swim profile: a scaled probe interval
- * scales them alike. */
+/* The replicas' timers follow the swim profile as shoald's do: a probe
+ * interval k times shorter than the default (shoald's fast profile divides
+ * both by 10) divides them by k; the default one leaves them at
+ * replica_config_defaults, as shoald's LAN profile does. The rest is
+ * shoald's service as node/wire.c sets it:
+ * the intents' 4096 anti-entropy buckets (intent_gossip.h folds the store's
+ * own) and bodies up to the larger of an intent's and a health record's
+ * envelope. */
 static void replica_cfg_for(const struct swim_config *swim, struct replica_config *out)
 {
+	struct swim_config lan;
+	swim_config_defaults(&lan);
 	replica_config_defaults(out);
-	if (swim->probe_interval_us > 0 && swim->probe_interval_us < SIM_SEC(1))
-		replica_config_scale(out, (uint32_t)(SIM_SEC(1) / swim->probe_interval_us));
+	if (swim->probe_interval_us > 0 && swim->probe_interval_us < lan.probe_interval_us)
+		replica_config_scale(out,
+		                     (uint32_t)(lan.probe_interval_us / swim->probe_interval_us));
+	out->ae_buckets = INTENT_BUCKETS;
+	out->body_max = INTENT_ENVELOPE_MAX > HEALTH_ENVELOPE_MAX ? INTENT_ENVELOPE_MAX
+	                                                          : HEALTH_ENVELOPE_MAX;
 }
 
 /* Copy what the intents did into the result. */
@@ -574,6 +586,9 @@ static int collect_puts(struct run *R)
 		        .at = rel(R, x->put_at),
 		        .all_us = x->all_at == UINT64_MAX ? UINT64_MAX : x->all_at - x->put_at,
 		        .holders = x->holders,
+		        .completed_by = x->completed_by,
+		        .last_node = x->last_node,
+		        .last_us = x->last_node == SIM_NO_NODE ? 0 : x->last_at - x->put_at,
 		};
 		delivered += (double)x->env_len * (double)(x->holders > 0 ? x->holders - 1 : 0);
 	}
@@ -589,6 +604,19 @@ static int collect_puts(struct run *R)
 	r->put_rejected = sim_items_rejected(R->items);
 	r->put_mismatched = sim_items_mismatched(R->items);
 	r->put_store_bytes = sim_items_store_bytes(R->items);
+	uint32_t nc;
+	const struct sim_catchup *cu = sim_items_catchups(R->items, &nc, &r->put_restarts);
+	if (nc > 0 && (r->put_catchup = calloc(nc, sizeof(*r->put_catchup))) == NULL)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < nc; i++)
+		r->put_catchup[r->nput_catchups++] = (struct sim_put_catchup){
+		        .node = cu[i].node,
+		        .at = rel(R, cu[i].at),
+		        .missed = cu[i].missed,
+		        .took_us = cu[i].caught_up == UINT64_MAX ? UINT64_MAX
+		                                                 : cu[i].caught_up - cu[i].at,
+		        .last_intent = cu[i].last_intent,
+		};
 	return 0;
 }
 
@@ -1141,15 +1169,7 @@ int sim_run(const struct sim_scenario *sc, const struct sim_sc_variant *v,
 	}
 	if (has_puts(sc) || sc->health) {
 		struct replica_config rcfg;
-		replica_cfg_for(&cfg.swim, &rcfg);
-		if (sc->health) {
-			/* The service as shoald's node/wire.c sets it up for
-			 * intents and health together. */
-			rcfg.body_max = INTENT_ENVELOPE_MAX > HEALTH_ENVELOPE_MAX
-			                        ? INTENT_ENVELOPE_MAX
-			                        : HEALTH_ENVELOPE_MAX;
-			rcfg.ae_buckets = INTENT_BUCKETS;
-		}
+		replica_cfg_for(&cfg.swim, &rcfg); /* as shoald's node/wire.c */
 		if ((rc = sim_items_new(&R.items, R.c, &rcfg, R.health)) != 0)
 			goto fail;
 	}
@@ -1266,6 +1286,7 @@ void sim_run_result_delete(struct sim_run_result *r)
 	free(r->fault);
 	free(r->sample);
 	free(r->put);
+	free(r->put_catchup);
 	sim_rollout_result_free(&r->roll);
 	free(r);
 }

@@ -66,12 +66,25 @@ struct sim_sample {
 /* One intent submitted by the timeline (items.h). Times are virtual
  * microseconds since the start of the measured run. */
 struct sim_put {
-	uint32_t origin;  /* node it was submitted at */
-	uint32_t size;    /* spec payload bytes (App: manifests) */
-	uint32_t env_len; /* signed envelope bytes: the body each node pulls */
-	uint64_t at;      /* when */
-	uint64_t all_us;  /* until every live node had committed it; UINT64_MAX = never */
-	uint32_t holders; /* nodes holding it at the end (crashed ones included) */
+	uint32_t origin;       /* node it was submitted at */
+	uint32_t size;         /* spec payload bytes (App: manifests) */
+	uint32_t env_len;      /* signed envelope bytes: the body each node pulls */
+	uint64_t at;           /* when */
+	uint64_t all_us;       /* until every live node had committed it; UINT64_MAX = never */
+	uint32_t holders;      /* nodes holding it at the end (crashed ones included) */
+	uint32_t completed_by; /* the node whose commit made all_us; SIM_NO_NODE: a departure */
+	uint32_t last_node;    /* the latest commit over the run; SIM_NO_NODE: none but origin */
+	uint64_t last_us;      /* its time since `at` */
+};
+
+/* A node restarted while intents existed (items.h, struct sim_catchup);
+ * times since the start of the measured run. */
+struct sim_put_catchup {
+	uint32_t node;
+	uint64_t at;          /* restart */
+	uint32_t missed;      /* intents submitted before it that it did not hold */
+	uint64_t took_us;     /* until it held them all; UINT64_MAX = never */
+	uint32_t last_intent; /* the one it committed last; UINT32_MAX with none missed */
 };
 
 /* What leaf sites (health.leaves) changed, beside the fleet-wide health
@@ -155,12 +168,15 @@ struct sim_run_result {
 	uint64_t put_body_bytes; /* sealed pull answers received, all nodes (network count) */
 	double put_body_ratio;   /* put_body_bytes / sum of env_len * (holders - 1): body bytes
 				  * received per copy delivered, as a multiple of the envelope */
-	struct sim_dist put_node_ratio; /* over nodes that committed intents from peers: bytes
+	struct sim_dist put_node_ratio;      /* over nodes that committed intents from peers: bytes
 					 * of pull answers received / envelope bytes committed */
-	struct replica_stats put_stats; /* the replicas' counters, summed over nodes */
-	uint64_t put_rejected;          /* offers the stores refused, all nodes */
-	uint64_t put_mismatched;        /* envelopes not what they were announced as */
-	uint64_t put_store_bytes;       /* envelope bytes held by all stores at the end */
+	struct replica_stats put_stats;      /* the replicas' counters, summed over nodes */
+	uint64_t put_rejected;               /* offers the stores refused, all nodes */
+	uint64_t put_mismatched;             /* envelopes not what they were announced as */
+	uint64_t put_store_bytes;            /* envelope bytes held by all stores at the end */
+	struct sim_put_catchup *put_catchup; /* [nput_catchups], restarts in order */
+	uint32_t nput_catchups;
+	uint64_t put_restarts; /* restarts in all (beyond SIM_CATCHUPS_MAX counted only) */
 
 	/* Health records (sim/health.h), when the scenario turns health on. */
 	bool health;

@@ -103,9 +103,9 @@ struct intent_item {
 	bool stub;                      /* only the header is held: env.body_bytes, env.sig,
 	                                 * spec and strategy are NULL */
 	struct intent_envelope env;     /* decoded view into bytes */
-	uint8_t digest[32];             /* SHA-256 of all of bytes: what replication announces
-	                                 * and checks pulled bytes against (env.id, the
-	                                 * intent's id, hashes only the body) */
+	uint8_t digest[32];             /* SHA-256 of the whole envelope (a stub's: of the
+	                                 * one it stands for), recorded in stubs; replication
+	                                 * announces env.id, the intent id (intent_gossip.h) */
 	uint16_t bucket;                /* anti-entropy bucket of the key */
 	uint64_t received_ms;           /* wall ms this node committed it */
 	char from[INTENT_FROM_MAX + 1]; /* "api" or the peer it came from */

@@ -10,7 +10,9 @@
  * it heard the announcement from, then announces it in turn. Periodic
  * anti-entropy compares bucketed digests with one random member and pulls
  * only what differs, so a node that was away catches up in proportion to
- * what it missed. docs/protocol.md draws the messages.
+ * what it missed; a node that (re)joins runs its first exchange with the
+ * seed it joined through as soon as the join completes.
+ * docs/protocol.md draws the messages.
  *
  * The service knows nothing of what an item means. The application (the
  * intent store, the health table) implements struct replica_app: it answers
@@ -160,7 +162,9 @@ struct replica_config {
 	uint32_t tries_max;       /* sources tried per item before giving it up to anti-entropy */
 	uint32_t body_max;        /* bodies larger than this are not pulled or served */
 	uint64_t ae_interval_us;  /* anti-entropy, jittered +-50%; 0 = off */
-	uint64_t ae_first_us;     /* the first exchange after start (a join) */
+	uint64_t ae_first_us;     /* the first scheduled exchange after start; a
+	                           * completed join also starts one at once, with
+	                           * the seed that answered it */
 	uint32_t ae_buckets;      /* power of two, 1..REPLICA_BUCKETS_MAX */
 	uint32_t ae_list_max;     /* entries in one anti-entropy answer */
 	bool quiet;               /* this node is quiet (a leaf): every anti-entropy

@@ -312,6 +312,10 @@ struct swim_user_hooks {
 	void (*on_stream_error)(void *ctx, uint64_t now, uint64_t conv);
 	/* Run from swim_tick; its deadline is folded into swim_next_deadline. */
 	void (*tick)(void *ctx, uint64_t now);
+	/* A join exchange with `peer` (a seed) completed: this node now holds
+	 * the peer's member table, and the peer has just answered it. Called
+	 * once per seed that answers. May be NULL. */
+	void (*on_joined)(void *ctx, uint64_t now, const struct shoal_addr *peer);
 	uint64_t (*next_deadline)(void *ctx);
 	/* Each user message is sent mult * ceil(log10(N + 1)) times; 0 means
 	 * the membership retransmit_mult. */

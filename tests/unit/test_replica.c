@@ -236,6 +236,8 @@ struct world {
 	uint64_t user_dgrams;      /* datagrams carrying a USER message */
 	uint64_t mixed_dgrams;     /* ... and a piggybacked membership message too */
 	uint64_t order_violations; /* a membership message after a USER one */
+	uint32_t watch;            /* a node whose anti-entropy roots are followed */
+	uint32_t watch_root_to;    /* the first node it sent an AE_ROOT to; SIM_NO_NODE */
 	int digest_mode;           /* app.digest: 0 none, 1 SHA-256 (counted), 2 refuses all */
 	uint64_t digests, heard;   /* app.digest and app.heard calls */
 };
@@ -327,7 +329,6 @@ static void check_order(struct world *w, const uint8_t *buf, size_t len)
 static void tap(void *ctx, uint32_t from, uint32_t to, bool stream, const uint8_t *buf, size_t len)
 {
 	struct world *w = ctx;
-	(void)from;
 	if (!stream) {
 		check_order(w, buf, len);
 		return;
@@ -342,6 +343,8 @@ static void tap(void *ctx, uint32_t from, uint32_t to, bool stream, const uint8_
 			w->items_bytes_in[to] += len;
 		else if (plain[1] == 33)
 			w->ae_bytes_in[to] += len;
+		else if (plain[1] == 34 && from == w->watch && w->watch_root_to == SIM_NO_NODE)
+			w->watch_root_to = to;
 	}
 	free(plain);
 }
@@ -360,6 +363,7 @@ static struct world *world_new(uint32_t n, uint64_t seed)
 	w->stream_bytes_in = calloc(n, sizeof(uint64_t));
 	assert_true(w->rep && w->st && w->items_bytes_in && w->ae_bytes_in && w->stream_bytes_in);
 	replica_config_defaults(&w->rcfg);
+	w->watch = w->watch_root_to = SIM_NO_NODE;
 	assert_int_equal(sim_cluster_new(&w->c, &cfg), 0);
 	sim_cluster_set_lifecycle(w->c, lifecycle, w);
 	sim_net_set_tap(sim_cluster_net(w->c), tap, w);
@@ -627,6 +631,74 @@ static void test_catch_up_proportional(void **state)
 	assert_true(b100 < (AE_STORED * AE_BODY) / 4);
 	assert_true(b100 > 4 * b10);
 	assert_true(b10 < 10 * AE_BODY * 4);
+}
+
+/*
+ * A node that rejoins exchanges with the member it joined through as soon
+ * as the join completes, not ae_first (1 s) later: node 5 misses 10 of 110
+ * items while down, the announcements die out, and it restarts through
+ * node 3. Its first AE_ROOT goes to node 3 and it holds everything within
+ * a quarter of ae_first; the exchange scheduled at ae_first still runs.
+ * With anti-entropy off (ae_interval 0) a join starts no exchange either.
+ */
+static uint64_t rejoin(uint64_t ae_interval_us, uint64_t seed, uint32_t *root_to, bool *caught_up)
+{
+	const uint32_t n = 12, x = 5, via = 3, stored = 100, missed = 10;
+	struct world *w = world_new(n, seed);
+	char key[TOY_KEY];
+	uint64_t took = 0;
+	w->rcfg.ae_interval_us = ae_interval_us;
+	for (uint32_t j = 0; j < stored; j++) {
+		snprintf(key, sizeof(key), "site/%05u", j);
+		for (uint32_t i = 0; i < n; i++)
+			toy_put(&w->st[i], key, 1, make_body(key, 1, 200), 200, true, 0);
+	}
+	converge(w);
+	assert_int_equal(sim_cluster_kill(w->c, x), 0);
+	for (uint32_t j = 0; j < missed; j++) {
+		snprintf(key, sizeof(key), "new/%05u", j);
+		put(w, j % n == x ? x + 1 : j % n, key, 1, 500);
+	}
+	struct want_key all = {.w = w, .count = stored + missed, .only = SIM_NO_NODE};
+	assert_int_equal(sim_cluster_run_until(w->c, pred_held, &all, SIM_SEC(60), &took), 0);
+	sim_cluster_run_for(w->c, SIM_SEC(20)); /* the announcements die out */
+	assert_int_equal(w->st[x].n, stored);
+
+	w->watch = x;
+	assert_int_equal(sim_cluster_restart(w->c, x, &via, 1), 0);
+	struct want_key mine = {.w = w, .count = stored + missed, .only = x};
+	*caught_up =
+	        sim_cluster_run_until(w->c, pred_held, &mine, w->rcfg.ae_first_us / 4, &took) == 0;
+	*root_to = w->watch_root_to;
+	if (*caught_up) {
+		/* The scheduled first exchange still ran, once the pulls were
+		 * done (at ae_first): two in all, the next 15-45 s later. */
+		sim_cluster_run_for(w->c, 3 * w->rcfg.ae_first_us);
+		assert_int_equal(replica_stats(w->rep[x])->ae_rounds, 2);
+	}
+	world_delete(w);
+	return took;
+}
+
+static void test_catch_up_at_join(void **state)
+{
+	(void)state;
+	struct replica_config d;
+	uint32_t root_to;
+	bool caught_up;
+	replica_config_defaults(&d);
+	uint64_t took =
+	        rejoin(d.ae_interval_us, sim_seed_from_env(0x5eed000b), &root_to, &caught_up);
+	printf("# rejoined through node 3: first exchange with node %u, held all %.3f s after "
+	       "the restart (ae_first %.1f s)\n",
+	       root_to, (double)took / 1e6, (double)d.ae_first_us / 1e6);
+	assert_true(caught_up);
+	assert_int_equal(root_to, 3);
+	assert_true(took < d.ae_first_us / 4);
+
+	rejoin(0, sim_seed_from_env(0x5eed000b), &root_to, &caught_up);
+	assert_false(caught_up);
+	assert_int_equal(root_to, SIM_NO_NODE);
 }
 
 /* ---- the user-message path in SWIM ------------------------------------------ */
@@ -981,6 +1053,7 @@ int main(void)
 	        cmocka_unit_test(test_app_digest_refusal_is_a_bad_body),
 	        cmocka_unit_test(test_quiet_accept_and_want),
 	        cmocka_unit_test(test_catch_up_proportional),
+	        cmocka_unit_test(test_catch_up_at_join),
 	        cmocka_unit_test(test_rounds_at_1k),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
