@@ -31,6 +31,10 @@
 #define USER_TAKE_MAX 64
 #define USER_SKIP_MAX 8
 
+/* The fewest sends a bulk message gets, unless other user messages get
+ * fewer (docs/protocol.md, "Bulk items and quiet members"). */
+#define SWIM_BULK_TRANSMITS_MIN 8
+
 int swim_set_user(struct swim *s, const struct swim_user_hooks *hooks)
 {
 	if (hooks != NULL && s->user.on)
@@ -155,6 +159,13 @@ uint32_t swim_user_fill(struct swim *s, bool quiet_target)
 	        u->hooks.bulk_retransmit_mult != 0 ? u->hooks.bulk_retransmit_mult : mult;
 	uint32_t limit = swim_retransmit_limit(mult, swim_known_count(s));
 	uint32_t bulk_limit = swim_retransmit_limit(bulk_mult, swim_known_count(s));
+	/* A small fleet keeps the full count: with ceil(log10(N+1)) = 2 the
+	 * thinner multiplier would leave 6 sends, enough to miss a member now
+	 * and then and leave its record to anti-entropy, tens of seconds later,
+	 * while the bytes saved are negligible at that size. */
+	uint32_t bulk_floor = limit < SWIM_BULK_TRANSMITS_MIN ? limit : SWIM_BULK_TRANSMITS_MIN;
+	if (bulk_limit < bulk_floor)
+		bulk_limit = bulk_floor;
 	uint64_t gen = ++u->fill_gen; /* marks the items this fill looked at */
 	uint32_t taken = 0, skipped = 0;
 	size_t budget = swim_tx_budget(s);

@@ -439,7 +439,18 @@ static void transmits_with(uint32_t mult, uint32_t bulk_mult, int want_bulk, int
 static void test_bulk_transmit_limit(void **state)
 {
 	(void)state;
-	transmits_with(4, 2, 2, 4);
+	transmits_with(12, 9, 9, 12);
+}
+
+/* A bulk message is sent at least 8 times, or as often as the others when
+ * they are sent fewer times than that (a small fleet). */
+static void test_bulk_limit_floor(void **state)
+{
+	(void)state;
+	transmits_with(12, 2, 8, 12);
+	teardown(NULL);
+	setup(NULL);
+	transmits_with(4, 2, 4, 4);
 }
 
 static void test_bulk_limit_defaults_to_mult(void **state)
@@ -458,6 +469,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_bulk_to_quiet_is_not_a_transmit, setup,
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_bulk_transmit_limit, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_bulk_limit_floor, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_bulk_limit_defaults_to_mult, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
