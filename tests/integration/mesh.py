@@ -503,6 +503,29 @@ def sanitizer_check(testcase, reports):
         testcase.fail("sanitizer reports from shoald:\n" + "\n".join(reports)[-12000:])
 
 
+def http_get(node, path, timeout=15):
+    """(status, headers with lower-case names, parsed JSON body) of one GET to a
+    node's API; unlike Node.api, the headers too (X-Shoal-Answered-By)."""
+    conn = http.client.HTTPConnection(node.api_host, node.api_port, timeout=timeout)
+    try:
+        conn.request("GET", path)
+        resp = conn.getresponse()
+        raw = resp.read()
+        headers = {k.lower(): v for k, v in resp.getheaders()}
+    finally:
+        conn.close()
+    return resp.status, headers, json.loads(raw)
+
+
+def finish_suite(reports, timer=None):
+    """End a suite or class: stop its timer, then fail if any node's stderr had a
+    sanitizer report (`reports`, as Mesh.close returns them)."""
+    if timer is not None:
+        timer.stop()
+    if reports:
+        raise AssertionError("sanitizer reports:\n" + "\n".join(reports)[-12000:])
+
+
 class SuiteTimer:
     """Prints a suite's wall time when the module ends (setUpModule/tearDownModule)."""
 

@@ -30,7 +30,7 @@ import threading
 import time
 import unittest
 
-from .mesh import Mesh, Ports, SuiteTimer, wait_until
+from .mesh import Mesh, Ports, SuiteTimer, finish_suite, wait_until
 
 TIMER = SuiteTimer("test_alerts")
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "fixtures", "proc")
@@ -161,9 +161,7 @@ def tearDownModule():
     reports = MESH.close() if MESH else []
     if RECEIVER:
         RECEIVER.close()
-    TIMER.stop()
-    if reports:
-        raise AssertionError("sanitizer reports:\n" + "\n".join(reports)[-12000:])
+    finish_suite(reports, TIMER)
 
 
 class Alerts(unittest.TestCase):

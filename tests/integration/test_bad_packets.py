@@ -22,7 +22,7 @@ import time
 import unittest
 
 from . import wire
-from .mesh import Mesh, SuiteTimer, new_key, wait_until
+from .mesh import Mesh, SuiteTimer, finish_suite, new_key, wait_until
 
 TIMER = SuiteTimer("test_bad_packets")
 PACE = 0.001  # s between counted datagrams: far below what loopback drops
@@ -53,8 +53,7 @@ class BadPacketsTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         reports = cls.mesh.close()
-        if reports:
-            raise AssertionError("sanitizer reports:\n" + "\n".join(reports)[-12000:])
+        finish_suite(reports)
 
     # ---- plumbing ------------------------------------------------------------
     def counters(self, node):

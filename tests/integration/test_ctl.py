@@ -9,7 +9,8 @@ import json
 import time
 import unittest
 
-from .mesh import Mesh, Ports, SuiteTimer, new_key, read_keyring, sanitizer_check, wait_until
+from .mesh import (Mesh, Ports, SuiteTimer, finish_suite, new_key, read_keyring,
+                   wait_until)
 
 TIMER = SuiteTimer("test_ctl")
 MESH = None
@@ -29,9 +30,7 @@ def setUpModule():
 
 def tearDownModule():
     reports = MESH.close() if MESH else []
-    TIMER.stop()
-    if reports:
-        raise AssertionError("sanitizer reports:\n" + "\n".join(reports)[-12000:])
+    finish_suite(reports, TIMER)
 
 
 class CtlTest(unittest.TestCase):

@@ -36,7 +36,7 @@ import time
 import unittest
 import urllib.parse
 
-from .mesh import REPO, Mesh, SuiteTimer, wait_until
+from .mesh import Mesh, REPO, SuiteTimer, finish_suite, wait_until
 
 TIMER = SuiteTimer("test_dashboard")
 DASHBOARD_SRC = os.path.join(REPO, "node", "dashboard")
@@ -171,9 +171,7 @@ def tearDownModule():
     if BROWSER:
         BROWSER.close()
     reports = MESH.close() if MESH else []
-    TIMER.stop()
-    if reports:
-        raise AssertionError("sanitizer reports:\n" + "\n".join(reports)[-12000:])
+    finish_suite(reports, TIMER)
 
 
 class Dashboard(unittest.TestCase):

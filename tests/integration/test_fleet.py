@@ -20,7 +20,7 @@ import os
 import unittest
 import urllib.parse
 
-from .mesh import Mesh, SuiteTimer, wait_until
+from .mesh import Mesh, SuiteTimer, finish_suite, wait_until
 
 TIMER = SuiteTimer("test_fleet")
 MESH = None
@@ -71,9 +71,7 @@ def setUpModule():
 
 def tearDownModule():
     reports = MESH.close() if MESH else []
-    TIMER.stop()
-    if reports:
-        raise AssertionError("sanitizer reports:\n" + "\n".join(reports)[-12000:])
+    finish_suite(reports, TIMER)
 
 
 def fleet(node, selector=None):

@@ -21,13 +21,12 @@ Checked here:
 - a walk with sites dying and records changing between its pages still
   lists every site exactly once.
 """
-import http.client
 import json
 import time
 import unittest
 import urllib.parse
 
-from .mesh import Mesh, SuiteTimer, wait_until
+from .mesh import Mesh, SuiteTimer, finish_suite, http_get, wait_until
 
 TIMER = SuiteTimer("test_fleet_pages")
 MESH = None
@@ -59,28 +58,13 @@ def setUpModule():
 
 def tearDownModule():
     reports = MESH.close() if MESH else []
-    TIMER.stop()
-    if reports:
-        raise AssertionError("sanitizer reports:\n" + "\n".join(reports)[-12000:])
+    finish_suite(reports, TIMER)
 
 
 def fresh_count(n):
     st, body = n.api("/v1/fleet", timeout=10)
     return body["sites"]["green"] + body["sites"]["orange"] + body["sites"]["red"] \
         if st == 200 else -1
-
-
-def get(node, path, timeout=10):
-    """(status, headers, parsed body) of one GET."""
-    conn = http.client.HTTPConnection(node.api_host, node.api_port, timeout=timeout)
-    try:
-        conn.request("GET", path)
-        resp = conn.getresponse()
-        raw = resp.read()
-        headers = {k.lower(): v for k, v in resp.getheaders()}
-    finally:
-        conn.close()
-    return resp.status, headers, json.loads(raw)
 
 
 def query(**params):
@@ -92,7 +76,7 @@ def walk(node, limit, pause=0.0, **params):
     """Every page of a walk: [(status, headers, body)], stopping at an error."""
     pages, token = [], None
     while True:
-        st, h, body = get(node, query(limit=limit, **params, **{"continue": token}))
+        st, h, body = http_get(node, query(limit=limit, **params, **{"continue": token}))
         pages.append((st, h, body))
         if st != 200 or not body.get("continue"):
             return pages
@@ -114,7 +98,7 @@ def without_clock(line):
 class Pages(unittest.TestCase):
     def test_1_walk_equals_the_whole_list(self):
         n = MESH.nodes[3]
-        st, _, whole = get(n, "/v1/fleet/sites")
+        st, _, whole = http_get(n, "/v1/fleet/sites")
         self.assertEqual(st, 200)
         self.assertNotIn("continue", whole)  # no paging asked: the answer as it was
         self.assertEqual(whole["count"], SITES)
@@ -131,52 +115,52 @@ class Pages(unittest.TestCase):
             self.assertEqual(list(a.keys()), list(b.keys()))
             self.assertEqual(without_clock(a), without_clock(b))
         # One page for everything: no token, nothing remaining.
-        st, _, one = get(n, query(limit=5000))
+        st, _, one = http_get(n, query(limit=5000))
         self.assertEqual((one["count"], one["continue"], one["remaining"]), (SITES, None, 0))
 
     def test_2_token_round_trips_on_any_node(self):
         a, b = MESH.nodes[0], MESH.nodes[9]
-        st, _, first = get(a, query(limit=5))
+        st, _, first = http_get(a, query(limit=5))
         self.assertEqual(st, 200)
         token = first["continue"]
         self.assertRegex(token, r"^[A-Za-z0-9_-]+$")  # URL-safe as it is
         seen = []
         for node in (a, a, b):
-            st, _, page = get(node, query(limit=5, **{"continue": token}))
+            st, _, page = http_get(node, query(limit=5, **{"continue": token}))
             self.assertEqual(st, 200, page)
             seen.append(names(page["sites"]))
             self.assertTrue(all(x > names(first["sites"])[-1] for x in seen[-1]))
         self.assertEqual(seen[0], seen[1])
         self.assertEqual(seen[0], seen[2])
         # continue without limit: the rest of the list.
-        st, _, rest = get(a, query(**{"continue": token}))
+        st, _, rest = http_get(a, query(**{"continue": token}))
         self.assertEqual(rest["count"], SITES - 5)
         self.assertIsNone(rest["continue"])
 
     def test_3_selector_with_paging(self):
         n = MESH.nodes[5]
         sel = "region=south"
-        st, _, whole = get(n, query(selector=sel))
+        st, _, whole = http_get(n, query(selector=sel))
         want = sorted(f"p{i:02d}" for i in range(FULL) if REGIONS[i % 2] == "south")
         self.assertEqual(names(whole["sites"]), want)
         pages = walk(n, 3, selector=sel)
         self.assertTrue(all(p[0] == 200 and p[2]["selector"] == sel for p in pages))
         self.assertEqual([x for p in pages for x in names(p[2]["sites"])], want)
         token = pages[0][2]["continue"]
-        st, _, err = get(n, query(limit=3, selector="region=north", **{"continue": token}))
+        st, _, err = http_get(n, query(limit=3, selector="region=north", **{"continue": token}))
         self.assertEqual(st, 400)
         self.assertEqual(err["error"], "bad_continue")
         self.assertIn("another query", err["reason"])
-        st, _, err = get(n, query(limit=3, selector=sel, band="green",
+        st, _, err = http_get(n, query(limit=3, selector=sel, band="green",
                                   **{"continue": token}))
         self.assertEqual(st, 400)
 
     def test_4_band_view_and_fields(self):
         n = MESH.nodes[7]
-        st, _, whole = get(n, "/v1/fleet/sites")
+        st, _, whole = http_get(n, "/v1/fleet/sites")
         parts = {}
         for band in ("green", "orange", "red", "none"):
-            st, _, body = get(n, query(band=band))
+            st, _, body = http_get(n, query(band=band))
             self.assertEqual(st, 200, body)
             parts[band] = names(body["sites"])
             for s in body["sites"]:
@@ -186,11 +170,11 @@ class Pages(unittest.TestCase):
         everything = sorted(x for v in parts.values() for x in v)
         self.assertEqual(len(everything), SITES)
         self.assertEqual(set(everything), set(names(whole["sites"])))
-        st, _, fresh = get(n, query(view="fresh"))
+        st, _, fresh = http_get(n, query(view="fresh"))
         self.assertEqual(names(fresh["sites"]), names(whole["sites"]))
-        st, _, stale = get(n, query(view="unreachable"))
+        st, _, stale = http_get(n, query(view="unreachable"))
         self.assertEqual(stale["count"], 0)
-        st, _, cut = get(n, query(fields="lat,view,labels", limit=4))
+        st, _, cut = http_get(n, query(fields="lat,view,labels", limit=4))
         self.assertEqual(st, 200)
         for s, full in zip(cut["sites"], whole["sites"]):
             self.assertEqual(list(s.keys()), ["name", "view", "labels", "lat"])
@@ -199,7 +183,7 @@ class Pages(unittest.TestCase):
 
     def test_5_bad_parameters(self):
         n = MESH.nodes[2]
-        st, _, first = get(n, query(limit=7))
+        st, _, first = http_get(n, query(limit=7))
         token = first["continue"]
         bad = [dict(limit="0"), dict(limit="-1"), dict(limit="abc"), dict(limit="99999"),
                dict(limit="5001"), dict(limit=""), dict(limit="1e3"), dict(limit="+5"),
@@ -214,12 +198,12 @@ class Pages(unittest.TestCase):
                {"limit": "7", "continue": token.replace(token[3], "A" if token[3] != "A"
                                                         else "B", 1)}]
         for params in bad:
-            st, _, err = get(n, query(**params))
+            st, _, err = http_get(n, query(**params))
             self.assertEqual(st, 400, f"{params}: {err}")
             self.assertEqual(set(err), {"error", "reason"}, params)
             self.assertTrue(err["reason"], params)
         # Nothing changed: the same first page as before.
-        st, _, again = get(n, query(limit=7))
+        st, _, again = http_get(n, query(limit=7))
         self.assertEqual(names(again["sites"]), names(first["sites"]))
         self.assertEqual(again["continue"], token)
 
@@ -230,7 +214,7 @@ class Pages(unittest.TestCase):
         self.assertEqual([p[0] for p in pages], [200] * 5, [p[2] for p in pages])
         for st, h, body in pages:
             self.assertIn(h.get("x-shoal-answered-by"), full)
-        st, _, whole = get(MESH.nodes[0], "/v1/fleet/sites")
+        st, _, whole = http_get(MESH.nodes[0], "/v1/fleet/sites")
         self.assertEqual([x for p in pages for x in names(p[2]["sites"])],
                          names(whole["sites"]))
         # With a selector and fields, through the leaf.
@@ -239,11 +223,11 @@ class Pages(unittest.TestCase):
         self.assertEqual(names(got), sorted(["leaf0"] + [f"p{i:02d}" for i in range(0, FULL, 2)]))
         self.assertTrue(all(list(s.keys()) == ["name", "view"] for s in got))
         # A bad token or limit is the full node's 400, relayed.
-        st, h, err = get(leaf, query(limit=4, **{"continue": "garbage"}))
+        st, h, err = http_get(leaf, query(limit=4, **{"continue": "garbage"}))
         self.assertEqual(st, 400)
         self.assertEqual(err["error"], "bad_continue")
         self.assertIn("x-shoal-answered-by", h)
-        st, h, err = get(leaf, query(limit=0))
+        st, h, err = http_get(leaf, query(limit=0))
         self.assertEqual(st, 400)
 
     def test_6b_shoalctl_top_walks_pages(self):
@@ -278,11 +262,11 @@ class Pages(unittest.TestCase):
 
     def test_7_walk_while_sites_die(self):
         n = MESH.nodes[1]
-        st, _, whole = get(n, "/v1/fleet/sites")
+        st, _, whole = http_get(n, "/v1/fleet/sites")
         victims = [MESH.nodes[14], MESH.nodes[4]]  # one after the first page, one before
         listed, token, killed = [], None, False
         while True:
-            st, _, page = get(n, query(limit=2, **{"continue": token}))
+            st, _, page = http_get(n, query(limit=2, **{"continue": token}))
             self.assertEqual(st, 200, page)
             listed += names(page["sites"])
             if len(listed) >= 6 and not killed:
@@ -295,12 +279,12 @@ class Pages(unittest.TestCase):
             time.sleep(0.3)  # records keep arriving between pages
         self.assertEqual(listed, names(whole["sites"]))
         # Once they are unreachable, the view filter finds them.
-        wait_until(lambda: get(n, query(view="unreachable"))[2]["count"] == 2, 60,
+        wait_until(lambda: http_get(n, query(view="unreachable"))[2]["count"] == 2, 60,
                    "two sites unreachable")
-        st, _, gone = get(n, query(view="unreachable", limit=1))
+        st, _, gone = http_get(n, query(view="unreachable", limit=1))
         self.assertEqual(gone["count"], 1)
         self.assertEqual(gone["remaining"], 1)
-        st, _, rest = get(n, query(view="unreachable", **{"continue": gone["continue"]}))
+        st, _, rest = http_get(n, query(view="unreachable", **{"continue": gone["continue"]}))
         self.assertEqual(sorted(names(gone["sites"]) + names(rest["sites"])),
                          sorted(v.name for v in victims))
         for s in gone["sites"] + rest["sites"]:

@@ -14,7 +14,7 @@ import time
 import unittest
 
 from . import intents as I
-from .mesh import Mesh, SuiteTimer, wait_until
+from .mesh import Mesh, SuiteTimer, finish_suite
 
 TIMER = SuiteTimer("test_intents")
 MESH = None
@@ -42,9 +42,7 @@ def setUpModule():
 
 def tearDownModule():
     reports = MESH.close() if MESH else []
-    TIMER.stop()
-    if reports:
-        raise AssertionError("sanitizer reports:\n" + "\n".join(reports)[-12000:])
+    finish_suite(reports, TIMER)
 
 
 def write(path, text):

@@ -16,8 +16,6 @@ A third, tiny mesh has one node started with other trust roots: the mismatch
 is reported (log, gauge, /v1/members), and a KeyGrant it pulls by gossip is
 refused (not_root), counted in /metrics and leaves its digest unchanged.
 """
-import hashlib
-import json
 import os
 import random
 import threading
@@ -25,7 +23,7 @@ import time
 import unittest
 
 from . import intents as I
-from .mesh import Mesh, SuiteTimer, wait_until
+from .mesh import Mesh, SuiteTimer, finish_suite, wait_until
 
 TIMER = SuiteTimer("test_intents_mesh")
 N = 30
@@ -59,9 +57,7 @@ def setUpModule():
 
 def tearDownModule():
     reports = MESH.close() if MESH else []
-    TIMER.stop()
-    if reports:
-        raise AssertionError("sanitizer reports:\n" + "\n".join(reports)[-12000:])
+    finish_suite(reports, TIMER)
 
 
 def now_ms():

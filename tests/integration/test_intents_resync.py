@@ -15,7 +15,7 @@ import lmdb
 import msgpack
 
 from . import intents as I
-from .mesh import Mesh, SuiteTimer, wait_until
+from .mesh import Mesh, SuiteTimer, finish_suite, wait_until
 
 TIMER = SuiteTimer("test_intents_resync")
 DAY_MS = 24 * 3600 * 1000
@@ -62,9 +62,7 @@ class Resync(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         reports = cls.mesh.close()
-        TIMER.stop()
-        if reports:
-            raise AssertionError("sanitizer reports:\n" + "\n".join(reports)[-12000:])
+        finish_suite(reports, TIMER)
 
     def holds(self, node, name):
         st, _ = node.api(f"/v1/intents/App/{name}")

@@ -15,30 +15,39 @@ leaf (--leaf) with its own fakekube. Checked here:
 - with every full node killed, fleet queries on the leaf answer 503 with the
   reason.
 """
-import http.client
-import json
-import os
 import time
 import unittest
 
-from .mesh import Mesh, SuiteTimer, wait_until
+from .mesh import SuiteTimer, finish_suite, http_get, wait_until
 from .test_reconcile import Fixture, configmap
 
 TIMER = SuiteTimer("test_leaf")
 FULL = 4
 
 
-def raw_get(node, path, timeout=15):
-    """(status, headers dict, parsed JSON body) of one GET."""
-    conn = http.client.HTTPConnection(node.api_host, node.api_port, timeout=timeout)
+def start_leaf_mesh(prefix, full_count):
+    """A Fixture running `full_count` full nodes (region=eu) and one leaf
+    (region=jp, --leaf) with a fake cluster of its own, converged:
+    (fixture, full nodes, the leaf's fake cluster, the leaf)."""
+    fx = Fixture(prefix)
     try:
-        conn.request("GET", path)
-        resp = conn.getresponse()
-        body = resp.read()
-        headers = {k.lower(): v for k, v in resp.getheaders()}
-    finally:
-        conn.close()
-    return resp.status, headers, json.loads(body)
+        mesh = fx.mesh
+        trust = ["--trust", fx.trust]
+        full = []
+        for i in range(full_count):
+            join = mesh.nodes[:2] if mesh.nodes else []
+            full.append(mesh.add(f"full{i}", join=join, labels={"region": "eu"},
+                                 extra_args=trust))
+        fk = fx.fake()
+        leaf = mesh.add("leaf0", join=full[:2], labels={"region": "jp"},
+                        extra_args=trust + ["--leaf", "--kubeconfig", fk.info["kubeconfig"]])
+        for n in mesh.nodes:
+            n.wait_ready()
+        mesh.wait_converged(timeout=60)
+    except BaseException:
+        fx.close()
+        raise
+    return fx, full, fk, leaf
 
 
 def bytes_in(node):
@@ -49,32 +58,12 @@ class LeafTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         TIMER.start()
-        cls.fx = Fixture("shoal-leaf-")
-        try:
-            mesh = cls.fx.mesh
-            trust = ["--trust", cls.fx.trust]
-            cls.full = []
-            for i in range(FULL):
-                join = mesh.nodes[:2] if mesh.nodes else []
-                cls.full.append(mesh.add(f"full{i}", join=join, labels={"region": "eu"},
-                                         extra_args=trust))
-            cls.fk = cls.fx.fake()
-            cls.leaf = mesh.add("leaf0", join=cls.full[:2], labels={"region": "jp"},
-                                extra_args=trust + ["--leaf", "--kubeconfig",
-                                                    cls.fk.info["kubeconfig"]])
-            for n in mesh.nodes:
-                n.wait_ready()
-            mesh.wait_converged(timeout=60)
-        except BaseException:
-            cls.fx.close()
-            raise
+        cls.fx, cls.full, cls.fk, cls.leaf = start_leaf_mesh("shoal-leaf-", FULL)
 
     @classmethod
     def tearDownClass(cls):
         reports = cls.fx.close()
-        TIMER.stop()
-        if reports:
-            raise AssertionError("sanitizer reports:\n" + "\n".join(reports)[-12000:])
+        finish_suite(reports, TIMER)
 
     def test_1_health_table_is_own_record(self):
         for n in self.full:
@@ -86,7 +75,7 @@ class LeafTest(unittest.TestCase):
         time.sleep(3)
         self.assertEqual(self.leaf.metric("shoal_health_records"), 1)
         for n in self.full:
-            st, _, site = raw_get(n, "/v1/sites/leaf0")
+            st, _, site = http_get(n, "/v1/sites/leaf0")
             self.assertEqual(st, 200)
             self.assertEqual(site["name"], "leaf0")
         # The leaf's member record says what it is and where its API is.
@@ -101,22 +90,22 @@ class LeafTest(unittest.TestCase):
         names = {n.name: n for n in self.full}
         for path in ("/v1/fleet", "/v1/fleet/sites", "/v1/alerts", "/v1/sites/full2",
                      "/v1/fleet?selector=region%3Djp"):
-            st, h, body = raw_get(self.leaf, path)
+            st, h, body = http_get(self.leaf, path)
             self.assertEqual(st, 200, f"{path}: {body}")
             by = h.get("x-shoal-answered-by")
             self.assertIn(by, names, f"{path}: answered by {by}")
             if path == "/v1/fleet":
                 self.assertEqual(body["sites"]["total"], FULL + 1)
-                _, _, direct = raw_get(names[by], path)
+                _, _, direct = http_get(names[by], path)
                 self.assertEqual(body["sites"], direct["sites"])
             if path.startswith("/v1/fleet?selector"):
                 self.assertEqual(body["sites"]["total"], 1)
         # A client error from the full node is relayed as it is.
-        st, h, body = raw_get(self.leaf, "/v1/fleet?selector=%3D%3D")
+        st, h, body = http_get(self.leaf, "/v1/fleet?selector=%3D%3D")
         self.assertEqual(st, 400)
         self.assertIn("x-shoal-answered-by", h)
         # The leaf's own site is answered locally.
-        st, h, body = raw_get(self.leaf, "/v1/sites/leaf0")
+        st, h, body = http_get(self.leaf, "/v1/sites/leaf0")
         self.assertEqual(st, 200)
         self.assertNotIn("x-shoal-answered-by", h)
 
@@ -159,15 +148,15 @@ class LeafTest(unittest.TestCase):
     def test_9_no_full_node_answers(self):
         for n in self.full:
             n.kill()
-        st, h, body = raw_get(self.leaf, "/v1/fleet", timeout=30)
+        st, h, body = http_get(self.leaf, "/v1/fleet", timeout=30)
         self.assertEqual(st, 503)
         self.assertEqual(body["error"], "unavailable")
         self.assertIn("full node", body["reason"])
         self.assertNotIn("x-shoal-answered-by", h)
         # Once membership has declared them dead, the reason says none is known.
-        wait_until(lambda: raw_get(self.leaf, "/v1/alerts", timeout=30)[2]["reason"].find(
+        wait_until(lambda: http_get(self.leaf, "/v1/alerts", timeout=30)[2]["reason"].find(
             "knows no live full node") >= 0, 60, "no full node known")
-        st, _, _ = raw_get(self.leaf, "/v1/sites/leaf0")
+        st, _, _ = http_get(self.leaf, "/v1/sites/leaf0")
         self.assertEqual(st, 200)
 
 

@@ -29,8 +29,9 @@ import time
 import unittest
 
 from . import intents as ix
-from .mesh import SuiteTimer, wait_until
-from .test_reconcile import Fixture, configmap
+from .mesh import SuiteTimer, finish_suite, wait_until
+from .test_leaf import start_leaf_mesh
+from .test_reconcile import configmap
 
 TIMER = SuiteTimer("test_leaf_intents")
 FULL = 3
@@ -65,34 +66,14 @@ class LeafIntentsTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         TIMER.start()
-        cls.fx = Fixture("shoal-leafint-")
-        try:
-            mesh = cls.fx.mesh
-            trust = ["--trust", cls.fx.trust]
-            cls.root = ix.Key.from_file(os.path.join(cls.fx.keys, "root.key"))
-            cls.full = []
-            for i in range(FULL):
-                join = mesh.nodes[:2] if mesh.nodes else []
-                cls.full.append(mesh.add(f"full{i}", join=join, labels={"region": "eu"},
-                                         extra_args=trust))
-            cls.fk = cls.fx.fake()
-            cls.leaf = mesh.add("leaf0", join=cls.full[:2], labels={"region": "jp"},
-                                extra_args=trust + ["--leaf", "--kubeconfig",
-                                                    cls.fk.info["kubeconfig"]])
-            for n in mesh.nodes:
-                n.wait_ready()
-            mesh.wait_converged(timeout=60)
-            cls.seq = 0
-        except BaseException:
-            cls.fx.close()
-            raise
+        cls.fx, cls.full, cls.fk, cls.leaf = start_leaf_mesh("shoal-leafint-", FULL)
+        cls.root = ix.Key.from_file(os.path.join(cls.fx.keys, "root.key"))
+        cls.seq = 0
 
     @classmethod
     def tearDownClass(cls):
         reports = cls.fx.close()
-        TIMER.stop()
-        if reports:
-            raise AssertionError("sanitizer reports:\n" + "\n".join(reports)[-12000:])
+        finish_suite(reports, TIMER)
 
     # ---- helpers ---------------------------------------------------------
     def version(self):

@@ -9,7 +9,7 @@ import os
 import time
 import unittest
 
-from .mesh import Mesh, SuiteTimer, wait_until
+from .mesh import Mesh, SuiteTimer, finish_suite, wait_until
 
 N = 30
 TIMER = SuiteTimer("test_mesh_membership")
@@ -50,8 +50,7 @@ class MembershipTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         reports = cls.mesh.close()
-        if reports:
-            raise AssertionError("sanitizer reports:\n" + "\n".join(reports)[-12000:])
+        finish_suite(reports)
 
     def others(self, victim):
         return [n for n in self.mesh.running() if n is not victim]

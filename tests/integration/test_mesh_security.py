@@ -28,7 +28,7 @@ import time
 import unittest
 
 from . import wire
-from .mesh import (Mesh, SuiteTimer, new_key, read_keyring, wait_until, write_keyring)
+from .mesh import Mesh, SuiteTimer, finish_suite, new_key, read_keyring, wait_until, write_keyring
 
 N = 30
 TIMER = SuiteTimer("test_mesh_security")
@@ -62,8 +62,7 @@ class SecurityTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         reports = cls.mesh.close()
-        if reports:
-            raise AssertionError("sanitizer reports:\n" + "\n".join(reports)[-12000:])
+        finish_suite(reports)
 
     def live_core(self):
         return [n for n in self.core if n.running]

@@ -23,7 +23,7 @@ import time
 import unittest
 
 from .fakekube_client import FakeKube
-from .mesh import Mesh, SuiteTimer, wait_until
+from .mesh import Mesh, SuiteTimer, finish_suite, sanitizer_check, wait_until
 
 TIMER = SuiteTimer("test_reconcile")
 PART_OF = "applyset.kubernetes.io/part-of"
@@ -147,8 +147,7 @@ class ReconcileTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         reports = cls.fx.close()
-        if reports:
-            raise AssertionError("sanitizer reports:\n" + "\n".join(reports)[-12000:])
+        finish_suite(reports)
 
     def setUp(self):
         self.t0 = time.monotonic()
@@ -326,8 +325,7 @@ class ClusterConfigTest(unittest.TestCase):
         reports = self.fx.close()
         print(f"\n  {self.id().rsplit('.', 1)[-1]}: {time.monotonic() - self.t0:.1f} s",
               end="", flush=True)
-        if reports:
-            self.fail("sanitizer reports:\n" + "\n".join(reports)[-12000:])
+        sanitizer_check(self, reports)
 
     def test_no_cluster_reports_pending(self):
         node = self.fx.mesh.add("bare", labels={"region": "jp"}, start=False,
@@ -389,8 +387,7 @@ class MeshReconcileTest(unittest.TestCase):
     def tearDownClass(cls):
         reports = cls.fx.close()
         print(f"\n  MeshReconcileTest: {time.monotonic() - cls.t0:.1f} s", end="", flush=True)
-        if reports:
-            raise AssertionError("sanitizer reports:\n" + "\n".join(reports)[-12000:])
+        finish_suite(reports)
 
     def landed(self, i, path):
         return self.fks[i].get(path).status == 200

@@ -20,7 +20,7 @@ import hashlib
 import time
 import unittest
 
-from .mesh import SuiteTimer, wait_until
+from .mesh import SuiteTimer, sanitizer_check, wait_until
 from .test_reconcile import Fixture, configmap, deployment, site_intent, wait_state
 
 TIMER = SuiteTimer("test_reconcile_orphans")
@@ -66,8 +66,7 @@ class RestartTest(unittest.TestCase):
         reports = self.fx.close()
         print(f"\n  {self.id().rsplit('.', 1)[-1]}: {time.monotonic() - self.t0:.1f} s",
               end="", flush=True)
-        if reports:
-            self.fail("sanitizer reports:\n" + "\n".join(reports)[-12000:])
+        sanitizer_check(self, reports)
 
     def gone(self, path):
         return self.fk.get(path).status == 404
@@ -248,8 +247,7 @@ class MeshRestartTest(unittest.TestCase):
         reports = self.fx.close()
         print(f"\n  {self.id().rsplit('.', 1)[-1]}: {time.monotonic() - self.t0:.1f} s",
               end="", flush=True)
-        if reports:
-            self.fail("sanitizer reports:\n" + "\n".join(reports)[-12000:])
+        sanitizer_check(self, reports)
 
     def test_deleted_while_down_is_pruned_after_restart(self):
         fk = self.fx.fake()

@@ -15,7 +15,7 @@ import os
 import unittest
 import urllib.parse
 
-from .mesh import Mesh, SuiteTimer, wait_until
+from .mesh import Mesh, SuiteTimer, finish_suite, wait_until
 
 TIMER = SuiteTimer("test_sites")
 MESH = None
@@ -62,9 +62,7 @@ def setUpModule():
 
 def tearDownModule():
     reports = MESH.close() if MESH else []
-    TIMER.stop()
-    if reports:
-        raise AssertionError("sanitizer reports:\n" + "\n".join(reports)[-12000:])
+    finish_suite(reports, TIMER)
 
 
 def ctl(node, *args):
