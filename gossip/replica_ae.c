@@ -185,7 +185,7 @@ void replica_ae_tick(struct replica *r, uint64_t now)
  * The scheduled first exchange still runs, with a random member, once this
  * one is done and what it listed has been pulled: it catches what was
  * published while the node joined (a root probe when nothing was). Until
- * then it waits, ae_first at a time (at most REPLICA_FIRST_WAITS times): a
+ * then it is put off by ae_first, at most REPLICA_FIRST_WAITS times over: a
  * node that missed much is still pulling what the seed listed at ae_first,
  * and an exchange then would list again every item not yet pulled. No
  * exchange at a join while one runs, or while wants are pending (another

@@ -503,18 +503,25 @@ def sanitizer_check(testcase, reports):
         testcase.fail("sanitizer reports from shoald:\n" + "\n".join(reports)[-12000:])
 
 
-def http_get(node, path, timeout=15):
-    """(status, headers with lower-case names, parsed JSON body) of one GET to a
-    node's API; unlike Node.api, the headers too (X-Shoal-Answered-By)."""
+def http_request(node, method, path, body=None, timeout=15):
+    """(status, headers with lower-case names, parsed JSON body) of one request
+    to a node's API, `body` sent as JSON; unlike Node.api, the headers too
+    (X-Shoal-Answered-By)."""
     conn = http.client.HTTPConnection(node.api_host, node.api_port, timeout=timeout)
     try:
-        conn.request("GET", path)
+        data = json.dumps(body).encode() if body is not None else None
+        conn.request(method, path, body=data,
+                     headers={"Content-Type": "application/json"} if data else {})
         resp = conn.getresponse()
         raw = resp.read()
         headers = {k.lower(): v for k, v in resp.getheaders()}
     finally:
         conn.close()
     return resp.status, headers, json.loads(raw)
+
+
+def http_get(node, path, timeout=15):
+    return http_request(node, "GET", path, timeout=timeout)
 
 
 def finish_suite(reports, timer=None):

@@ -29,8 +29,7 @@ def setUpModule():
 
 
 def tearDownModule():
-    reports = MESH.close() if MESH else []
-    finish_suite(reports, TIMER)
+    finish_suite(MESH.close() if MESH else [], TIMER)
 
 
 class CtlTest(unittest.TestCase):

@@ -70,8 +70,7 @@ def setUpModule():
 
 
 def tearDownModule():
-    reports = MESH.close() if MESH else []
-    finish_suite(reports, TIMER)
+    finish_suite(MESH.close() if MESH else [], TIMER)
 
 
 def fleet(node, selector=None):

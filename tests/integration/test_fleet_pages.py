@@ -57,8 +57,7 @@ def setUpModule():
 
 
 def tearDownModule():
-    reports = MESH.close() if MESH else []
-    finish_suite(reports, TIMER)
+    finish_suite(MESH.close() if MESH else [], TIMER)
 
 
 def fresh_count(n):

@@ -41,8 +41,7 @@ def setUpModule():
 
 
 def tearDownModule():
-    reports = MESH.close() if MESH else []
-    finish_suite(reports, TIMER)
+    finish_suite(MESH.close() if MESH else [], TIMER)
 
 
 def write(path, text):

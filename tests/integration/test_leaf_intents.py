@@ -22,14 +22,12 @@ about 2 KB are posted at a full node; a few select the leaf. Checked here:
 The bytes the leaf stores and receives against a full node are printed.
 """
 import base64
-import http.client
-import json
 import os
 import time
 import unittest
 
 from . import intents as ix
-from .mesh import SuiteTimer, finish_suite, wait_until
+from .mesh import SuiteTimer, finish_suite, http_request, wait_until
 from .test_leaf import start_leaf_mesh
 from .test_reconcile import configmap
 
@@ -39,21 +37,6 @@ APPS = 40
 SELECTING = 4  # app-00 .. app-03 select region=jp
 ZONE_APP = "app-zone"  # selects zone=z1: nobody at first
 VS_APP = "app-vs"  # targets the virtual site "edge"
-
-
-def raw(node, method, path, body=None, timeout=15):
-    """(status, headers, parsed JSON) of one request, with its headers."""
-    conn = http.client.HTTPConnection(node.api_host, node.api_port, timeout=timeout)
-    try:
-        data = json.dumps(body).encode() if body is not None else None
-        conn.request(method, path, body=data,
-                     headers={"Content-Type": "application/json"} if data else {})
-        resp = conn.getresponse()
-        text = resp.read()
-        headers = {k.lower(): v for k, v in resp.getheaders()}
-    finally:
-        conn.close()
-    return resp.status, headers, json.loads(text)
 
 
 def manifests(name, pad):
@@ -81,7 +64,7 @@ class LeafIntentsTest(unittest.TestCase):
         return ix.hlc(int(time.time() * 1000), self.seq % 60000)
 
     def post(self, node, env):
-        st, h, body = raw(node, "POST", "/v1/intents", env)
+        st, h, body = http_request(node, "POST", "/v1/intents", env)
         self.assertEqual(st, 202, body)
         return h, body
 
@@ -101,7 +84,7 @@ class LeafIntentsTest(unittest.TestCase):
         self.post(node, self.virtual_site("edge", selector, replaces=held))
 
     def local(self, node):
-        st, h, body = raw(node, "GET", "/v1/intents?local=true")
+        st, h, body = http_request(node, "GET", "/v1/intents?local=true")
         self.assertEqual(st, 200, body)
         self.assertNotIn("x-shoal-answered-by", h)
         return body
@@ -159,21 +142,21 @@ class LeafIntentsTest(unittest.TestCase):
         self.assertEqual(self.cm("app-10"), 404)
         self.assertEqual(self.cm(ZONE_APP), 404)
         # A stub shows no body; a whole one does.
-        st, _, stub = raw(self.leaf, "GET", "/v1/intents/App/app-10?local=true")
+        st, _, stub = http_request(self.leaf, "GET", "/v1/intents/App/app-10?local=true")
         self.assertEqual(st, 200)
         self.assertTrue(stub["stub"])
         self.assertIsNone(stub["spec"])
         self.assertIsNone(stub["envelope"])
         self.assertEqual(stub["id"], mine["app-10"]["id"])
-        st, _, whole_one = raw(self.leaf, "GET", "/v1/intents/App/app-01?local=true")
+        st, _, whole_one = http_request(self.leaf, "GET", "/v1/intents/App/app-01?local=true")
         self.assertIn("manifests", whole_one["spec"])
         # Without ?local the leaf asks a full node, which has every body.
-        st, h, answered = raw(self.leaf, "GET", "/v1/intents/App/app-10")
+        st, h, answered = http_request(self.leaf, "GET", "/v1/intents/App/app-10")
         self.assertEqual(st, 200)
         self.assertIn(h.get("x-shoal-answered-by"), {n.name for n in self.full})
         self.assertNotIn("stub", answered)
         self.assertIn("manifests", answered["spec"])
-        st, h, listing = raw(self.leaf, "GET", "/v1/intents")
+        st, h, listing = http_request(self.leaf, "GET", "/v1/intents")
         self.assertEqual((st, listing["count"], listing["digest"]), (200, total, digest))
         self.assertIn("x-shoal-answered-by", h)
         # shoalctl against the leaf.
@@ -268,7 +251,7 @@ class LeafIntentsTest(unittest.TestCase):
         sig = bytearray(base64.b64decode(bad["sig"]))
         sig[0] ^= 1
         bad["sig"] = base64.b64encode(bytes(sig)).decode()
-        st, h, why = raw(self.leaf, "POST", "/v1/intents", bad)
+        st, h, why = http_request(self.leaf, "POST", "/v1/intents", bad)
         self.assertEqual((st, why["error"]), (401, "bad_signature"))
         self.assertIn("x-shoal-answered-by", h)
 
